@@ -1,0 +1,208 @@
+import { hostname } from 'node:os';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { defaults } from './defaults.js';
+import { LockAlreadyHeldError, LockLostError, LockTimeoutError } from './errors.js';
+import type { Holder, Lease } from './lease.js';
+import { type AcquireBackoff, acquireLease } from './operations/acquire.js';
+import { extendSlot } from './operations/extend-slot.js';
+import { readHolders } from './operations/read-slots.js';
+import { releaseSlot } from './operations/release-slot.js';
+import { newReleaseCode } from './release-code.js';
+import { type Clock, consoleLogger, type LockClient, type LockLogger, type LockStore } from './store.js';
+import {
+  validateConcurrency,
+  validateDuration,
+  validateOwner,
+  validateResourceId,
+  validateTableName,
+  validateTimeoutMs,
+} from './validate.js';
+
+/** Options of `new DynamoDbLock(resourceId, options)`; all optional. */
+export interface DynamoDbLockOptions {
+  /** How many holders at once (a counting semaphore); 1 makes a mutex. Default 1. */
+  concurrency?: number;
+  /** Lease length in seconds, fractions allowed, at most 43200. Default `defaults.duration` (10). */
+  duration?: number;
+  /** Default `defaults.tableName` (`dynamo_dlm_locks`). */
+  tableName?: string;
+  /** A DynamoDB client; default `new DynamoDBClient({})` (region and endpoint from the environment). */
+  client?: LockClient;
+  /** Stored with the lease for `holders()` and the `dlm` CLI. Default `host:pid`. */
+  owner?: string;
+  /** Where throttling and lost-lease warnings go. Default: stderr. */
+  logger?: LockLogger;
+  /** Waiting between attempts in `acquire`. Default base 25 ms, cap 1000 ms, full jitter. */
+  backoff?: Partial<AcquireBackoff>;
+  /** Epoch milliseconds; for tests that need to stand on a lease boundary. Default `Date.now`. */
+  clock?: Clock;
+}
+
+/** Options of `acquire()`. */
+export interface AcquireOptions {
+  /** Give up after this many milliseconds with `LockTimeoutError`. Default: wait for ever, like dynamo-dlm. */
+  timeoutMs?: number;
+  /** Abort the wait; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+const defaultBackoff: AcquireBackoff = { baseMs: 25, capMs: 1_000 };
+let sharedClient: DynamoDBClient | undefined;
+
+/**
+ * A distributed lock with `concurrency` slots on one resource, stored in DynamoDB in the table
+ * layout of Python dynamo-dlm v2, so Node and Python processes honour the same locks.
+ * One object holds at most one lease at a time.
+ *
+ * @example
+ * const lock = new DynamoDbLock('partner-api', { concurrency: 2, duration: 30 });
+ * await lock.acquire({ timeoutMs: 60_000 });
+ * try { await callPartner(); } finally { await lock.release(); }
+ */
+export class DynamoDbLock implements AsyncDisposable {
+  readonly resourceId: string;
+  readonly concurrency: number;
+  readonly duration: number;
+  readonly tableName: string;
+  readonly owner: string | undefined;
+  readonly #store: LockStore;
+  readonly #backoff: AcquireBackoff;
+  #lease: Lease | undefined;
+  #lastSlot: number | undefined;
+  #lastAcquireContended = false;
+
+  constructor(resourceId: string, options: DynamoDbLockOptions = {}) {
+    this.resourceId = validateResourceId(resourceId);
+    this.concurrency = validateConcurrency(options.concurrency ?? 1);
+    this.duration = validateDuration(options.duration ?? defaults.duration);
+    this.tableName = validateTableName(options.tableName ?? defaults.tableName);
+    this.owner = validateOwner('owner' in options ? options.owner : `${hostname()}:${process.pid}`);
+    this.#backoff = { ...defaultBackoff, ...options.backoff };
+    sharedClient ??= options.client ? undefined : new DynamoDBClient({});
+    this.#store = {
+      client: options.client ?? (sharedClient as DynamoDBClient),
+      tableName: this.tableName,
+      clock: options.clock ?? Date.now,
+      logger: options.logger ?? consoleLogger,
+    };
+  }
+
+  /** The lease this object holds, or undefined. */
+  get lease(): Lease | undefined {
+    return this.#lease;
+  }
+
+  /**
+   * Waits until a slot is free and takes it. Rejects with `LockTimeoutError` after `timeoutMs`,
+   * with the signal's reason when it aborts, `LockAlreadyHeldError` if this object holds a lease.
+   *
+   * @example
+   * const lease = await lock.acquire({ timeoutMs: 5_000 });
+   */
+  async acquire(options: AcquireOptions = {}): Promise<Lease> {
+    const timeoutMs = validateTimeoutMs(options.timeoutMs ?? Number.POSITIVE_INFINITY);
+    if (this.#lease) throw new LockAlreadyHeldError(this.resourceId);
+    options.signal?.throwIfAborted();
+    const outcome = await acquireLease(this.#store, {
+      resourceId: this.resourceId,
+      concurrency: this.concurrency,
+      releaseCode: newReleaseCode(),
+      durationMs: Math.round(this.duration * 1000),
+      ...(this.owner === undefined ? {} : { owner: this.owner }),
+      ...(this.#lastSlot === undefined ? {} : { preferredSlot: this.#lastSlot }),
+      expectContention: this.#lastAcquireContended,
+      deadlineMs: this.#store.clock() + timeoutMs,
+      backoff: this.#backoff,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    this.#lastAcquireContended = outcome.contended;
+    this.#lastSlot = outcome.lease.concurrencyId;
+    this.#lease = outcome.lease;
+    return outcome.lease;
+  }
+
+  /**
+   * Takes a slot if one is free now; answers false otherwise. Contention is a result, not an error.
+   *
+   * @example
+   * if (await lock.tryAcquire()) { try { await work(); } finally { await lock.release(); } }
+   */
+  async tryAcquire(): Promise<boolean> {
+    if (this.#lease) return false;
+    try {
+      this.#lastAcquireContended = false;
+      await this.acquire({ timeoutMs: 0 });
+      return true;
+    } catch (error) {
+      if (error instanceof LockTimeoutError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Frees the slot. Answers false, logs a warning and leaves the new holder alone when the lease
+   * had expired and was taken by another; answers false at once when nothing is held. Safe to call twice.
+   *
+   * @example
+   * await lock.release();
+   */
+  async release(): Promise<boolean> {
+    const lease = this.#lease;
+    if (!lease) return false;
+    const released = await releaseSlot(this.#store, lease);
+    this.#lease = undefined;
+    if (!released) {
+      this.#store.logger.warn(
+        'release found the lease taken by another holder: it had expired before release; the new holder keeps it',
+        { resourceId: this.resourceId, concurrencyId: lease.concurrencyId },
+      );
+    }
+    return released;
+  }
+
+  /**
+   * Moves the lease end to `seconds` from now (default: the lock's duration).
+   * Rejects with `LockLostError` if the lease was released or taken by another.
+   *
+   * @example
+   * await lock.extend(60);
+   */
+  async extend(seconds: number = this.duration): Promise<Lease> {
+    const durationMs = Math.round(validateDuration(seconds, 'seconds') * 1000);
+    const lease = this.#lease;
+    if (!lease) throw new LockLostError(this.resourceId, -1);
+    try {
+      const extended = await extendSlot(this.#store, lease, durationMs);
+      this.#lease = { ...lease, expiresAtMs: extended.expiresAtMs };
+      return this.#lease;
+    } catch (error) {
+      if (error instanceof LockLostError) this.#lease = undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * How many unexpired holders the resource has now (consistent read).
+   *
+   * @example
+   * console.log(`${await lock.count()} of ${lock.concurrency} slots in use`);
+   */
+  async count(): Promise<number> {
+    return (await this.holders()).length;
+  }
+
+  /**
+   * Every unexpired holder: slot, owner, lease end, fencing token.
+   *
+   * @example
+   * for (const holder of await lock.holders()) console.log(holder.concurrencyId, holder.owner);
+   */
+  async holders(): Promise<Holder[]> {
+    return readHolders(this.#store, this.resourceId);
+  }
+
+  /** Releases on `await using` scope exit. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}

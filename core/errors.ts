@@ -1,0 +1,97 @@
+/**
+ * Base class of every error this package throws on purpose.
+ *
+ * @example
+ * try { await lock.acquire({ timeoutMs: 1000 }); } catch (error) { if (error instanceof LockError) ... }
+ */
+export class LockError extends Error {
+  override name = 'LockError';
+}
+
+/**
+ * An acquire did not get a slot before its deadline (or its signal aborted it).
+ *
+ * @example
+ * catch (error) { if (error instanceof LockTimeoutError) console.log(error.waitedMs); }
+ */
+export class LockTimeoutError extends LockError {
+  override name = 'LockTimeoutError';
+  constructor(
+    readonly resourceId: string,
+    readonly waitedMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(`Could not acquire "${resourceId}" within ${waitedMs} ms`, options);
+  }
+}
+
+/**
+ * The lease is gone: it expired and another holder took the slot, or it was released.
+ * Raised by `extend`; whatever the caller protects may already be used by someone else.
+ *
+ * @example
+ * catch (error) { if (error instanceof LockLostError) abortTheWork(); }
+ */
+export class LockLostError extends LockError {
+  override name = 'LockLostError';
+  constructor(
+    readonly resourceId: string,
+    readonly concurrencyId: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `The lease on "${resourceId}" slot ${concurrencyId} was lost (expired and taken, or released)`,
+      options,
+    );
+  }
+}
+
+/**
+ * An option or argument is out of its allowed range; the message names the field.
+ * Thrown before any request is sent.
+ *
+ * @example
+ * new DynamoDbLock('x', { concurrency: 0 }); // InvalidLockOptionError: Expected `concurrency` to be an integer from 1 to 1000, got 0
+ */
+export class InvalidLockOptionError extends TypeError {
+  override name = 'InvalidLockOptionError';
+  constructor(
+    readonly field: string,
+    expected: string,
+    readonly value: unknown,
+  ) {
+    super(`Expected \`${field}\` to be ${expected}, got ${describe(value)}`);
+  }
+}
+
+/**
+ * DynamoDB failed in a way retries did not cure (access denied, missing table, throttling past
+ * the deadline). The SDK error is the `cause`.
+ *
+ * @example
+ * catch (error) { if (error instanceof LockStoreError) console.error(error.cause); }
+ */
+export class LockStoreError extends LockError {
+  override name = 'LockStoreError';
+}
+
+/**
+ * `acquire()` on a lock object that already holds a lease; release it first, or use another object.
+ *
+ * @example
+ * await lock.acquire(); await lock.acquire(); // LockAlreadyHeldError
+ */
+export class LockAlreadyHeldError extends LockError {
+  override name = 'LockAlreadyHeldError';
+  constructor(readonly resourceId: string) {
+    super(`This DynamoDbLock already holds "${resourceId}"; release it before acquiring again`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length > 40 ? `a string of ${Buffer.byteLength(value)} bytes` : JSON.stringify(value);
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  return typeof value;
+}

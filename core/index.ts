@@ -1,0 +1,25 @@
+export { defaults, limits } from './defaults.js';
+export { type AcquireOptions, DynamoDbLock, type DynamoDbLockOptions } from './dynamo-db-lock.js';
+export {
+  InvalidLockOptionError,
+  LockAlreadyHeldError,
+  LockError,
+  LockLostError,
+  LockStoreError,
+  LockTimeoutError,
+} from './errors.js';
+export type { Holder, Lease } from './lease.js';
+export {
+  type AcquireBackoff,
+  type AcquireOutcome,
+  type AcquireRequest,
+  acquireLease,
+} from './operations/acquire.js';
+export { extendSlot } from './operations/extend-slot.js';
+export { readHolders, readVacancy, type SlotVacancy } from './operations/read-slots.js';
+export { releaseSlot, type SlotLease } from './operations/release-slot.js';
+export { type TakeSlotRequest, type TakeSlotResult, takeSlot } from './operations/take-slot.js';
+export { newReleaseCode } from './release-code.js';
+export type { Clock, LockClient, LockLogger, LockStore } from './store.js';
+export { attribute, createLockTable } from './table.js';
+export { withLock } from './with-lock.js';

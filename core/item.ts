@@ -1,0 +1,47 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { Holder } from './lease.js';
+import { attribute } from './table.js';
+
+type Item = Record<string, AttributeValue>;
+
+/** The table key of one slot. */
+export function slotKey(resourceId: string, concurrencyId: number): Item {
+  return {
+    [attribute.resourceId]: { S: resourceId },
+    [attribute.concurrencyId]: { N: String(concurrencyId) },
+  };
+}
+
+/** Whole seconds for `expires`, rounded up so Python (whole seconds) never frees a slot early. */
+export function toExpiresSeconds(expiresAtMs: number): number {
+  return Math.ceil(expiresAtMs / 1000);
+}
+
+/**
+ * The lease end of a stored item in milliseconds. Items written by Python lack `expires_ms`;
+ * their lease holds while `expires > now_seconds`, so it ends at the start of second `expires`.
+ */
+export function leaseEndMs(item: Item): number | undefined {
+  const precise = item[attribute.expiresMs]?.N;
+  if (precise !== undefined) return Number(precise);
+  const seconds = item[attribute.expires]?.N;
+  return seconds === undefined ? undefined : Number(seconds) * 1000 - 1;
+}
+
+/** True when the item is a holder whose lease has not ended at `nowMs` (the end is inclusive). */
+export function isHeld(item: Item, nowMs: number): boolean {
+  const end = leaseEndMs(item);
+  return end !== undefined && end >= nowMs;
+}
+
+/** Reads a holder out of a stored item. */
+export function toHolder(item: Item): Holder {
+  const token = item[attribute.fencingToken]?.N;
+  const owner = item[attribute.owner]?.S;
+  return {
+    concurrencyId: Number(item[attribute.concurrencyId]?.N),
+    expiresAtMs: leaseEndMs(item) ?? 0,
+    ...(owner === undefined ? {} : { owner }),
+    ...(token === undefined ? {} : { fencingToken: Number(token) }),
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * A granted slot. Whoever knows `releaseCode` may release or extend it, also from another
+ * process (a workflow step, a Python service).
+ *
+ * @example
+ * const lease = await lock.acquire();
+ * console.log(lease.concurrencyId, new Date(lease.expiresAtMs), lease.fencingToken);
+ */
+export interface Lease {
+  resourceId: string;
+  /** The slot, 0 <= concurrencyId < concurrency. */
+  concurrencyId: number;
+  /** 128 random bits, hex; a bearer secret for this lease. */
+  releaseCode: string;
+  /** Lease end, epoch milliseconds; the slot is free once the clock passes it. */
+  expiresAtMs: number;
+  /**
+   * Grows with every new holder of this slot, also across deletion of the item. For a mutex it
+   * orders all holders; with concurrency > 1 it orders the holders of one slot only.
+   */
+  fencingToken: number;
+  owner?: string;
+}
+
+/** One unexpired holder, as `holders()` and `count()` see it. */
+export interface Holder {
+  concurrencyId: number;
+  owner?: string;
+  expiresAtMs: number;
+  fencingToken?: number;
+}

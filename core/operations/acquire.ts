@@ -1,0 +1,100 @@
+import { fullJitterDelay, sleep } from '../backoff.js';
+import { LockStoreError, LockTimeoutError } from '../errors.js';
+import type { Lease } from '../lease.js';
+import type { LockStore } from '../store.js';
+import { readVacancy } from './read-slots.js';
+import { releaseSlot } from './release-slot.js';
+import { type TakeSlotRequest, takeSlot } from './take-slot.js';
+
+/** How an in-process acquire waits between attempts. */
+export interface AcquireBackoff {
+  baseMs: number;
+  capMs: number;
+}
+
+/** What `acquireLease` needs besides the store. */
+export interface AcquireRequest extends Omit<TakeSlotRequest, 'concurrencyId'> {
+  concurrency: number;
+  /** The slot to try first without reading: the one this client held last, when it has one. */
+  preferredSlot?: number;
+  /** Skip the blind first write: the last attempt on this resource met contention. */
+  expectContention?: boolean;
+  deadlineMs: number;
+  signal?: AbortSignal;
+  backoff: AcquireBackoff;
+}
+
+/** A granted lease, and whether it had to wait for it (the hint for the next acquire). */
+export interface AcquireOutcome {
+  lease: Lease;
+  contended: boolean;
+  writes: number;
+}
+
+/**
+ * Waits in-process until a slot is granted or the deadline passes.
+ *
+ * Uncontended, it is one write: a blind conditional write to the preferred (or a random) slot.
+ * Once that is refused, it stops writing blind: each round reads which slots are free (one
+ * consistent Query, no write units) and writes only to one of those, chosen at random so that
+ * competing clients spread out. With no free slot it sleeps with full jitter, never past the
+ * next lease end it saw.
+ *
+ * @example
+ * const { lease } = await acquireLease(store, { resourceId, concurrency: 3, releaseCode, durationMs, deadlineMs, backoff });
+ */
+export async function acquireLease(store: LockStore, request: AcquireRequest): Promise<AcquireOutcome> {
+  const startedMs = store.clock();
+  let writes = 0;
+  const attempt = async (concurrencyId: number): Promise<Lease | undefined> => {
+    writes++;
+    const result = await takeSlotOrCleanUp(store, { ...request, concurrencyId });
+    return result.granted ? result.lease : undefined;
+  };
+
+  if (!request.expectContention) {
+    const lease = await attempt(request.preferredSlot ?? randomInt(request.concurrency));
+    if (lease) return { lease, contended: false, writes };
+  }
+  for (let round = 0; ; round++) {
+    request.signal?.throwIfAborted();
+    const vacancy = await readVacancy(store, request.resourceId, request.concurrency);
+    const slot = vacancy.free[randomInt(vacancy.free.length)];
+    if (slot !== undefined) {
+      const lease = await attempt(slot);
+      if (lease) return { lease, contended: true, writes };
+    }
+    const nowMs = store.clock();
+    if (nowMs >= request.deadlineMs) {
+      throw new LockTimeoutError(request.resourceId, nowMs - startedMs);
+    }
+    let delay = fullJitterDelay(round, request.backoff);
+    // A seen lease end is a sure moment to look again; a little jitter avoids a herd at it.
+    if (vacancy.nextExpiryMs !== undefined && slot === undefined) {
+      const untilExpiry = vacancy.nextExpiryMs + 1 - nowMs + Math.random() * request.backoff.baseMs;
+      delay = Math.min(delay, Math.max(0, untilExpiry));
+    }
+    await sleep(Math.min(delay, Math.max(0, request.deadlineMs - nowMs)), request.signal);
+  }
+}
+
+/**
+ * A write whose outcome stayed unknown (the store kept failing) may still have landed: free
+ * that slot with our code on the way out, so a gave-up acquire never leaves a slot held.
+ */
+async function takeSlotOrCleanUp(store: LockStore, request: TakeSlotRequest) {
+  try {
+    return await takeSlot(store, request);
+  } catch (error) {
+    if (error instanceof LockStoreError) {
+      await releaseSlot(store, request).catch(() => {
+        // The lease still ends by itself; nothing more to do here.
+      });
+    }
+    throw error;
+  }
+}
+
+function randomInt(below: number): number {
+  return Math.floor(Math.random() * below);
+}

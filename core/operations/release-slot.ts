@@ -1,0 +1,54 @@
+import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { slotKey } from '../item.js';
+import { sendWithRetry } from '../send.js';
+import type { LockStore } from '../store.js';
+import { attribute } from '../table.js';
+
+/** Which lease to release: the acquire output, or any holder of its release code. */
+export interface SlotLease {
+  resourceId: string;
+  concurrencyId: number;
+  releaseCode: string;
+}
+
+/**
+ * Frees a slot if `releaseCode` still holds it; answers false (and leaves the slot alone) if the
+ * lease was taken over by someone else, or the item is gone. One conditional write, no read.
+ *
+ * The item is kept, marked free, rather than deleted: its fencing counter must survive for the
+ * next holder. `expires` goes one second into the past so that Python dynamo-dlm sees the slot
+ * free (`expires <= now`) and does not count it (`expires >= now`), and TTL cleans it up later.
+ * The release code stays, so that a retried release recognises its own earlier success.
+ *
+ * @example
+ * const released = await releaseSlot(store, lease); // false: the lease had expired and was taken
+ */
+export async function releaseSlot(store: LockStore, lease: SlotLease): Promise<boolean> {
+  const nowSeconds = Math.floor(store.clock() / 1000);
+  try {
+    await sendWithRetry(
+      store,
+      new UpdateItemCommand({
+        TableName: store.tableName,
+        Key: slotKey(lease.resourceId, lease.concurrencyId),
+        UpdateExpression: 'SET #expires = :releasedSeconds, #expiresMs = :zero',
+        // Only the holder of this lease may free the slot.
+        ConditionExpression: '#releaseCode = :releaseCode',
+        ExpressionAttributeNames: {
+          '#releaseCode': attribute.releaseCode,
+          '#expires': attribute.expires,
+          '#expiresMs': attribute.expiresMs,
+        },
+        ExpressionAttributeValues: {
+          ':releaseCode': { S: lease.releaseCode },
+          ':releasedSeconds': { N: String(nowSeconds - 1) },
+          ':zero': { N: '0' },
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}

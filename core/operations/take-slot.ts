@@ -1,0 +1,104 @@
+import {
+  ConditionalCheckFailedException,
+  UpdateItemCommand,
+  type UpdateItemCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import { isHeld, slotKey, toExpiresSeconds, toHolder } from '../item.js';
+import type { Holder, Lease } from '../lease.js';
+import { sendWithRetry } from '../send.js';
+import type { LockStore } from '../store.js';
+import { attribute } from '../table.js';
+
+/** What `takeSlot` needs: which slot, and the lease to write into it. */
+export interface TakeSlotRequest {
+  resourceId: string;
+  concurrencyId: number;
+  releaseCode: string;
+  durationMs: number;
+  owner?: string;
+}
+
+/** Granted with the new lease, or busy with the holder that DynamoDB returned for free. */
+export type TakeSlotResult = { granted: true; lease: Lease } | { granted: false; holder?: Holder };
+
+// The slot was never taken, or its item was deleted (by Python's release, or by TTL).
+const slotAbsent = 'attribute_not_exists(#resourceId)';
+// A lease we wrote has ended; a released lease has expires_ms 0.
+const preciseLeaseEnded = '#expiresMs < :nowMs';
+// A lease Python wrote (whole seconds, no expires_ms) has ended by Python's own rule.
+const pythonLeaseEnded = '(attribute_not_exists(#expiresMs) AND #expires <= :nowSeconds)';
+// This very write already landed and only its answer was lost: recognise it, do not fail.
+const alreadyOurs = '#releaseCode = :releaseCode';
+
+const takeCondition = [slotAbsent, preciseLeaseEnded, pythonLeaseEnded, alreadyOurs].join(' OR ');
+
+/**
+ * Multiplier of the clock-based floor of a fencing token. A slot takes at most about one write
+ * per millisecond, so a counter that starts at `now_ms * 1000` never catches up with the clock:
+ * a token started from the floor after the item was deleted is larger than any earlier one.
+ */
+const fencingFloorPerMs = 1000;
+
+/**
+ * Tries to take one slot with one conditional write and no read. The fencing token is
+ * incremented inside the same write, and starts from a clock-based floor when the item is new.
+ *
+ * @example
+ * const result = await takeSlot(store, { resourceId: 'api', concurrencyId: 0, releaseCode, durationMs: 10_000 });
+ * if (result.granted) console.log(result.lease.fencingToken);
+ */
+export async function takeSlot(store: LockStore, request: TakeSlotRequest): Promise<TakeSlotResult> {
+  const nowMs = store.clock();
+  const expiresAtMs = nowMs + request.durationMs;
+  const setOwner = request.owner === undefined ? '' : ', #owner = :owner';
+  const removeOwner = request.owner === undefined ? ' REMOVE #owner' : '';
+  try {
+    const output = await sendWithRetry<UpdateItemCommandOutput>(
+      store,
+      new UpdateItemCommand({
+        TableName: store.tableName,
+        Key: slotKey(request.resourceId, request.concurrencyId),
+        UpdateExpression:
+          'SET #releaseCode = :releaseCode, #expires = :expires, #expiresMs = :expiresMs' +
+          `${setOwner}, #fencingToken = if_not_exists(#fencingToken, :fencingFloor) + :one${removeOwner}`,
+        ConditionExpression: takeCondition,
+        ExpressionAttributeNames: {
+          '#resourceId': attribute.resourceId,
+          '#releaseCode': attribute.releaseCode,
+          '#expires': attribute.expires,
+          '#expiresMs': attribute.expiresMs,
+          '#owner': attribute.owner,
+          '#fencingToken': attribute.fencingToken,
+        },
+        ExpressionAttributeValues: {
+          ':releaseCode': { S: request.releaseCode },
+          ':expires': { N: String(toExpiresSeconds(expiresAtMs)) },
+          ':expiresMs': { N: String(expiresAtMs) },
+          ':nowMs': { N: String(nowMs) },
+          ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) },
+          ':fencingFloor': { N: String(nowMs * fencingFloorPerMs) },
+          ':one': { N: '1' },
+          ...(request.owner === undefined ? {} : { ':owner': { S: request.owner } }),
+        },
+        ReturnValues: 'UPDATED_NEW',
+        // The current holder comes back with the refusal, at no extra cost.
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return {
+      granted: true,
+      lease: {
+        resourceId: request.resourceId,
+        concurrencyId: request.concurrencyId,
+        releaseCode: request.releaseCode,
+        expiresAtMs,
+        fencingToken: Number(output.Attributes?.[attribute.fencingToken]?.N),
+        ...(request.owner === undefined ? {} : { owner: request.owner }),
+      },
+    };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const item = error.Item;
+    return { granted: false, ...(item && isHeld(item, nowMs) ? { holder: toHolder(item) } : {}) };
+  }
+}

@@ -1,0 +1,93 @@
+import {
+  ConditionalCheckFailedException,
+  type QueryCommand,
+  type UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { fullJitterDelay, sleep } from './backoff.js';
+import { LockStoreError } from './errors.js';
+import type { LockStore } from './store.js';
+
+// Throttling is worth waiting out, as Python dynamo-dlm does with its back-off.
+const throttlingErrors = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
+const storeRetryBackoff = { baseMs: 50, capMs: 5_000 };
+
+/** How long a store call may keep retrying throttling and lost answers before it gives up. */
+export const defaultStoreRetryMs = 20_000;
+
+/** The calls the lock makes: conditional updates and consistent queries. */
+type Command = UpdateItemCommand | QueryCommand;
+
+/**
+ * Sends one conditional write or read, retrying throttling and answers that never came back.
+ *
+ * Every write the lock makes is safe to repeat: its condition accepts the state the write itself
+ * produces (`release_code` equal to ours), so a retry of a write that did land recognises it
+ * instead of failing or doubling a lease. A failed condition is an answer, not a fault: it is
+ * rethrown as is for the caller to read.
+ *
+ * @example
+ * const output = await sendWithRetry(store, new UpdateItemCommand(input), Date.now() + 20_000);
+ */
+export async function sendWithRetry<Output>(
+  store: LockStore,
+  command: Command,
+  deadlineMs: number = store.clock() + defaultStoreRetryMs,
+): Promise<Output> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // The client's send is overloaded per command; the narrowing above is what matters here.
+      return (await store.client.send(command as never)) as Output;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw error;
+      const kind = classify(error);
+      const delay = fullJitterDelay(attempt, storeRetryBackoff);
+      if (kind === 'fatal' || store.clock() + delay > deadlineMs) {
+        throw new LockStoreError(`DynamoDB ${commandName(command)} failed: ${describeError(error)}`, {
+          cause: error,
+        });
+      }
+      store.logger.warn(
+        kind === 'throttled'
+          ? 'DynamoDB throttled the lock table; backing off'
+          : 'DynamoDB call failed; retrying',
+        {
+          command: commandName(command),
+          error: describeError(error),
+          attempt: attempt + 1,
+          delayMs: Math.round(delay),
+        },
+      );
+      await sleep(delay);
+    }
+  }
+}
+
+/** Throttled, retryable (5xx, network, lost answer) or fatal (our request or setup is wrong). */
+export function classify(error: unknown): 'throttled' | 'retryable' | 'fatal' {
+  if (!(error instanceof Error)) return 'fatal';
+  if (throttlingErrors.has(error.name)) return 'throttled';
+  const meta = error as Error & {
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+    code?: string;
+  };
+  const status = meta.$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 500) return 'retryable';
+  if (meta.$retryable) return 'retryable';
+  // No HTTP status at all: the request or its answer was lost on the way (reset, timeout).
+  if (status === undefined && (error.name === 'TimeoutError' || meta.code !== undefined)) return 'retryable';
+  return 'fatal';
+}
+
+function commandName(command: Command): string {
+  return command.constructor.name.replace(/Command$/, '');
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,77 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+
+/**
+ * Attribute names of the lock table, shared with Python dynamo-dlm v2. Renaming any of them
+ * breaks compatibility with tables that already exist.
+ */
+export const attribute = {
+  resourceId: 'resource_id',
+  concurrencyId: 'concurrency_id',
+  releaseCode: 'release_code',
+  expires: 'expires',
+  expiresMs: 'expires_ms',
+  owner: 'owner',
+  fencingToken: 'fencing_token',
+} as const;
+
+/**
+ * Creates the lock table if it does not exist: `resource_id` (S) partition key, `concurrency_id`
+ * (N) sort key, on-demand billing, TTL on `expires`. Waits until the table is active.
+ * For local use and tests; in AWS, deploy it with `sst deploy` (or your own IaC).
+ *
+ * @example
+ * await createLockTable(new DynamoDBClient({}), 'dynamo_dlm_locks');
+ */
+export async function createLockTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [
+          { AttributeName: attribute.resourceId, AttributeType: 'S' },
+          { AttributeName: attribute.concurrencyId, AttributeType: 'N' },
+        ],
+        KeySchema: [
+          { AttributeName: attribute.resourceId, KeyType: 'HASH' },
+          { AttributeName: attribute.concurrencyId, KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } catch (error) {
+    // A table created by someone else (or by an earlier run) is what we wanted.
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  await waitUntilActive(client, tableName);
+  await client
+    .send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: attribute.expires, Enabled: true },
+      }),
+    )
+    .catch((error: unknown) => {
+      // Enabling TTL twice is refused with a ValidationException; the table is still right.
+      if (!(error instanceof Error && /already enabled/i.test(error.message))) throw error;
+    });
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.TableStatus === 'ACTIVE') return;
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Table ${tableName} did not become ACTIVE within 60 s`);
+}

@@ -1,0 +1,69 @@
+import { limits } from './defaults.js';
+import { InvalidLockOptionError } from './errors.js';
+
+/** Checks a resource id: a string of 1 to 1024 bytes of UTF-8 (the DynamoDB key limit is 2048). */
+export function validateResourceId(value: unknown, field = 'resourceId'): string {
+  const expected = `a non-empty string of at most ${limits.resourceIdMaxBytes} bytes (UTF-8)`;
+  if (typeof value !== 'string' || value.length === 0)
+    throw new InvalidLockOptionError(field, expected, value);
+  if (!value.isWellFormed())
+    throw new InvalidLockOptionError(field, `${expected} without lone surrogates`, value);
+  if (Buffer.byteLength(value, 'utf8') > limits.resourceIdMaxBytes) {
+    throw new InvalidLockOptionError(field, expected, value);
+  }
+  return value;
+}
+
+/** Checks a slot count: an integer from 1 to 1000. */
+export function validateConcurrency(value: unknown, field = 'concurrency'): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > limits.concurrencyMax) {
+    throw new InvalidLockOptionError(field, `an integer from 1 to ${limits.concurrencyMax}`, value);
+  }
+  return value;
+}
+
+/** Checks a lease length in seconds: finite, above 0, at most 43200 (12 hours); fractions allowed. */
+export function validateDuration(value: unknown, field = 'duration'): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    value > limits.durationMaxSeconds
+  ) {
+    throw new InvalidLockOptionError(
+      field,
+      `a number of seconds above 0 and at most ${limits.durationMaxSeconds}`,
+      value,
+    );
+  }
+  return value;
+}
+
+/** Checks a wait in milliseconds: a finite number >= 0, or Infinity (wait for ever). */
+export function validateTimeoutMs(value: unknown, field = 'timeoutMs'): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new InvalidLockOptionError(field, 'a number of milliseconds >= 0 (or Infinity)', value);
+  }
+  return value;
+}
+
+/** Checks a table name against DynamoDB's rule: 3 to 255 of [a-zA-Z0-9_.-]. */
+export function validateTableName(value: unknown, field = 'tableName'): string {
+  if (typeof value !== 'string' || !/^[a-zA-Z0-9_.-]{3,255}$/.test(value)) {
+    throw new InvalidLockOptionError(
+      field,
+      'a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, _ . -)',
+      value,
+    );
+  }
+  return value;
+}
+
+/** Checks an owner label: a string of at most 1024 bytes, or undefined. */
+export function validateOwner(value: unknown, field = 'owner'): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value, 'utf8') > 1024) {
+    throw new InvalidLockOptionError(field, 'a non-empty string of at most 1024 bytes, or undefined', value);
+  }
+  return value;
+}

@@ -1,0 +1,26 @@
+import { type AcquireOptions, DynamoDbLock, type DynamoDbLockOptions } from './dynamo-db-lock.js';
+import type { Lease } from './lease.js';
+
+/**
+ * Runs `fn` while holding a slot of `resourceId`, and releases it afterwards, also when `fn` throws.
+ *
+ * @example
+ * const answer = await withLock('partner-api', { concurrency: 2, timeoutMs: 30_000 }, async (lease) => callPartner(lease.fencingToken));
+ */
+export async function withLock<T>(
+  resourceId: string,
+  options: DynamoDbLockOptions & AcquireOptions,
+  fn: (lease: Lease) => Promise<T>,
+): Promise<T> {
+  const { timeoutMs, signal, ...lockOptions } = options;
+  const lock = new DynamoDbLock(resourceId, lockOptions);
+  const lease = await lock.acquire({
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(signal ? { signal } : {}),
+  });
+  try {
+    return await fn(lease);
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,189 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DynamoDbLock,
+  LockAlreadyHeldError,
+  LockLostError,
+  LockTimeoutError,
+  withLock,
+} from '../../core/index.js';
+import { countingClient } from '../support/command-counter.js';
+import { dynamoDbClient, freshLockTable, uniqueResource } from '../support/dynamodb.js';
+import { recordingLogger } from '../support/recording-logger.js';
+
+let tableName: string;
+const quiet = recordingLogger();
+const lockOn = (resourceId: string, options: ConstructorParameters<typeof DynamoDbLock>[1] = {}) =>
+  new DynamoDbLock(resourceId, { tableName, client: dynamoDbClient(), logger: quiet, ...options });
+
+beforeAll(async () => {
+  tableName = await freshLockTable();
+});
+
+describe('acquire and release', () => {
+  it('grants a free lock with one write and no read, and releases with one write', async () => {
+    const { client, counts, writes } = countingClient();
+    const lock = new DynamoDbLock(uniqueResource('cost'), { tableName, client });
+    const lease = await lock.acquire();
+    expect(writes()).toBe(1);
+    expect(counts.get('Query') ?? 0).toBe(0);
+    expect(lease.releaseCode).toMatch(/^[0-9a-f]{32}$/);
+    expect(await lock.release()).toBe(true);
+    expect(writes()).toBe(2);
+    expect(counts.get('Query') ?? 0).toBe(0);
+  });
+
+  it('holds at most `concurrency` leases and reports them in count and holders', async () => {
+    const resource = uniqueResource('count');
+    const locks = [0, 1, 2].map((index) => lockOn(resource, { concurrency: 2, owner: `worker-${index}` }));
+    expect(await locks[0]?.tryAcquire()).toBe(true);
+    expect(await locks[1]?.tryAcquire()).toBe(true);
+    expect(await locks[2]?.tryAcquire()).toBe(false);
+    expect(await locks[2]?.count()).toBe(2);
+    const holders = await locks[2]?.holders();
+    expect(holders?.map((holder) => holder.owner).sort()).toEqual(['worker-0', 'worker-1']);
+    expect(new Set(holders?.map((holder) => holder.concurrencyId))).toEqual(new Set([0, 1]));
+    await locks[0]?.release();
+    expect(await locks[2]?.tryAcquire()).toBe(true);
+    await Promise.all(locks.map((lock) => lock.release()));
+    expect(await locks[0]?.count()).toBe(0);
+  });
+
+  it('refuses a second acquire on the same object and answers false to a release of nothing', async () => {
+    const lock = lockOn(uniqueResource('twice'));
+    expect(await lock.release()).toBe(false);
+    await lock.acquire();
+    await expect(lock.acquire()).rejects.toBeInstanceOf(LockAlreadyHeldError);
+    expect(await lock.release()).toBe(true);
+    expect(await lock.release()).toBe(false);
+  });
+
+  it('times out with LockTimeoutError and stops on an aborted signal', async () => {
+    const resource = uniqueResource('timeout');
+    const holder = lockOn(resource);
+    await holder.acquire();
+    const waiter = lockOn(resource);
+    const started = Date.now();
+    const error = await waiter.acquire({ timeoutMs: 300 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('stopped by test')), 100);
+    await expect(waiter.acquire({ signal: controller.signal })).rejects.toThrow('stopped by test');
+    expect(waiter.lease).toBeUndefined();
+    await holder.release();
+  });
+
+  it('waits for a held lock and gets it once the holder releases', async () => {
+    const resource = uniqueResource('wait');
+    const holder = lockOn(resource);
+    await holder.acquire();
+    setTimeout(() => void holder.release(), 200);
+    const waiter = lockOn(resource);
+    const lease = await waiter.acquire({ timeoutMs: 5_000 });
+    expect(lease.concurrencyId).toBe(0);
+    await waiter.release();
+  });
+
+  it('releases on `await using` scope exit and in withLock, also when the work throws', async () => {
+    const resource = uniqueResource('scope');
+    {
+      await using lock = lockOn(resource);
+      await lock.acquire();
+      expect(await lock.count()).toBe(1);
+    }
+    expect(await lockOn(resource).count()).toBe(0);
+    await expect(
+      withLock(resource, { tableName, client: dynamoDbClient() }, async (lease) => {
+        expect(lease.resourceId).toBe(resource);
+        throw new Error('work failed');
+      }),
+    ).rejects.toThrow('work failed');
+    expect(await lockOn(resource).count()).toBe(0);
+    expect(await withLock(resource, { tableName, client: dynamoDbClient() }, async () => 42)).toBe(42);
+  });
+});
+
+describe('mutual exclusion', () => {
+  it('never lets more than 3 of 40 concurrent clients hold a concurrency-3 lock', async () => {
+    const resource = uniqueResource('exclusion');
+    const intervals: Array<[number, number]> = [];
+    const until = Date.now() + 4_000;
+    const client = async () => {
+      const lock = lockOn(resource, { concurrency: 3, duration: 30, backoff: { baseMs: 10, capMs: 200 } });
+      while (Date.now() < until) {
+        await lock.acquire();
+        const start = performance.now();
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+        intervals.push([start, performance.now()]);
+        await lock.release();
+      }
+    };
+    await Promise.all(Array.from({ length: 40 }, client));
+    expect(intervals.length).toBeGreaterThan(50);
+    expect(maxOverlap(intervals)).toBeLessThanOrEqual(3);
+    expect(maxOverlap(intervals)).toBe(3);
+  });
+});
+
+describe('leases that end', () => {
+  it('lets another client take over an expired lease; the late release answers false and warns', async () => {
+    const resource = uniqueResource('takeover');
+    let now = Date.now();
+    const clock = () => now;
+    const logger = recordingLogger();
+    const first = lockOn(resource, { duration: 1, clock, logger });
+    const second = lockOn(resource, { duration: 1, clock, logger });
+    const firstLease = await first.acquire();
+    expect(await second.tryAcquire()).toBe(false);
+    now = firstLease.expiresAtMs + 1;
+    expect(await second.tryAcquire()).toBe(true);
+    expect(await first.release()).toBe(false);
+    expect(logger.lines.some((line) => line.includes('taken by another holder'))).toBe(true);
+    expect(await second.count()).toBe(1);
+    expect(await second.release()).toBe(true);
+  });
+
+  it('counts a holder up to and including its last millisecond, and not after', async () => {
+    const resource = uniqueResource('boundary');
+    let now = Date.now();
+    const lock = lockOn(resource, { duration: 2, clock: () => now });
+    const lease = await lock.acquire();
+    now = lease.expiresAtMs;
+    expect(await lock.count()).toBe(1);
+    expect(await lockOn(resource, { clock: () => now }).tryAcquire()).toBe(false);
+    now = lease.expiresAtMs + 1;
+    expect(await lock.count()).toBe(0);
+  });
+
+  it('extends a held lease and raises LockLostError once another holder took it', async () => {
+    const resource = uniqueResource('extend');
+    let now = Date.now();
+    const clock = () => now;
+    const lock = lockOn(resource, { duration: 1, clock });
+    const lease = await lock.acquire();
+    const extended = await lock.extend(5);
+    expect(extended.expiresAtMs).toBe(now + 5_000);
+    now = lease.expiresAtMs + 1;
+    expect(await lockOn(resource, { clock }).tryAcquire()).toBe(false);
+    now = extended.expiresAtMs + 1;
+    expect(await lockOn(resource, { clock }).tryAcquire()).toBe(true);
+    await expect(lock.extend(5)).rejects.toBeInstanceOf(LockLostError);
+    expect(lock.lease).toBeUndefined();
+  });
+});
+
+function maxOverlap(intervals: Array<[number, number]>): number {
+  const events = intervals.flatMap(([start, end]) => [
+    [start, 1],
+    [end, -1],
+  ]);
+  // Ends sort before starts at the same instant: touching intervals do not overlap.
+  events.sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number));
+  let current = 0;
+  let most = 0;
+  for (const [, delta] of events) {
+    current += delta as number;
+    most = Math.max(most, current);
+  }
+  return most;
+}
