@@ -16,7 +16,10 @@ export interface LocalDynamoDb {
 
 /** Options of `startDynamoDbLocal`. */
 export interface DynamoDbLocalOptions {
-  /** Preferred port; a free one is chosen when it is taken. Default 8000. */
+  /**
+   * Preferred port; a free one is chosen when it is taken. Default 0: any free port, so that two
+   * runs starting at once never both pick 8000 and talk to each other's server.
+   */
   port?: number;
   /** How long to wait for the first answer. Default 20 s. */
   readyTimeoutMs?: number;
@@ -35,7 +38,7 @@ export interface DynamoDbLocalOptions {
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<LocalDynamoDb> {
   assertJava17();
-  const port = await findFreePort(options.port ?? 8000);
+  const port = await findFreePort(options.port ?? 0);
   const home = findDynamoDbLocalHome();
   const logDir = options.logDir ?? join(tmpdir(), 'dynamo-dlm-local');
   mkdirSync(logDir, { recursive: true });

@@ -1,0 +1,143 @@
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbLock } from '../core/dynamo-db-lock.js';
+import { createLockTable } from '../core/table.js';
+import { countingDynamoDbClient, runLoops } from './measure.js';
+
+/** One line of the bench table. */
+export interface BenchRow {
+  case: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+const quiet = { warn: () => {} };
+
+/**
+ * Uncontended cycles against the bare conditional put+delete ceiling, then a contention sweep.
+ * Rounds alternate between the lock and the ceiling so that machine noise hits both alike.
+ */
+export async function runCoreBench(
+  endpoint: string,
+  seconds: number,
+  log: (line: string) => void,
+): Promise<BenchRow[]> {
+  const { client, count } = countingDynamoDbClient(endpoint);
+  const tableName = `bench_${Date.now()}`;
+  await createLockTable(client, tableName);
+  const rows: BenchRow[] = [];
+  const durationMs = seconds * 1000;
+
+  for (const clients of [1, 20]) {
+    const locks = Array.from(
+      { length: clients },
+      (_, index) => new DynamoDbLock(`uncontended-${clients}-${index}`, { tableName, client, logger: quiet }),
+    );
+    const lockCycle = async (index: number) => {
+      const lock = locks[index] as DynamoDbLock;
+      await lock.acquire();
+      await lock.release();
+    };
+    const bareCycle = async (index: number) => {
+      const Key = { resource_id: { S: `bare-${clients}-${index}` }, concurrency_id: { N: '0' } };
+      const now = Date.now();
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            ...Key,
+            release_code: { S: 'x'.repeat(32) },
+            expires: { N: String(Math.ceil(now / 1000) + 10) },
+          },
+          ConditionExpression: 'attribute_not_exists(resource_id) OR expires <= :now',
+          ExpressionAttributeValues: { ':now': { N: String(Math.floor(now / 1000)) } },
+        }),
+      );
+      await client.send(
+        new DeleteItemCommand({
+          TableName: tableName,
+          Key,
+          ConditionExpression: 'release_code = :code',
+          ExpressionAttributeValues: { ':code': { S: 'x'.repeat(32) } },
+        }),
+      );
+    };
+    // Warm the JVM and the connection pool first; then alternate lock and ceiling in ABBA order
+    // so that drift in machine load falls on both sides alike.
+    await runLoops(clients, Math.min(2_000, durationMs / 2), bareCycle);
+    let lockCycles = 0;
+    let bareCycles = 0;
+    let lockMs = 0;
+    let bareMs = 0;
+    const roundMs = durationMs / 4;
+    for (const side of ['bare', 'lock', 'lock', 'bare', 'bare', 'lock', 'lock', 'bare']) {
+      const result = await runLoops(clients, roundMs, side === 'lock' ? lockCycle : bareCycle);
+      if (side === 'lock') {
+        lockCycles += result.cycles;
+        lockMs += result.elapsedMs;
+      } else {
+        bareCycles += result.cycles;
+        bareMs += result.elapsedMs;
+      }
+    }
+    const lockRate = (lockCycles * 1000) / lockMs;
+    const bareRate = (bareCycles * 1000) / bareMs;
+    log(`uncontended, ${clients} client(s): lock ${lockRate.toFixed(0)}/s, bare ${bareRate.toFixed(0)}/s`);
+    rows.push({
+      case: `uncontended cycles/s, ${clients} client(s): lock`,
+      value: lockRate,
+      unit: 'cycles/s',
+    });
+    rows.push({
+      case: `uncontended cycles/s, ${clients} client(s): bare put+delete`,
+      value: bareRate,
+      unit: 'cycles/s',
+    });
+    rows.push({
+      case: `uncontended lock / bare ceiling, ${clients} client(s)`,
+      value: lockRate / bareRate,
+      unit: 'ratio',
+      note: 'target >= 0.90',
+    });
+  }
+
+  for (const concurrency of [1, 5, 50]) {
+    const clients = concurrency * 2;
+    const resourceId = `contended-${concurrency}`;
+    const locks = Array.from(
+      { length: clients },
+      () => new DynamoDbLock(resourceId, { tableName, client, concurrency, logger: quiet }),
+    );
+    const writesBefore = count('UpdateItem');
+    const readsBefore = count('Query');
+    const result = await runLoops(clients, durationMs, async (index) => {
+      const lock = locks[index] as DynamoDbLock;
+      await lock.acquire();
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
+      await lock.release();
+    });
+    const writes = (count('UpdateItem') - writesBefore) / result.cycles;
+    const reads = (count('Query') - readsBefore) / result.cycles;
+    log(
+      `contended, concurrency ${concurrency}, ${clients} clients: ${result.perSecond.toFixed(0)} grants/s, ${writes.toFixed(2)} writes/grant`,
+    );
+    rows.push({
+      case: `contended K=${concurrency}, ${clients} clients: grants/s`,
+      value: result.perSecond,
+      unit: 'grants/s',
+    });
+    rows.push({
+      case: `contended K=${concurrency}, ${clients} clients: write requests/grant`,
+      value: writes,
+      unit: 'writes',
+      note: 'target <= 3 (acquire writes + the release)',
+    });
+    rows.push({
+      case: `contended K=${concurrency}, ${clients} clients: read requests/grant`,
+      value: reads,
+      unit: 'reads',
+    });
+  }
+  client.destroy();
+  return rows;
+}

@@ -1,0 +1,51 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** A DynamoDB client that counts the requests it sends, by command name. */
+export function countingDynamoDbClient(endpoint: string): {
+  client: DynamoDBClient;
+  count(name: string): number;
+} {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName).replace(/Command$/, '');
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  return { client, count: (name) => counts.get(name) ?? 0 };
+}
+
+/** Runs `clients` loops of `cycle` until `durationMs` has passed; answers the cycles completed and their rate. */
+export async function runLoops(
+  clients: number,
+  durationMs: number,
+  cycle: (client: number) => Promise<void>,
+): Promise<{ cycles: number; perSecond: number; elapsedMs: number }> {
+  let cycles = 0;
+  const started = performance.now();
+  const until = started + durationMs;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, client) => {
+      while (performance.now() < until) {
+        await cycle(client);
+        cycles++;
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  return { cycles, perSecond: (cycles * 1000) / elapsed, elapsedMs: elapsed };
+}
+
+/** The value at quantile q (0..1) of a list of numbers. */
+export function quantile(values: number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
