@@ -1,0 +1,135 @@
+import './polyfill.js';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { type ArnScope, assertArn, assertName, stateMachineArn } from './arns.js';
+import { assertSupported } from './definition-check.js';
+import { rewriteDefinition } from './definition-rewrite.js';
+import { isObject } from './definition-walk.js';
+import { SfnError } from './errors.js';
+import type { TaskSpec } from './types.js';
+
+/**
+ * A created state machine: what DescribeStateMachine reports, plus the engine's machine built
+ * once from the rewritten definition and the local handler needs of its Task states.
+ *
+ * @example
+ * const record = machines.get(arn);
+ * record.machine.run(input, options);
+ */
+export interface StateMachineRecord {
+  arn: string;
+  name: string;
+  definition: string;
+  roleArn: string;
+  creationDate: number;
+  machine: StateMachine;
+  tasks: ReadonlyMap<string, TaskSpec>;
+}
+
+/**
+ * Arguments of CreateStateMachine the endpoint honours.
+ *
+ * @example
+ * machines.create({ name: 'orders', definition: JSON.stringify(asl), roleArn: 'arn:aws:iam::000000000000:role/sfn' });
+ */
+export interface CreateStateMachineInput {
+  name: string;
+  definition: string;
+  roleArn: string;
+}
+
+// The engine's validator compiles its JSON schemas on every call (100-300 ms); the same
+// definition text is validated once per process.
+const validated = new Set<string>();
+const MAX_VALIDATED = 1_000;
+
+function parseDefinition(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new SfnError(
+      'InvalidDefinition',
+      `Invalid State Machine Definition: '${(error as Error).message}'`,
+    );
+  }
+  if (!isObject(parsed)) {
+    throw new SfnError(
+      'InvalidDefinition',
+      'Invalid State Machine Definition: the definition is not a JSON object',
+    );
+  }
+  return parsed;
+}
+
+function validate(definition: Record<string, unknown>, text: string): void {
+  if (validated.has(text)) return;
+  try {
+    // The validator writes QueryLanguage into the states it checks: give it a copy.
+    new StateMachine(structuredClone(definition) as unknown as StateMachineDefinition);
+  } catch (error) {
+    const detail = (error as Error).message.replace(
+      /^State machine definition is invalid, see error\(s\) below:\s*/,
+      '',
+    );
+    throw new SfnError('InvalidDefinition', `Invalid State Machine Definition: '${detail.trim()}'`);
+  }
+  if (validated.size >= MAX_VALIDATED) validated.clear();
+  validated.add(text);
+}
+
+/**
+ * The state machines of one endpoint. CreateStateMachine is idempotent for the same definition
+ * and role, as on AWS.
+ *
+ * @example
+ * const machines = new StateMachines({ region: 'us-east-1', accountId: '000000000000' });
+ * const { arn } = machines.create({ name: 'orders', definition, roleArn });
+ */
+export class StateMachines {
+  readonly #scope: ArnScope;
+  readonly #byArn = new Map<string, StateMachineRecord>();
+
+  constructor(scope: ArnScope) {
+    this.#scope = scope;
+  }
+
+  /** Validates, rewrites and registers a state machine; returns the existing one when identical. */
+  create(input: CreateStateMachineInput): StateMachineRecord {
+    assertName(input.name);
+    const arn = stateMachineArn(this.#scope, input.name);
+    const parsed = parseDefinition(input.definition);
+    const existing = this.#byArn.get(arn);
+    if (existing) {
+      const same =
+        existing.roleArn === input.roleArn &&
+        JSON.stringify(parseDefinition(existing.definition)) === JSON.stringify(parsed);
+      if (same) return existing;
+      throw new SfnError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
+    }
+    assertSupported(parsed);
+    validate(parsed, input.definition);
+    const { definition, tasks } = rewriteDefinition(parsed);
+    const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+      validationOptions: { noValidate: true },
+    });
+    const record: StateMachineRecord = {
+      arn,
+      name: input.name,
+      definition: input.definition,
+      roleArn: input.roleArn,
+      creationDate: Date.now(),
+      machine,
+      tasks,
+    };
+    this.#byArn.set(arn, record);
+    return record;
+  }
+
+  /** The state machine with this ARN; `InvalidArn` or `StateMachineDoesNotExist` otherwise. */
+  get(arn: string): StateMachineRecord {
+    assertArn(arn, 'stateMachine');
+    const record = this.#byArn.get(arn);
+    if (!record) throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    return record;
+  }
+}
