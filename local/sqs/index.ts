@@ -1,0 +1,1 @@
+export { type LocalSqs, type LocalSqsOptions, startLocalSqs } from './start-local-sqs.js';
