@@ -1,6 +1,11 @@
 import {
   ConditionalCheckFailedException,
+  type DeleteItemCommand,
+  type GetItemCommand,
+  type PutItemCommand,
   type QueryCommand,
+  TransactionCanceledException,
+  type TransactWriteItemsCommand,
   type UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { fullJitterDelay, sleep } from './backoff.js';
@@ -19,8 +24,14 @@ const storeRetryBackoff = { baseMs: 50, capMs: 5_000 };
 /** How long a store call may keep retrying throttling and lost answers before it gives up. */
 export const defaultStoreRetryMs = 20_000;
 
-/** The calls the lock makes: conditional updates and consistent queries. */
-type Command = UpdateItemCommand | QueryCommand;
+/** The calls the lock makes: conditional writes, transactions and consistent reads. */
+type Command =
+  | UpdateItemCommand
+  | PutItemCommand
+  | DeleteItemCommand
+  | GetItemCommand
+  | QueryCommand
+  | TransactWriteItemsCommand;
 
 /**
  * Sends one conditional write or read, retrying throttling and answers that never came back.
@@ -28,7 +39,7 @@ type Command = UpdateItemCommand | QueryCommand;
  * Every write the lock makes is safe to repeat: its condition accepts the state the write itself
  * produces (`release_code` equal to ours), so a retry of a write that did land recognises it
  * instead of failing or doubling a lease. A failed condition is an answer, not a fault: it is
- * rethrown as is for the caller to read.
+ * rethrown as is for the caller to read, and so is a cancelled transaction.
  *
  * @example
  * const output = await sendWithRetry(store, new UpdateItemCommand(input), Date.now() + 20_000);
@@ -43,7 +54,7 @@ export async function sendWithRetry<Output>(
       // The client's send is overloaded per command; the narrowing above is what matters here.
       return (await store.client.send(command as never)) as Output;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw error;
+      if (error instanceof ConditionalCheckFailedException || error instanceof TransactionCanceledException) throw error;
       const kind = classify(error);
       const delay = fullJitterDelay(attempt, storeRetryBackoff);
       if (kind === 'fatal' || store.clock() + delay > deadlineMs) {

@@ -22,6 +22,24 @@ export const attribute = {
 } as const;
 
 /**
+ * Attributes of a waiting request's item (at a negative `concurrency_id`). It has no `expires`
+ * on purpose: Python dynamo-dlm counts every item of a resource with `expires >= now`.
+ */
+export const requestAttribute = {
+  releaseCode: 'release_code',
+  taskToken: 'task_token',
+  arrivedMs: 'arrived_ms',
+  waitUntilMs: 'wait_until_ms',
+  leaseMs: 'lease_ms',
+  concurrency: 'concurrency',
+  owner: 'owner',
+  retryChain: 'retry_chain',
+  grantedSlot: 'granted_slot',
+  grantedUntilMs: 'granted_until_ms',
+  grantedFencingToken: 'granted_fencing_token',
+} as const;
+
+/**
  * Creates the lock table if it does not exist: `resource_id` (S) partition key, `concurrency_id`
  * (N) sort key, on-demand billing, TTL on `expires`. Waits until the table is active.
  * For local use and tests; in AWS, deploy it with `sst deploy` (or your own IaC).

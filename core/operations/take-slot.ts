@@ -8,6 +8,7 @@ import type { Holder, Lease } from '../lease.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
+import { fencingFloorPerMs, slotIsFree } from './slot-conditions.js';
 
 /** What `takeSlot` needs: which slot, and the lease to write into it. */
 export interface TakeSlotRequest {
@@ -18,26 +19,16 @@ export interface TakeSlotRequest {
   owner?: string;
 }
 
-/** Granted with the new lease, or busy with the holder that DynamoDB returned for free. */
-export type TakeSlotResult = { granted: true; lease: Lease } | { granted: false; holder?: Holder };
+/**
+ * Granted with the new lease (`fresh` false when the slot already held this very lease: a
+ * repeated request), or busy with the holder that DynamoDB returned for free.
+ */
+export type TakeSlotResult = { granted: true; fresh: boolean; lease: Lease } | { granted: false; holder?: Holder };
 
-// The slot was never taken, or its item was deleted (by Python's release, or by TTL).
-const slotAbsent = 'attribute_not_exists(#resourceId)';
-// A lease we wrote has ended; a released lease has expires_ms 0.
-const preciseLeaseEnded = '#expiresMs < :nowMs';
-// A lease Python wrote (whole seconds, no expires_ms) has ended by Python's own rule.
-const pythonLeaseEnded = '(attribute_not_exists(#expiresMs) AND #expires <= :nowSeconds)';
 // This very write already landed and only its answer was lost: recognise it, do not fail.
 const alreadyOurs = '#releaseCode = :releaseCode';
 
-const takeCondition = [slotAbsent, preciseLeaseEnded, pythonLeaseEnded, alreadyOurs].join(' OR ');
-
-/**
- * Multiplier of the clock-based floor of a fencing token. A slot takes at most about one write
- * per millisecond, so a counter that starts at `now_ms * 1000` never catches up with the clock:
- * a token started from the floor after the item was deleted is larger than any earlier one.
- */
-const fencingFloorPerMs = 1000;
+const takeCondition = `${slotIsFree} OR ${alreadyOurs}`;
 
 /**
  * Tries to take one slot with one conditional write and no read. The fencing token is
@@ -80,19 +71,23 @@ export async function takeSlot(store: LockStore, request: TakeSlotRequest): Prom
           ':one': { N: '1' },
           ...(request.owner === undefined ? {} : { ':owner': { S: request.owner } }),
         },
-        ReturnValues: 'UPDATED_NEW',
+        // The old item tells a fresh grant from a repeated one, and the token it had.
+        ReturnValues: 'ALL_OLD',
         // The current holder comes back with the refusal, at no extra cost.
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
+    const old = output.Attributes;
+    const oldToken = old?.[attribute.fencingToken]?.N;
     return {
       granted: true,
+      fresh: !(old && old[attribute.releaseCode]?.S === request.releaseCode && isHeld(old, nowMs)),
       lease: {
         resourceId: request.resourceId,
         concurrencyId: request.concurrencyId,
         releaseCode: request.releaseCode,
         expiresAtMs,
-        fencingToken: Number(output.Attributes?.[attribute.fencingToken]?.N),
+        fencingToken: (oldToken === undefined ? nowMs * fencingFloorPerMs : Number(oldToken)) + 1,
         ...(request.owner === undefined ? {} : { owner: request.owner }),
       },
     };

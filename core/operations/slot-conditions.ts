@@ -1,0 +1,21 @@
+/**
+ * Condition fragments on a slot item, shared by the single writes and the transactions.
+ * They use the names #resourceId, #expires, #expiresMs and the values :nowMs, :nowSeconds.
+ */
+
+// The slot was never taken, or its item was deleted (by Python's release, or by TTL).
+const slotAbsent = 'attribute_not_exists(#resourceId)';
+// A lease we wrote has ended; a released lease has expires_ms 0.
+const preciseLeaseEnded = '#expiresMs < :nowMs';
+// A lease Python wrote (whole seconds, no expires_ms) has ended by Python's own rule.
+const pythonLeaseEnded = '(attribute_not_exists(#expiresMs) AND #expires <= :nowSeconds)';
+
+/** The slot is free now: absent, or its lease (ours or Python's) has ended. */
+export const slotIsFree = `(${slotAbsent} OR ${preciseLeaseEnded} OR ${pythonLeaseEnded})`;
+
+/**
+ * Multiplier of the clock-based floor of a fencing token. A slot takes at most about one write
+ * per millisecond, so a counter that starts at `now_ms * 1000` never catches up with the clock:
+ * a token started from the floor after the item was deleted is larger than any earlier one.
+ */
+export const fencingFloorPerMs = 1000;

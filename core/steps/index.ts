@@ -1,0 +1,12 @@
+export { type AslDefinition, type AslState, fromPath, type Json, lambdaServiceRetry, type PathValue } from './asl.js';
+export { type ExampleStateMachineOptions, exampleStateMachine } from './example-state-machine.js';
+export {
+  type AcquireStateOptions,
+  acquireState,
+  type CountStateOptions,
+  countState,
+  type ExtendStateOptions,
+  extendState,
+  type ReleaseStateOptions,
+  releaseState,
+} from './states.js';

@@ -1,0 +1,161 @@
+import { type AslState, type Json, lambdaServiceRetry, type PathValue, parameter, type Transition, transition } from './asl.js';
+
+/** Options shared by every step. */
+interface StepOptions {
+  /** The deployed function's ARN (or name). */
+  functionArn: string;
+  comment?: string;
+  /** Extra `Catch` rules, e.g. `[{ ErrorEquals: ['Lock.Timeout'], Next: 'Busy' }]`. */
+  catch?: Json[];
+}
+
+/** Options of `acquireState`. */
+export interface AcquireStateOptions extends StepOptions {
+  resourceId: string | PathValue;
+  concurrency?: number | PathValue;
+  leaseSeconds?: number | PathValue;
+  /** Give up with `Lock.Timeout` after this long; default: the task's `timeoutSeconds` decides. */
+  waitSeconds?: number | PathValue;
+  /** Where the lease goes in the state's output. Default `$.lock`. */
+  resultPath?: string;
+  /** The task's own time-out (`TimeoutSeconds`); a waiting acquire past it fails with `States.Timeout`. */
+  timeoutSeconds?: number;
+  /** With a heartbeat, the retry loop keeps the task alive; a lost loop is noticed in this time. */
+  heartbeatSeconds?: number;
+}
+
+/**
+ * A `Task` state that waits for a slot without polling: `lambda:invoke.waitForTaskToken` on the
+ * acquire function. Its output (at `resultPath`) is the lease:
+ * `{ resourceId, concurrencyId, releaseCode, expiresAt, fencingToken, waitedMs }`.
+ *
+ * @example
+ * States: { Acquire: acquireState({ functionArn: acquireArn, resourceId: 'partner-api', concurrency: 3, next: 'Work' }) }
+ */
+export function acquireState(options: AcquireStateOptions & Transition): AslState {
+  return {
+    Type: 'Task',
+    ...(options.comment ? { Comment: options.comment } : {}),
+    Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+    Parameters: {
+      FunctionName: options.functionArn,
+      Payload: {
+        'taskToken.$': '$$.Task.Token',
+        'owner.$': '$$.Execution.Id',
+        ...parameter('resourceId', options.resourceId),
+        ...parameter('concurrency', options.concurrency),
+        ...parameter('leaseSeconds', options.leaseSeconds),
+        ...parameter('waitSeconds', options.waitSeconds),
+      },
+    },
+    ResultPath: options.resultPath ?? '$.lock',
+    ...(options.timeoutSeconds === undefined ? {} : { TimeoutSeconds: options.timeoutSeconds }),
+    ...(options.heartbeatSeconds === undefined ? {} : { HeartbeatSeconds: options.heartbeatSeconds }),
+    Retry: lambdaServiceRetry,
+    ...(options.catch ? { Catch: options.catch } : {}),
+    ...transition(options),
+  };
+}
+
+/** Options of `releaseState`. */
+export interface ReleaseStateOptions extends StepOptions {
+  /** Where the acquire output is in the input. Default `$.lock`. */
+  lockPath?: string;
+  /** Where `{ released }` goes. Default `$.release`. */
+  resultPath?: string;
+}
+
+/**
+ * A `Task` state that releases the lease at `lockPath` and hands the slot to the next waiter.
+ * Output at `resultPath`: `{ released: true|false }`; releasing twice is harmless.
+ *
+ * @example
+ * States: { Release: releaseState({ functionArn: releaseArn, end: true }) }
+ */
+export function releaseState(options: ReleaseStateOptions & Transition): AslState {
+  const lock = options.lockPath ?? '$.lock';
+  return plainTask(options, {
+    'resourceId.$': `${lock}.resourceId`,
+    'concurrencyId.$': `${lock}.concurrencyId`,
+    'releaseCode.$': `${lock}.releaseCode`,
+  }, { 'released.$': '$.Payload.released' }, options.resultPath ?? '$.release');
+}
+
+/** Options of `countState`. */
+export interface CountStateOptions extends StepOptions {
+  resourceId: string | PathValue;
+  /** Where `{ resourceId, held, waiting }` goes. Default `$.count`. */
+  resultPath?: string;
+}
+
+/**
+ * A `Task` state that counts holders and waiters: `{ resourceId, held, waiting }`.
+ *
+ * @example
+ * States: { HowBusy: countState({ functionArn: countArn, resourceId: 'partner-api', next: 'Decide' }) }
+ */
+export function countState(options: CountStateOptions & Transition): AslState {
+  return plainTask(
+    options,
+    parameter('resourceId', options.resourceId),
+    { 'resourceId.$': '$.Payload.resourceId', 'held.$': '$.Payload.held', 'waiting.$': '$.Payload.waiting' },
+    options.resultPath ?? '$.count',
+  );
+}
+
+/** Options of `extendState`. */
+export interface ExtendStateOptions extends StepOptions {
+  leaseSeconds: number | PathValue;
+  /** Where the acquire output is in the input. Default `$.lock`. */
+  lockPath?: string;
+  /** Where the extended lease goes. Default: back over the lock, `$.lock`. */
+  resultPath?: string;
+}
+
+/**
+ * A `Task` state that moves the lease end to `leaseSeconds` from now; fails with `Lock.Lost`
+ * when the slot is no longer held.
+ *
+ * @example
+ * States: { KeepIt: extendState({ functionArn: extendArn, leaseSeconds: 600, next: 'MoreWork' }) }
+ */
+export function extendState(options: ExtendStateOptions & Transition): AslState {
+  const lock = options.lockPath ?? '$.lock';
+  return plainTask(
+    options,
+    {
+      'resourceId.$': `${lock}.resourceId`,
+      'concurrencyId.$': `${lock}.concurrencyId`,
+      'releaseCode.$': `${lock}.releaseCode`,
+      ...parameter('leaseSeconds', options.leaseSeconds),
+    },
+    {
+      'resourceId.$': '$.Payload.resourceId',
+      'concurrencyId.$': '$.Payload.concurrencyId',
+      'releaseCode.$': '$.Payload.releaseCode',
+      'expiresAt.$': '$.Payload.expiresAt',
+      'fencingToken.$': '$.Payload.fencingToken',
+    },
+    options.resultPath ?? lock,
+  );
+}
+
+function plainTask(
+  options: StepOptions & Transition,
+  payload: Record<string, Json>,
+  resultSelector: Record<string, Json>,
+  resultPath: string,
+): AslState {
+  return {
+    Type: 'Task',
+    ...(options.comment ? { Comment: options.comment } : {}),
+    Resource: 'arn:aws:states:::lambda:invoke',
+    Parameters: { FunctionName: options.functionArn, Payload: payload },
+    // lambda:invoke wraps the function's answer in { Payload, StatusCode, ... }: keep the answer.
+    ResultSelector: resultSelector,
+    ResultPath: resultPath,
+    Retry: lambdaServiceRetry,
+    ...(options.catch ? { Catch: options.catch } : {}),
+    ...transition(options),
+  };
+}

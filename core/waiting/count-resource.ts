@@ -1,0 +1,23 @@
+import { isHeld } from '../item.js';
+import type { LockStore } from '../store.js';
+import { readResource } from './read-resource.js';
+
+/** Holders and waiters of one resource now. */
+export interface CountResult {
+  held: number;
+  waiting: number;
+}
+
+/**
+ * Unexpired holders and waiting requests of a resource, from one consistent read.
+ *
+ * @example
+ * const { held, waiting } = await countResource(store, 'partner-api');
+ */
+export async function countResource(store: LockStore, resourceId: string): Promise<CountResult> {
+  const { slots, requests } = await readResource(store, resourceId);
+  const nowMs = store.clock();
+  const held = [...slots.values()].filter((item) => isHeld(item, nowMs)).length;
+  const waiting = requests.filter((request) => !request.granted && request.waitUntilMs >= nowMs).length;
+  return { held, waiting };
+}

@@ -1,0 +1,75 @@
+import type { Lease } from '../lease.js';
+import { releaseSlot } from '../operations/release-slot.js';
+import { takeSlot } from '../operations/take-slot.js';
+import type { LockStore } from '../store.js';
+import { markGranted } from './mark-granted.js';
+import { readResource } from './read-resource.js';
+import { primarySlotOf, releaseCodeOf, requestKeyOf, type SlotRequest, type StoredRequest } from './request.js';
+
+/**
+ * The first attempt's verdict. `granted` with `fresh` false is a repeated request whose slot
+ * was granted before: answer it again, but never free the slot if that answer fails (the first
+ * answer may have gone through). `busy`: record the request as waiting.
+ */
+export type FirstAttempt = { kind: 'granted'; lease: Lease; fresh: boolean } | { kind: 'busy' };
+
+/**
+ * A workflow's first try for a slot: one conditional write to the request's primary slot, then
+ * one read of the resource's waiting requests, which the grant must respect:
+ * - an item of this very request exists (a repeated delivery): settle through it, so the
+ *   request never ends up with two slots;
+ * - older requests wait: give the slot back and queue behind them (grants follow arrival order);
+ * - nobody waits: the slot is granted.
+ *
+ * @example
+ * const attempt = await firstAttempt(store, { resourceId, concurrency: 3, leaseMs, waitUntilMs, taskToken });
+ */
+export async function firstAttempt(store: LockStore, request: SlotRequest): Promise<FirstAttempt> {
+  const releaseCode = releaseCodeOf(request.taskToken);
+  const primary = primarySlotOf(releaseCode, request.concurrency);
+  const taken = await takeSlot(store, {
+    resourceId: request.resourceId,
+    concurrencyId: primary,
+    releaseCode,
+    durationMs: request.leaseMs,
+    ...(request.owner === undefined ? {} : { owner: request.owner }),
+  });
+  if (!taken.granted) return { kind: 'busy' };
+  const giveBack = async () => {
+    if (taken.fresh) await releaseSlot(store, taken.lease);
+  };
+  const requestKey = requestKeyOf(releaseCode);
+  const { requests } = await readResource(store, request.resourceId, 'requests');
+  const own = requests.find((stored) => stored.requestKey === requestKey);
+  if (own?.granted) {
+    if (own.granted.concurrencyId !== primary) await giveBack();
+    return { kind: 'granted', lease: grantedLease(own), fresh: false };
+  }
+  if (own) {
+    if (await markGranted(store, requestKey, taken.lease)) return { kind: 'granted', ...taken };
+    await giveBack();
+    const settled = (await readResource(store, request.resourceId, 'requests')).requests.find(
+      (stored) => stored.requestKey === requestKey,
+    );
+    return settled?.granted ? { kind: 'granted', lease: grantedLease(settled), fresh: false } : { kind: 'busy' };
+  }
+  if (taken.fresh && requests.some((stored) => !stored.granted)) {
+    await giveBack();
+    return { kind: 'busy' };
+  }
+  return { kind: 'granted', ...taken };
+}
+
+/** The lease a stored, granted request holds. */
+export function grantedLease(request: StoredRequest): Lease {
+  const granted = request.granted;
+  if (!granted) throw new Error('grantedLease: the request is not granted');
+  return {
+    resourceId: request.resourceId,
+    concurrencyId: granted.concurrencyId,
+    releaseCode: request.releaseCode,
+    expiresAtMs: granted.expiresAtMs,
+    fencingToken: granted.fencingToken,
+    ...(request.owner === undefined ? {} : { owner: request.owner }),
+  };
+}

@@ -1,0 +1,135 @@
+import {
+  type AttributeValue,
+  type TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import { slotKey, toExpiresSeconds } from '../item.js';
+import type { Lease } from '../lease.js';
+import { fencingFloorPerMs, slotIsFree } from '../operations/slot-conditions.js';
+import { sendWithRetry } from '../send.js';
+import type { LockStore } from '../store.js';
+import { attribute, requestAttribute } from '../table.js';
+import { primarySlotOf, type StoredRequest } from './request.js';
+
+type Item = Record<string, AttributeValue>;
+
+/**
+ * What a grant transaction did: granted; the slot was taken since it was read; the request was
+ * granted or withdrawn already; or the request holds its primary slot by a first attempt that
+ * raced this grant (that attempt settles the request).
+ */
+export type GrantOutcome = { kind: 'granted'; lease: Lease } | { kind: 'slot-taken' | 'request-settled' | 'holds-primary' };
+
+/**
+ * Gives one free slot to one waiting request, atomically: the slot is taken for the request's
+ * release code and the request is marked granted, or neither happens. This is what makes a
+ * redelivered or repeated request unable to hold two slots: a request is marked granted once.
+ *
+ * The slot must still be as it was read (same fencing token), which also fixes the new token
+ * without a read-back. A third item checks that the request does not hold its primary slot
+ * through a first attempt running at the same moment.
+ *
+ * @example
+ * const outcome = await grantSlot(store, request, 2, slotItemAsRead);
+ */
+export async function grantSlot(
+  store: LockStore,
+  request: StoredRequest,
+  concurrencyId: number,
+  slotAsRead: Item | undefined,
+): Promise<GrantOutcome> {
+  const nowMs = store.clock();
+  const expiresAtMs = nowMs + request.leaseMs;
+  const seenToken = slotAsRead?.[attribute.fencingToken]?.N;
+  const fencingToken = (seenToken === undefined ? nowMs * fencingFloorPerMs : Number(seenToken)) + 1;
+  const primarySlot = primarySlotOf(request.releaseCode, request.concurrency);
+  const names = {
+    '#resourceId': attribute.resourceId,
+    '#releaseCode': attribute.releaseCode,
+    '#expires': attribute.expires,
+    '#expiresMs': attribute.expiresMs,
+  };
+  const lease: Lease = {
+    resourceId: request.resourceId,
+    concurrencyId,
+    releaseCode: request.releaseCode,
+    expiresAtMs,
+    fencingToken,
+    ...(request.owner === undefined ? {} : { owner: request.owner }),
+  };
+  try {
+    await sendWithRetry(
+      store,
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: store.tableName,
+              Key: slotKey(request.resourceId, concurrencyId),
+              UpdateExpression: `SET #releaseCode = :releaseCode, #expires = :expires, #expiresMs = :expiresMs, #fencingToken = :token${request.owner === undefined ? ' REMOVE #owner' : ', #owner = :owner'}`,
+              // Free now, and unchanged since it was read (no one took and released it in between).
+              ConditionExpression: `${slotIsFree} AND ${seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken'}`,
+              ExpressionAttributeNames: { ...names, '#fencingToken': attribute.fencingToken, '#owner': attribute.owner },
+              ExpressionAttributeValues: {
+                ':releaseCode': { S: request.releaseCode },
+                ':expires': { N: String(toExpiresSeconds(expiresAtMs)) },
+                ':expiresMs': { N: String(expiresAtMs) },
+                ':token': { N: String(fencingToken) },
+                ':nowMs': { N: String(nowMs) },
+                ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) },
+                ...(seenToken === undefined ? {} : { ':seenToken': { N: seenToken } }),
+                ...(request.owner === undefined ? {} : { ':owner': { S: request.owner } }),
+              },
+            },
+          },
+          {
+            Update: {
+              TableName: store.tableName,
+              Key: slotKey(request.resourceId, request.requestKey),
+              UpdateExpression: 'SET #grantedSlot = :slot, #grantedUntilMs = :expiresMs, #grantedToken = :token',
+              // Still waiting: not granted by someone else, not withdrawn.
+              ConditionExpression: 'attribute_exists(#releaseCode) AND attribute_not_exists(#grantedSlot)',
+              ExpressionAttributeNames: {
+                '#releaseCode': requestAttribute.releaseCode,
+                '#grantedSlot': requestAttribute.grantedSlot,
+                '#grantedUntilMs': requestAttribute.grantedUntilMs,
+                '#grantedToken': requestAttribute.grantedFencingToken,
+              },
+              ExpressionAttributeValues: {
+                ':slot': { N: String(concurrencyId) },
+                ':expiresMs': { N: String(expiresAtMs) },
+                ':token': { N: String(fencingToken) },
+              },
+            },
+          },
+          ...(primarySlot === concurrencyId
+            ? []
+            : [
+                {
+                  ConditionCheck: {
+                    TableName: store.tableName,
+                    Key: slotKey(request.resourceId, primarySlot),
+                    // The request does not hold its primary slot through a racing first attempt.
+                    ConditionExpression:
+                      'attribute_not_exists(#releaseCode) OR #releaseCode <> :releaseCode OR #expiresMs < :nowMs',
+                    ExpressionAttributeNames: { '#releaseCode': attribute.releaseCode, '#expiresMs': attribute.expiresMs },
+                    ExpressionAttributeValues: {
+                      ':releaseCode': { S: request.releaseCode },
+                      ':nowMs': { N: String(nowMs) },
+                    },
+                  },
+                },
+              ]),
+        ],
+      }),
+    );
+    return { kind: 'granted', lease };
+  } catch (error) {
+    if ((error as Error).name !== 'TransactionCanceledException') throw error;
+    const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+    if (reasons[1]?.Code === 'ConditionalCheckFailed') return { kind: 'request-settled' };
+    if (reasons[2]?.Code === 'ConditionalCheckFailed') return { kind: 'holds-primary' };
+    // The slot changed, or another transaction touched the same items: look again next round.
+    return { kind: 'slot-taken' };
+  }
+}

@@ -1,0 +1,59 @@
+import { type AttributeValue, QueryCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import { sendWithRetry } from '../send.js';
+import type { LockStore } from '../store.js';
+import { attribute } from '../table.js';
+import { firstRequestKey, type StoredRequest } from './request.js';
+import { fromRequestItem } from './request-item.js';
+
+type Item = Record<string, AttributeValue>;
+
+/** Everything stored for one resource: its slot items by slot, and its requests, oldest first. */
+export interface ResourceState {
+  slots: Map<number, Item>;
+  requests: StoredRequest[];
+}
+
+/**
+ * Reads a whole resource with one consistent Query (slots and requests share its partition).
+ * Requests come back in arrival order, the order in which they are granted.
+ *
+ * @example
+ * const { slots, requests } = await readResource(store, 'partner-api');
+ */
+export async function readResource(
+  store: LockStore,
+  resourceId: string,
+  part: 'all' | 'requests' = 'all',
+): Promise<ResourceState> {
+  const slots = new Map<number, Item>();
+  const requests: StoredRequest[] = [];
+  let startKey: Item | undefined;
+  do {
+    const output: QueryCommandOutput = await sendWithRetry(
+      store,
+      new QueryCommand({
+        TableName: store.tableName,
+        ConsistentRead: true,
+        KeyConditionExpression:
+          part === 'all' ? '#resourceId = :resourceId' : '#resourceId = :resourceId AND #concurrencyId <= :firstRequest',
+        ExpressionAttributeNames: {
+          '#resourceId': attribute.resourceId,
+          ...(part === 'all' ? {} : { '#concurrencyId': attribute.concurrencyId }),
+        },
+        ExpressionAttributeValues: {
+          ':resourceId': { S: resourceId },
+          ...(part === 'all' ? {} : { ':firstRequest': { N: String(firstRequestKey) } }),
+        },
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of output.Items ?? []) {
+      const key = Number(item[attribute.concurrencyId]?.N);
+      if (key >= 0) slots.set(key, item);
+      else if (key <= firstRequestKey) requests.push(fromRequestItem(item));
+    }
+    startKey = output.LastEvaluatedKey;
+  } while (startKey);
+  requests.sort((a, b) => a.arrivedMs - b.arrivedMs || a.requestKey - b.requestKey);
+  return { slots, requests };
+}

@@ -1,0 +1,109 @@
+import {
+  ConditionalCheckFailedException,
+  type TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { slotKey } from '../item.js';
+import { sendWithRetry } from '../send.js';
+import type { LockStore } from '../store.js';
+import { attribute, requestAttribute } from '../table.js';
+import { readResource } from './read-resource.js';
+import { primarySlotOf, releaseCodeOf, requestKeyOf, type SlotRequest, type StoredRequest } from './request.js';
+import { toRequestItem } from './request-item.js';
+
+/**
+ * `recorded`: the request now waits, under `retryChain`. `rechained`: it already waited (a
+ * repeated delivery) and now continues under the new `retryChain`; older retry messages drop
+ * themselves. `granted`: a repeated delivery of a request granted meanwhile. `holds-primary`:
+ * another delivery of the same request holds its primary slot and answers it.
+ */
+export type RecordOutcome =
+  | { kind: 'recorded' | 'rechained'; request: StoredRequest }
+  | { kind: 'granted'; request: StoredRequest }
+  | { kind: 'holds-primary' };
+
+/**
+ * Records a request as waiting, in arrival order. The item is created only if the request does
+ * not hold its primary slot already (a repeated first attempt may have got it), in one
+ * transaction, so that a request never both waits and holds.
+ *
+ * @example
+ * const outcome = await recordWaiting(store, request, randomUUID());
+ */
+export async function recordWaiting(store: LockStore, request: SlotRequest, retryChain: string): Promise<RecordOutcome> {
+  const releaseCode = releaseCodeOf(request.taskToken);
+  const stored: StoredRequest = {
+    ...request,
+    releaseCode,
+    requestKey: requestKeyOf(releaseCode),
+    arrivedMs: store.clock(),
+    retryChain,
+  };
+  try {
+    await sendWithRetry(
+      store,
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: store.tableName,
+              Item: toRequestItem(stored),
+              ConditionExpression: 'attribute_not_exists(#releaseCode)',
+              ExpressionAttributeNames: { '#releaseCode': requestAttribute.releaseCode },
+            },
+          },
+          {
+            ConditionCheck: {
+              TableName: store.tableName,
+              Key: slotKey(request.resourceId, primarySlotOf(releaseCode, request.concurrency)),
+              // The request does not hold its primary slot already.
+              ConditionExpression: 'attribute_not_exists(#releaseCode) OR #releaseCode <> :releaseCode OR #expiresMs < :nowMs',
+              ExpressionAttributeNames: { '#releaseCode': attribute.releaseCode, '#expiresMs': attribute.expiresMs },
+              ExpressionAttributeValues: { ':releaseCode': { S: releaseCode }, ':nowMs': { N: String(stored.arrivedMs) } },
+            },
+          },
+        ],
+      }),
+    );
+    return { kind: 'recorded', request: stored };
+  } catch (error) {
+    if ((error as Error).name !== 'TransactionCanceledException') throw error;
+    const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+    if (reasons[1]?.Code === 'ConditionalCheckFailed') return { kind: 'holds-primary' };
+    if (reasons[0]?.Code !== 'ConditionalCheckFailed') throw error;
+    return rechain(store, stored);
+  }
+}
+
+/** The request already waits or was granted: continue its retry loop under a new chain. */
+async function rechain(store: LockStore, stored: StoredRequest): Promise<RecordOutcome> {
+  try {
+    await sendWithRetry(
+      store,
+      new UpdateItemCommand({
+        TableName: store.tableName,
+        Key: slotKey(stored.resourceId, stored.requestKey),
+        UpdateExpression: 'SET #retryChain = :retryChain',
+        ConditionExpression: 'attribute_exists(#releaseCode) AND attribute_not_exists(#grantedSlot)',
+        ExpressionAttributeNames: {
+          '#retryChain': requestAttribute.retryChain,
+          '#releaseCode': requestAttribute.releaseCode,
+          '#grantedSlot': requestAttribute.grantedSlot,
+        },
+        ExpressionAttributeValues: { ':retryChain': { S: stored.retryChain ?? '' } },
+      }),
+    );
+    const current = (await readResource(store, stored.resourceId, 'requests')).requests.find(
+      (request) => request.requestKey === stored.requestKey,
+    );
+    return { kind: 'rechained', request: current ?? stored };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const current = (await readResource(store, stored.resourceId, 'requests')).requests.find(
+      (request) => request.requestKey === stored.requestKey,
+    );
+    // Granted meanwhile; or withdrawn between our two writes, then record it afresh.
+    return current?.granted ? { kind: 'granted', request: current } : recordWaiting(store, stored, stored.retryChain ?? '');
+  }
+}

@@ -1,0 +1,51 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { attribute, requestAttribute } from '../table.js';
+import type { StoredRequest } from './request.js';
+
+type Item = Record<string, AttributeValue>;
+
+/** The stored form of a new waiting request. */
+export function toRequestItem(request: StoredRequest): Item {
+  return {
+    [attribute.resourceId]: { S: request.resourceId },
+    [attribute.concurrencyId]: { N: String(request.requestKey) },
+    [requestAttribute.releaseCode]: { S: request.releaseCode },
+    [requestAttribute.taskToken]: { S: request.taskToken },
+    [requestAttribute.arrivedMs]: { N: String(request.arrivedMs) },
+    // Infinity has no DynamoDB form; no attribute means "no deadline of our own".
+    ...(Number.isFinite(request.waitUntilMs) ? { [requestAttribute.waitUntilMs]: { N: String(request.waitUntilMs) } } : {}),
+    [requestAttribute.leaseMs]: { N: String(request.leaseMs) },
+    [requestAttribute.concurrency]: { N: String(request.concurrency) },
+    ...(request.owner === undefined ? {} : { [requestAttribute.owner]: { S: request.owner } }),
+    ...(request.retryChain === undefined ? {} : { [requestAttribute.retryChain]: { S: request.retryChain } }),
+  };
+}
+
+/** Reads a stored request back. */
+export function fromRequestItem(item: Item): StoredRequest {
+  const number = (name: string) => (item[name]?.N === undefined ? undefined : Number(item[name]?.N));
+  const grantedSlot = number(requestAttribute.grantedSlot);
+  const owner = item[requestAttribute.owner]?.S;
+  const retryChain = item[requestAttribute.retryChain]?.S;
+  return {
+    resourceId: item[attribute.resourceId]?.S ?? '',
+    requestKey: Number(item[attribute.concurrencyId]?.N),
+    releaseCode: item[requestAttribute.releaseCode]?.S ?? '',
+    taskToken: item[requestAttribute.taskToken]?.S ?? '',
+    arrivedMs: number(requestAttribute.arrivedMs) ?? 0,
+    waitUntilMs: number(requestAttribute.waitUntilMs) ?? Number.POSITIVE_INFINITY,
+    leaseMs: number(requestAttribute.leaseMs) ?? 0,
+    concurrency: number(requestAttribute.concurrency) ?? 1,
+    ...(owner === undefined ? {} : { owner }),
+    ...(retryChain === undefined ? {} : { retryChain }),
+    ...(grantedSlot === undefined
+      ? {}
+      : {
+          granted: {
+            concurrencyId: grantedSlot,
+            expiresAtMs: number(requestAttribute.grantedUntilMs) ?? 0,
+            fencingToken: number(requestAttribute.grantedFencingToken) ?? 0,
+          },
+        }),
+  };
+}

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * A request for a slot made by a workflow: who asks, for how long, and how to answer it.
+ * The release code is derived from the task token, so every delivery of the same request
+ * (SQS redelivery, a Step Functions retry) is recognised as the same request.
+ */
+export interface SlotRequest {
+  resourceId: string;
+  concurrency: number;
+  leaseMs: number;
+  /** Epoch ms after which the request fails with a timeout; Infinity: the task's own timeout decides. */
+  waitUntilMs: number;
+  taskToken: string;
+  owner?: string;
+}
+
+/** A waiting (or recently granted) request as stored in the table. */
+export interface StoredRequest extends SlotRequest {
+  requestKey: number;
+  releaseCode: string;
+  arrivedMs: number;
+  retryChain?: string;
+  granted?: { concurrencyId: number; expiresAtMs: number; fencingToken: number };
+}
+
+/** Sort keys below this are waiting requests; -1 .. -(this - 1) stay free for per-resource state. */
+export const firstRequestKey = -1_000_000;
+
+/**
+ * The release code of a request: 128 bits of SHA-256 of its task token. The token is already a
+ * secret with far more entropy, so the code is as unguessable, and the same for every delivery.
+ *
+ * @example
+ * const releaseCode = releaseCodeOf(taskToken);
+ */
+export function releaseCodeOf(taskToken: string): string {
+  return createHash('sha256').update(taskToken).digest('hex').slice(0, 32);
+}
+
+/**
+ * Where a request's item lives: a negative sort key derived from its release code (48 bits),
+ * so that a repeated delivery finds the same item without a read.
+ */
+export function requestKeyOf(releaseCode: string): number {
+  return firstRequestKey - Number.parseInt(releaseCode.slice(0, 12), 16);
+}
+
+/**
+ * The slot a request tries first. Fixed per request, so that a repeated first attempt writes to
+ * the same slot and recognises its own earlier grant instead of taking a second one.
+ */
+export function primarySlotOf(releaseCode: string, concurrency: number): number {
+  return Number.parseInt(releaseCode.slice(12, 20), 16) % concurrency;
+}

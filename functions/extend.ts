@@ -1,0 +1,30 @@
+import { LockLostError } from '../core/errors.js';
+import { extendSlot } from '../core/operations/extend-slot.js';
+import { lockStore } from './lib/clients.js';
+import { errorName, StepError } from './lib/errors.js';
+import { extendInput, parseStepInput } from './lib/schemas.js';
+
+/**
+ * The extend step (plain `lambda:invoke`): moves the lease end to `leaseSeconds` from now.
+ * Fails with `Lock.Lost` if the caller no longer holds the slot.
+ *
+ * @example
+ * // Parameters: { "resourceId.$": "$.lock.resourceId", "concurrencyId.$": "$.lock.concurrencyId",
+ * //               "releaseCode.$": "$.lock.releaseCode", "leaseSeconds": 600 }
+ */
+export async function handler(event: unknown) {
+  const input = parseStepInput(extendInput, event);
+  try {
+    const extended = await extendSlot(lockStore(), input, Math.round(input.leaseSeconds * 1000));
+    return {
+      resourceId: input.resourceId,
+      concurrencyId: input.concurrencyId,
+      releaseCode: input.releaseCode,
+      expiresAt: new Date(extended.expiresAtMs).toISOString(),
+      fencingToken: extended.fencingToken,
+    };
+  } catch (error) {
+    if (error instanceof LockLostError) throw new StepError(errorName.lost, error.message, { cause: error });
+    throw error;
+  }
+}

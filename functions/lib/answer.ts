@@ -1,0 +1,67 @@
+import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import type { Lease } from '../../core/lease.js';
+import { sfnClient } from './clients.js';
+import { logger, tokenHint } from './logger.js';
+
+/** The acquire step's output, as the workflow receives it. */
+export interface AcquireOutput {
+  resourceId: string;
+  concurrencyId: number;
+  releaseCode: string;
+  expiresAt: string;
+  fencingToken: number;
+  waitedMs: number;
+}
+
+/** Answers that mean the task no longer waits (timed out, execution stopped, token unknown). */
+const taskGoneErrors = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+/** The acquire output for a lease. */
+export function acquireOutput(lease: Lease, waitedMs: number): AcquireOutput {
+  return {
+    resourceId: lease.resourceId,
+    concurrencyId: lease.concurrencyId,
+    releaseCode: lease.releaseCode,
+    expiresAt: new Date(lease.expiresAtMs).toISOString(),
+    fencingToken: lease.fencingToken,
+    waitedMs: Math.max(0, Math.round(waitedMs)),
+  };
+}
+
+/**
+ * Sends the grant to the waiting task. Answers false when the task is gone (the caller then
+ * frees the slot if the grant was its own doing); other failures throw for a retry.
+ *
+ * @example
+ * if (!(await sendGrant(taskToken, output))) await releaseAndHandOff(store, lease);
+ */
+export async function sendGrant(taskToken: string, output: AcquireOutput): Promise<boolean> {
+  return whileTaskExists(taskToken, 'grant', () =>
+    sfnClient().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })),
+  );
+}
+
+/** Fails the waiting task with a workflow-facing error; false when the task is gone already. */
+export async function sendFailure(taskToken: string, error: string, cause: string): Promise<boolean> {
+  return whileTaskExists(taskToken, error, () =>
+    sfnClient().send(new SendTaskFailureCommand({ taskToken, error, cause: cause.slice(0, 32_768) })),
+  );
+}
+
+/** Whether the task still waits: a heartbeat answers `TaskTimedOut` once its execution ended. */
+export async function taskStillWaits(taskToken: string): Promise<boolean> {
+  return whileTaskExists(taskToken, 'heartbeat', () => sfnClient().send(new SendTaskHeartbeatCommand({ taskToken })));
+}
+
+async function whileTaskExists(taskToken: string, what: string, send: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await send();
+    return true;
+  } catch (error) {
+    if (error instanceof Error && taskGoneErrors.has(error.name)) {
+      logger.info('task no longer waits', { what, answer: error.name, task: tokenHint(taskToken) });
+      return false;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,34 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { LockStore } from '../../core/store.js';
+import { readConfig } from './config.js';
+import { logger } from './logger.js';
+
+// One client of each per container, reused across invocations (connection reuse).
+let dynamodb: DynamoDBClient | undefined;
+let sqs: SQSClient | undefined;
+let sfn: SFNClient | undefined;
+
+/** The lock table as the functions use it; endpoints come from `AWS_ENDPOINT_URL_*`. */
+export function lockStore(): LockStore {
+  dynamodb ??= new DynamoDBClient({});
+  return {
+    client: dynamodb,
+    tableName: readConfig().tableName,
+    clock: Date.now,
+    logger: { warn: (message, details) => logger.warn(message, { details }) },
+  };
+}
+
+/** The SQS client. */
+export function sqsClient(): SQSClient {
+  sqs ??= new SQSClient({});
+  return sqs;
+}
+
+/** The Step Functions client. */
+export function sfnClient(): SFNClient {
+  sfn ??= new SFNClient({});
+  return sfn;
+}

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import type { StoredRequest } from '../../core/waiting/request.js';
+import { sqsClient } from './clients.js';
+import { type FunctionConfig, maxDelaySeconds } from './config.js';
+
+/** A retry message: which request to look at again, under which chain, which turn. */
+export const retryMessage = z.strictObject({
+  resourceId: z.string().min(1),
+  requestKey: z.number().int().negative(),
+  retryChain: z.string().min(1),
+  attempt: z.number().int().min(0),
+});
+export type RetryMessage = z.infer<typeof retryMessage>;
+
+/** A fresh chain id: each turn of the loop moves the request to a new one, so duplicates drop out. */
+export const newRetryChain = (): string => randomUUID();
+
+/**
+ * The delay before the next turn: full jitter in [0, min(cap, base * 2^attempt)] seconds, at
+ * least 1 s, never past the request's own deadline (so a timeout fires on time), at most 900 s.
+ *
+ * @example
+ * retryDelaySeconds(3, config, request.waitUntilMs - Date.now()); // e.g. 5
+ */
+export function retryDelaySeconds(attempt: number, config: FunctionConfig, msUntilDeadline: number): number {
+  const ceiling = Math.min(config.retryCapSeconds, config.retryBaseSeconds * 2 ** Math.min(attempt, 20));
+  const jittered = Math.max(1, Math.round(Math.random() * ceiling));
+  const untilDeadline = Math.max(0, Math.ceil(msUntilDeadline / 1000));
+  return Math.min(jittered, untilDeadline, maxDelaySeconds);
+}
+
+/**
+ * Puts the request back on the retry queue for its next turn.
+ *
+ * @example
+ * await enqueueRetry(config, request, chain, 0);
+ */
+export async function enqueueRetry(
+  config: FunctionConfig,
+  request: StoredRequest,
+  retryChain: string,
+  attempt: number,
+): Promise<void> {
+  if (!config.retryQueueUrl) throw new Error('DLM_RETRY_QUEUE_URL is not set: the acquire step cannot wait');
+  const message: RetryMessage = { resourceId: request.resourceId, requestKey: request.requestKey, retryChain, attempt };
+  await sqsClient().send(
+    new SendMessageCommand({
+      QueueUrl: config.retryQueueUrl,
+      MessageBody: JSON.stringify(message),
+      DelaySeconds: retryDelaySeconds(attempt, config, request.waitUntilMs - Date.now()),
+    }),
+  );
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { limits } from '../../core/defaults.js';
+import { errorName, StepError } from './errors.js';
+
+const resourceId = z
+  .string()
+  .min(1)
+  .refine((value) => value.isWellFormed(), 'must be well-formed UTF-16 (no lone surrogates)')
+  .refine(
+    (value) => Buffer.byteLength(value, 'utf8') <= limits.resourceIdMaxBytes,
+    `must be at most ${limits.resourceIdMaxBytes} bytes of UTF-8`,
+  );
+const concurrency = z.number().int().min(1).max(limits.concurrencyMax);
+const leaseSeconds = z.number().min(1).max(limits.durationMaxSeconds);
+const releaseCode = z.string().regex(/^[0-9a-f]{32}$/, 'must be the 32 hex digits the acquire step returned');
+const concurrencyId = z.number().int().min(0).max(limits.concurrencyMax - 1);
+
+/** Input of the acquire step (Parameters of the `.waitForTaskToken` task). */
+export const acquireInput = z.strictObject({
+  taskToken: z.string().min(1).max(1024),
+  resourceId,
+  concurrency: concurrency.default(1),
+  leaseSeconds: leaseSeconds.default(10),
+  waitSeconds: z.number().min(0).max(31_536_000).optional(),
+  owner: z.string().min(1).max(1024).optional(),
+});
+
+/** The lease fields of the acquire output, as release and extend take them; other fields pass. */
+const leaseInput = z.looseObject({ resourceId, concurrencyId, releaseCode });
+
+/** Input of the release step: the acquire output. */
+export const releaseInput = leaseInput;
+
+/** Input of the extend step: the acquire output plus `leaseSeconds` (default 10). */
+export const extendInput = leaseInput.extend({ leaseSeconds: leaseSeconds.default(10) });
+
+/** Input of the count step. */
+export const countInput = z.looseObject({ resourceId });
+
+/**
+ * Parses a step's input, or throws `Lock.InvalidRequest` whose message names each bad field.
+ *
+ * @example
+ * const input = parseStepInput(acquireInput, event); // StepError: resourceId: Too small: expected string to have >=1 characters
+ */
+export function parseStepInput<Schema extends z.ZodType>(schema: Schema, event: unknown): z.infer<Schema> {
+  const result = schema.safeParse(event);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : undefined;
+    const field = unknownKeys ?? (issue.path.join('.') || 'input');
+    return unknownKeys ? `${field}: unknown field` : `${field}: ${issue.message}`;
+  });
+  throw new StepError(errorName.invalidRequest, problems.join('; '));
+}

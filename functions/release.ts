@@ -1,0 +1,20 @@
+import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
+import { lockStore } from './lib/clients.js';
+import { parseStepInput, releaseInput } from './lib/schemas.js';
+import { settlePass } from './lib/settle.js';
+
+/**
+ * The release step (plain `lambda:invoke`), given the acquire output. Frees the slot and hands
+ * it at once to the oldest waiting request. `released` is false when the lease had expired and
+ * was taken by another, or was released before: releasing twice is harmless.
+ *
+ * @example
+ * // Parameters: { "Payload.$": "$.lock" } -> { "released": true }
+ */
+export async function handler(event: unknown): Promise<{ released: boolean }> {
+  const input = parseStepInput(releaseInput, event);
+  const store = lockStore();
+  const { released, pass } = await releaseAndHandOff(store, input);
+  if (pass) await settlePass(store, pass);
+  return { released };
+}
