@@ -54,7 +54,8 @@ export async function sendWithRetry<Output>(
       // The client's send is overloaded per command; the narrowing above is what matters here.
       return (await store.client.send(command as never)) as Output;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || error instanceof TransactionCanceledException) throw error;
+      if (error instanceof ConditionalCheckFailedException || error instanceof TransactionCanceledException)
+        throw error;
       const kind = classify(error);
       const delay = fullJitterDelay(attempt, storeRetryBackoff);
       if (kind === 'fatal' || store.clock() + delay > deadlineMs) {

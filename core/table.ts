@@ -40,8 +40,15 @@ export const requestAttribute = {
 } as const;
 
 /**
+ * The index by `owner` (sparse: only items with an owner), used to free the slots and withdraw
+ * the waiting requests of a failed execution. Optional for the library; needed by the cleanup step.
+ */
+export const ownerIndexName = 'owner-index';
+
+/**
  * Creates the lock table if it does not exist: `resource_id` (S) partition key, `concurrency_id`
- * (N) sort key, on-demand billing, TTL on `expires`. Waits until the table is active.
+ * (N) sort key, on-demand billing, TTL on `expires`, and the `owner-index`. Waits until the
+ * table is active.
  * For local use and tests; in AWS, deploy it with `sst deploy` (or your own IaC).
  *
  * @example
@@ -55,12 +62,21 @@ export async function createLockTable(client: DynamoDBClient, tableName: string)
         AttributeDefinitions: [
           { AttributeName: attribute.resourceId, AttributeType: 'S' },
           { AttributeName: attribute.concurrencyId, AttributeType: 'N' },
+          { AttributeName: attribute.owner, AttributeType: 'S' },
         ],
         KeySchema: [
           { AttributeName: attribute.resourceId, KeyType: 'HASH' },
           { AttributeName: attribute.concurrencyId, KeyType: 'RANGE' },
         ],
         BillingMode: 'PAY_PER_REQUEST',
+        // Finds what a failed execution (its ARN is the owner) holds or waits for, to free it.
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: ownerIndexName,
+            KeySchema: [{ AttributeName: attribute.owner, KeyType: 'HASH' }],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [attribute.releaseCode] },
+          },
+        ],
       }),
     );
   } catch (error) {

@@ -28,7 +28,10 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
   const taskToken = (event as { taskToken?: unknown } | null)?.taskToken;
   if (typeof taskToken !== 'string' || taskToken.length === 0) {
     // Without a token there is no task to answer: failing the invocation fails the state.
-    throw new StepError(errorName.invalidRequest, 'taskToken: required (pass "taskToken.$": "$$.Task.Token")');
+    throw new StepError(
+      errorName.invalidRequest,
+      'taskToken: required (pass "taskToken.$": "$$.Task.Token")',
+    );
   }
   let input: ReturnType<typeof acquireInput.parse>;
   try {
@@ -37,14 +40,19 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     await sendFailure(taskToken, errorName.invalidRequest, (error as Error).message);
     return { status: 'invalid' };
   }
-  logger.appendKeys({ resourceId: input.resourceId, task: tokenHint(taskToken), requestId: context?.awsRequestId });
+  logger.appendKeys({
+    resourceId: input.resourceId,
+    task: tokenHint(taskToken),
+    requestId: context?.awsRequestId,
+  });
   const store = lockStore();
   const config = readConfig();
   const request: SlotRequest = {
     resourceId: input.resourceId,
     concurrency: input.concurrency,
     leaseMs: Math.round(input.leaseSeconds * 1000),
-    waitUntilMs: input.waitSeconds === undefined ? Number.POSITIVE_INFINITY : arrivedMs + input.waitSeconds * 1000,
+    waitUntilMs:
+      input.waitSeconds === undefined ? Number.POSITIVE_INFINITY : arrivedMs + input.waitSeconds * 1000,
     taskToken,
     ...(input.owner === undefined ? {} : { owner: input.owner }),
   };
@@ -55,7 +63,11 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
       return { status: 'granted' };
     }
     if (input.waitSeconds === 0) {
-      await sendFailure(taskToken, errorName.timeout, `No slot of "${input.resourceId}" was free (waitSeconds 0)`);
+      await sendFailure(
+        taskToken,
+        errorName.timeout,
+        `No slot of "${input.resourceId}" was free (waitSeconds 0)`,
+      );
       return { status: 'timeout' };
     }
     const recorded = await recordWaiting(store, request, newRetryChain());

@@ -8,7 +8,9 @@ import { countInput, parseStepInput } from './lib/schemas.js';
  * @example
  * // Parameters: { "resourceId": "partner-api" } -> { "resourceId": "partner-api", "held": 3, "waiting": 7 }
  */
-export async function handler(event: unknown): Promise<{ resourceId: string; held: number; waiting: number }> {
+export async function handler(
+  event: unknown,
+): Promise<{ resourceId: string; held: number; waiting: number }> {
   const { resourceId } = parseStepInput(countInput, event);
   return { resourceId, ...(await countResource(lockStore(), resourceId)) };
 }

@@ -33,9 +33,11 @@ async function retryOne(record: SQSRecord): Promise<void> {
   if (outcome.own !== 'waiting') return;
   const { request } = outcome;
   if (!(await taskStillWaits(request.taskToken))) {
-    // The execution was stopped or timed out: the request must never receive a slot.
-    await withdrawRequest(store, request.resourceId, request.requestKey);
-    logger.info('withdrew a request whose task is gone', { task: tokenHint(request.taskToken) });
+    // The execution was stopped or timed out: the request must never receive a slot. (If it was
+    // granted since the pass, the withdrawal is refused and the granter has answered it.)
+    if (await withdrawRequest(store, request.resourceId, request.requestKey)) {
+      logger.info('withdrew a request whose task is gone', { task: tokenHint(request.taskToken) });
+    }
     return;
   }
   const next = newRetryChain();

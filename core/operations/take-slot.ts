@@ -23,7 +23,9 @@ export interface TakeSlotRequest {
  * Granted with the new lease (`fresh` false when the slot already held this very lease: a
  * repeated request), or busy with the holder that DynamoDB returned for free.
  */
-export type TakeSlotResult = { granted: true; fresh: boolean; lease: Lease } | { granted: false; holder?: Holder };
+export type TakeSlotResult =
+  | { granted: true; fresh: boolean; lease: Lease }
+  | { granted: false; holder?: Holder };
 
 // This very write already landed and only its answer was lost: recognise it, do not fail.
 const alreadyOurs = '#releaseCode = :releaseCode';

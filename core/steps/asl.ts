@@ -24,12 +24,16 @@ export interface PathValue {
 
 /** Marks a value as read from a JSONPath at run time. */
 export function fromPath(path: string): PathValue {
-  if (!path.startsWith('$')) throw new TypeError(`Expected a JSONPath starting with "$", got ${JSON.stringify(path)}`);
+  if (!path.startsWith('$'))
+    throw new TypeError(`Expected a JSONPath starting with "$", got ${JSON.stringify(path)}`);
   return { path };
 }
 
 /** Puts `name: value`, or `name.$: path`, into Parameters. */
-export function parameter(name: string, value: string | number | PathValue | undefined): Record<string, Json> {
+export function parameter(
+  name: string,
+  value: string | number | PathValue | undefined,
+): Record<string, Json> {
   if (value === undefined) return {};
   return typeof value === 'object' ? { [`${name}.$`]: value.path } : { [name]: value };
 }

@@ -1,4 +1,11 @@
-export { type AslDefinition, type AslState, fromPath, type Json, lambdaServiceRetry, type PathValue } from './asl.js';
+export {
+  type AslDefinition,
+  type AslState,
+  fromPath,
+  type Json,
+  lambdaServiceRetry,
+  type PathValue,
+} from './asl.js';
 export { type ExampleStateMachineOptions, exampleStateMachine } from './example-state-machine.js';
 export {
   type AcquireStateOptions,

@@ -1,4 +1,12 @@
-import { type AslState, type Json, lambdaServiceRetry, type PathValue, parameter, type Transition, transition } from './asl.js';
+import {
+  type AslState,
+  type Json,
+  lambdaServiceRetry,
+  type PathValue,
+  parameter,
+  type Transition,
+  transition,
+} from './asl.js';
 
 /** Options shared by every step. */
 interface StepOptions {
@@ -74,11 +82,16 @@ export interface ReleaseStateOptions extends StepOptions {
  */
 export function releaseState(options: ReleaseStateOptions & Transition): AslState {
   const lock = options.lockPath ?? '$.lock';
-  return plainTask(options, {
-    'resourceId.$': `${lock}.resourceId`,
-    'concurrencyId.$': `${lock}.concurrencyId`,
-    'releaseCode.$': `${lock}.releaseCode`,
-  }, { 'released.$': '$.Payload.released' }, options.resultPath ?? '$.release');
+  return plainTask(
+    options,
+    {
+      'resourceId.$': `${lock}.resourceId`,
+      'concurrencyId.$': `${lock}.concurrencyId`,
+      'releaseCode.$': `${lock}.releaseCode`,
+    },
+    { 'released.$': '$.Payload.released' },
+    options.resultPath ?? '$.release',
+  );
 }
 
 /** Options of `countState`. */

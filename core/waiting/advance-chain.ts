@@ -27,7 +27,10 @@ export async function advanceRetryChain(
         Key: slotKey(resourceId, requestKey),
         UpdateExpression: 'SET #retryChain = :to',
         ConditionExpression: '#retryChain = :from AND attribute_not_exists(#grantedSlot)',
-        ExpressionAttributeNames: { '#retryChain': requestAttribute.retryChain, '#grantedSlot': requestAttribute.grantedSlot },
+        ExpressionAttributeNames: {
+          '#retryChain': requestAttribute.retryChain,
+          '#grantedSlot': requestAttribute.grantedSlot,
+        },
         ExpressionAttributeValues: { ':from': { S: from }, ':to': { S: to } },
       }),
     );

@@ -4,7 +4,13 @@ import { takeSlot } from '../operations/take-slot.js';
 import type { LockStore } from '../store.js';
 import { markGranted } from './mark-granted.js';
 import { readResource } from './read-resource.js';
-import { primarySlotOf, releaseCodeOf, requestKeyOf, type SlotRequest, type StoredRequest } from './request.js';
+import {
+  primarySlotOf,
+  releaseCodeOf,
+  requestKeyOf,
+  type SlotRequest,
+  type StoredRequest,
+} from './request.js';
 
 /**
  * The first attempt's verdict. `granted` with `fresh` false is a repeated request whose slot
@@ -51,7 +57,9 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
     const settled = (await readResource(store, request.resourceId, 'requests')).requests.find(
       (stored) => stored.requestKey === requestKey,
     );
-    return settled?.granted ? { kind: 'granted', lease: grantedLease(settled), fresh: false } : { kind: 'busy' };
+    return settled?.granted
+      ? { kind: 'granted', lease: grantedLease(settled), fresh: false }
+      : { kind: 'busy' };
   }
   if (taken.fresh && requests.some((stored) => !stored.granted)) {
     await giveBack();

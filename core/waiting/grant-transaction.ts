@@ -18,7 +18,9 @@ type Item = Record<string, AttributeValue>;
  * granted or withdrawn already; or the request holds its primary slot by a first attempt that
  * raced this grant (that attempt settles the request).
  */
-export type GrantOutcome = { kind: 'granted'; lease: Lease } | { kind: 'slot-taken' | 'request-settled' | 'holds-primary' };
+export type GrantOutcome =
+  | { kind: 'granted'; lease: Lease }
+  | { kind: 'slot-taken' | 'request-settled' | 'holds-primary' };
 
 /**
  * Gives one free slot to one waiting request, atomically: the slot is taken for the request's
@@ -69,7 +71,11 @@ export async function grantSlot(
               UpdateExpression: `SET #releaseCode = :releaseCode, #expires = :expires, #expiresMs = :expiresMs, #fencingToken = :token${request.owner === undefined ? ' REMOVE #owner' : ', #owner = :owner'}`,
               // Free now, and unchanged since it was read (no one took and released it in between).
               ConditionExpression: `${slotIsFree} AND ${seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken'}`,
-              ExpressionAttributeNames: { ...names, '#fencingToken': attribute.fencingToken, '#owner': attribute.owner },
+              ExpressionAttributeNames: {
+                ...names,
+                '#fencingToken': attribute.fencingToken,
+                '#owner': attribute.owner,
+              },
               ExpressionAttributeValues: {
                 ':releaseCode': { S: request.releaseCode },
                 ':expires': { N: String(toExpiresSeconds(expiresAtMs)) },
@@ -86,7 +92,8 @@ export async function grantSlot(
             Update: {
               TableName: store.tableName,
               Key: slotKey(request.resourceId, request.requestKey),
-              UpdateExpression: 'SET #grantedSlot = :slot, #grantedUntilMs = :expiresMs, #grantedToken = :token',
+              UpdateExpression:
+                'SET #grantedSlot = :slot, #grantedUntilMs = :expiresMs, #grantedToken = :token',
               // Still waiting: not granted by someone else, not withdrawn.
               ConditionExpression: 'attribute_exists(#releaseCode) AND attribute_not_exists(#grantedSlot)',
               ExpressionAttributeNames: {
@@ -112,7 +119,10 @@ export async function grantSlot(
                     // The request does not hold its primary slot through a racing first attempt.
                     ConditionExpression:
                       'attribute_not_exists(#releaseCode) OR #releaseCode <> :releaseCode OR #expiresMs < :nowMs',
-                    ExpressionAttributeNames: { '#releaseCode': attribute.releaseCode, '#expiresMs': attribute.expiresMs },
+                    ExpressionAttributeNames: {
+                      '#releaseCode': attribute.releaseCode,
+                      '#expiresMs': attribute.expiresMs,
+                    },
                     ExpressionAttributeValues: {
                       ':releaseCode': { S: request.releaseCode },
                       ':nowMs': { N: String(nowMs) },

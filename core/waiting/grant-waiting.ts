@@ -2,7 +2,7 @@ import { isHeld } from '../item.js';
 import type { Lease } from '../lease.js';
 import type { LockStore } from '../store.js';
 import { grantSlot } from './grant-transaction.js';
-import { readResource, type ResourceState } from './read-resource.js';
+import { type ResourceState, readResource } from './read-resource.js';
 import { primarySlotOf, type StoredRequest } from './request.js';
 import { withdrawRequest } from './withdraw.js';
 
@@ -31,7 +31,11 @@ export interface GrantPass {
  * @example
  * const { grants, expired } = await grantWaiting(store, 'partner-api');
  */
-export async function grantWaiting(store: LockStore, resourceId: string, state?: ResourceState): Promise<GrantPass> {
+export async function grantWaiting(
+  store: LockStore,
+  resourceId: string,
+  state?: ResourceState,
+): Promise<GrantPass> {
   const current = state ?? (await readResource(store, resourceId));
   const nowMs = store.clock();
   const grants: Grant[] = [];
@@ -41,7 +45,8 @@ export async function grantWaiting(store: LockStore, resourceId: string, state?:
   for (const request of current.requests) {
     if (request.granted) {
       // A granted request's item only guards against repeated deliveries while its lease lasts.
-      if (request.granted.expiresAtMs < nowMs) await withdrawRequest(store, resourceId, request.requestKey, { evenIfGranted: true });
+      if (request.granted.expiresAtMs < nowMs)
+        await withdrawRequest(store, resourceId, request.requestKey, { evenIfGranted: true });
     } else if (request.waitUntilMs < nowMs) {
       if (await withdrawRequest(store, resourceId, request.requestKey)) expired.push(request);
     } else {

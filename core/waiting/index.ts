@@ -2,10 +2,9 @@ export { advanceRetryChain } from './advance-chain.js';
 export { type CountResult, countResource } from './count-resource.js';
 export { type FirstAttempt, firstAttempt, grantedLease } from './first-attempt.js';
 export { type Grant, type GrantPass, grantWaiting } from './grant-waiting.js';
-export { readResource, type ResourceState } from './read-resource.js';
+export { type ResourceState, readResource } from './read-resource.js';
 export { type RecordOutcome, recordWaiting } from './record-waiting.js';
 export { type ReleaseOutcome, releaseAndHandOff } from './release-and-hand-off.js';
-export { type RetryOutcome, retryRequest } from './retry-request.js';
 export {
   primarySlotOf,
   releaseCodeOf,
@@ -13,4 +12,5 @@ export {
   type SlotRequest,
   type StoredRequest,
 } from './request.js';
+export { type RetryOutcome, retryRequest } from './retry-request.js';
 export { withdrawRequest } from './withdraw.js';

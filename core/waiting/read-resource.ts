@@ -35,7 +35,9 @@ export async function readResource(
         TableName: store.tableName,
         ConsistentRead: true,
         KeyConditionExpression:
-          part === 'all' ? '#resourceId = :resourceId' : '#resourceId = :resourceId AND #concurrencyId <= :firstRequest',
+          part === 'all'
+            ? '#resourceId = :resourceId'
+            : '#resourceId = :resourceId AND #concurrencyId <= :firstRequest',
         ExpressionAttributeNames: {
           '#resourceId': attribute.resourceId,
           ...(part === 'all' ? {} : { '#concurrencyId': attribute.concurrencyId }),

@@ -9,7 +9,13 @@ import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute, requestAttribute } from '../table.js';
 import { readResource } from './read-resource.js';
-import { primarySlotOf, releaseCodeOf, requestKeyOf, type SlotRequest, type StoredRequest } from './request.js';
+import {
+  primarySlotOf,
+  releaseCodeOf,
+  requestKeyOf,
+  type SlotRequest,
+  type StoredRequest,
+} from './request.js';
 import { toRequestItem } from './request-item.js';
 
 /**
@@ -31,7 +37,11 @@ export type RecordOutcome =
  * @example
  * const outcome = await recordWaiting(store, request, randomUUID());
  */
-export async function recordWaiting(store: LockStore, request: SlotRequest, retryChain: string): Promise<RecordOutcome> {
+export async function recordWaiting(
+  store: LockStore,
+  request: SlotRequest,
+  retryChain: string,
+): Promise<RecordOutcome> {
   const releaseCode = releaseCodeOf(request.taskToken);
   const stored: StoredRequest = {
     ...request,
@@ -58,9 +68,16 @@ export async function recordWaiting(store: LockStore, request: SlotRequest, retr
               TableName: store.tableName,
               Key: slotKey(request.resourceId, primarySlotOf(releaseCode, request.concurrency)),
               // The request does not hold its primary slot already.
-              ConditionExpression: 'attribute_not_exists(#releaseCode) OR #releaseCode <> :releaseCode OR #expiresMs < :nowMs',
-              ExpressionAttributeNames: { '#releaseCode': attribute.releaseCode, '#expiresMs': attribute.expiresMs },
-              ExpressionAttributeValues: { ':releaseCode': { S: releaseCode }, ':nowMs': { N: String(stored.arrivedMs) } },
+              ConditionExpression:
+                'attribute_not_exists(#releaseCode) OR #releaseCode <> :releaseCode OR #expiresMs < :nowMs',
+              ExpressionAttributeNames: {
+                '#releaseCode': attribute.releaseCode,
+                '#expiresMs': attribute.expiresMs,
+              },
+              ExpressionAttributeValues: {
+                ':releaseCode': { S: releaseCode },
+                ':nowMs': { N: String(stored.arrivedMs) },
+              },
             },
           },
         ],
@@ -104,6 +121,8 @@ async function rechain(store: LockStore, stored: StoredRequest): Promise<RecordO
       (request) => request.requestKey === stored.requestKey,
     );
     // Granted meanwhile; or withdrawn between our two writes, then record it afresh.
-    return current?.granted ? { kind: 'granted', request: current } : recordWaiting(store, stored, stored.retryChain ?? '');
+    return current?.granted
+      ? { kind: 'granted', request: current }
+      : recordWaiting(store, stored, stored.retryChain ?? '');
   }
 }

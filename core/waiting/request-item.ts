@@ -13,7 +13,9 @@ export function toRequestItem(request: StoredRequest): Item {
     [requestAttribute.taskToken]: { S: request.taskToken },
     [requestAttribute.arrivedMs]: { N: String(request.arrivedMs) },
     // Infinity has no DynamoDB form; no attribute means "no deadline of our own".
-    ...(Number.isFinite(request.waitUntilMs) ? { [requestAttribute.waitUntilMs]: { N: String(request.waitUntilMs) } } : {}),
+    ...(Number.isFinite(request.waitUntilMs)
+      ? { [requestAttribute.waitUntilMs]: { N: String(request.waitUntilMs) } }
+      : {}),
     [requestAttribute.leaseMs]: { N: String(request.leaseMs) },
     [requestAttribute.concurrency]: { N: String(request.concurrency) },
     ...(request.owner === undefined ? {} : { [requestAttribute.owner]: { S: request.owner } }),

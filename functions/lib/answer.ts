@@ -1,4 +1,8 @@
-import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import {
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+} from '@aws-sdk/client-sfn';
 import type { Lease } from '../../core/lease.js';
 import { sfnClient } from './clients.js';
 import { logger, tokenHint } from './logger.js';
@@ -50,10 +54,16 @@ export async function sendFailure(taskToken: string, error: string, cause: strin
 
 /** Whether the task still waits: a heartbeat answers `TaskTimedOut` once its execution ended. */
 export async function taskStillWaits(taskToken: string): Promise<boolean> {
-  return whileTaskExists(taskToken, 'heartbeat', () => sfnClient().send(new SendTaskHeartbeatCommand({ taskToken })));
+  return whileTaskExists(taskToken, 'heartbeat', () =>
+    sfnClient().send(new SendTaskHeartbeatCommand({ taskToken })),
+  );
 }
 
-async function whileTaskExists(taskToken: string, what: string, send: () => Promise<unknown>): Promise<boolean> {
+async function whileTaskExists(
+  taskToken: string,
+  what: string,
+  send: () => Promise<unknown>,
+): Promise<boolean> {
   try {
     await send();
     return true;

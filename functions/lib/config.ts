@@ -21,7 +21,8 @@ export const maxDelaySeconds = 900;
 export function readConfig(env: NodeJS.ProcessEnv = process.env): FunctionConfig {
   const base = positiveNumber(env.DLM_RETRY_BASE_SECONDS, 1, 'DLM_RETRY_BASE_SECONDS');
   const cap = positiveNumber(env.DLM_RETRY_CAP_SECONDS, 60, 'DLM_RETRY_CAP_SECONDS');
-  if (cap > maxDelaySeconds) throw new Error(`DLM_RETRY_CAP_SECONDS must be at most ${maxDelaySeconds}, got ${cap}`);
+  if (cap > maxDelaySeconds)
+    throw new Error(`DLM_RETRY_CAP_SECONDS must be at most ${maxDelaySeconds}, got ${cap}`);
   return {
     tableName: env.DLM_TABLE_NAME || defaults.tableName,
     retryQueueUrl: env.DLM_RETRY_QUEUE_URL || undefined,
@@ -33,6 +34,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): FunctionConfig
 function positiveNumber(raw: string | undefined, fallback: number, name: string): number {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
   return value;
 }

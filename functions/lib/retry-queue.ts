@@ -44,7 +44,12 @@ export async function enqueueRetry(
   attempt: number,
 ): Promise<void> {
   if (!config.retryQueueUrl) throw new Error('DLM_RETRY_QUEUE_URL is not set: the acquire step cannot wait');
-  const message: RetryMessage = { resourceId: request.resourceId, requestKey: request.requestKey, retryChain, attempt };
+  const message: RetryMessage = {
+    resourceId: request.resourceId,
+    requestKey: request.requestKey,
+    retryChain,
+    attempt,
+  };
   await sqsClient().send(
     new SendMessageCommand({
       QueueUrl: config.retryQueueUrl,

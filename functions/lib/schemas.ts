@@ -13,7 +13,11 @@ const resourceId = z
 const concurrency = z.number().int().min(1).max(limits.concurrencyMax);
 const leaseSeconds = z.number().min(1).max(limits.durationMaxSeconds);
 const releaseCode = z.string().regex(/^[0-9a-f]{32}$/, 'must be the 32 hex digits the acquire step returned');
-const concurrencyId = z.number().int().min(0).max(limits.concurrencyMax - 1);
+const concurrencyId = z
+  .number()
+  .int()
+  .min(0)
+  .max(limits.concurrencyMax - 1);
 
 /** Input of the acquire step (Parameters of the `.waitForTaskToken` task). */
 export const acquireInput = z.strictObject({

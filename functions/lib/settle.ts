@@ -23,7 +23,11 @@ export async function answerGrant(
   { fresh, arrivedMs }: { fresh: boolean; arrivedMs: number },
 ): Promise<void> {
   if (await sendGrant(request.taskToken, acquireOutput(lease, Date.now() - arrivedMs))) {
-    logger.info('granted', { resourceId: lease.resourceId, slot: lease.concurrencyId, task: tokenHint(request.taskToken) });
+    logger.info('granted', {
+      resourceId: lease.resourceId,
+      slot: lease.concurrencyId,
+      task: tokenHint(request.taskToken),
+    });
     return;
   }
   if (!fresh) return;
