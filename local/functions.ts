@@ -1,4 +1,5 @@
 import { handler as acquire } from '../functions/acquire.js';
+import { handler as cleanup } from '../functions/cleanup.js';
 import { handler as count } from '../functions/count.js';
 import { handler as extend } from '../functions/extend.js';
 import { handler as release } from '../functions/release.js';
@@ -12,4 +13,5 @@ export const serviceFunctions = {
   count: { name: 'dynamo-dlm-count', handler: count, timeoutSeconds: 5 },
   extend: { name: 'dynamo-dlm-extend', handler: extend, timeoutSeconds: 5 },
   retry: { name: 'dynamo-dlm-retry', handler: retry, timeoutSeconds: 10 },
+  cleanup: { name: 'dynamo-dlm-cleanup', handler: cleanup, timeoutSeconds: 30 },
 } satisfies Record<string, LocalFunctionDefinition>;

@@ -106,6 +106,12 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     const arns = Object.fromEntries(
       Object.entries(serviceFunctions).map(([key, definition]) => [key, lambda.register(definition)]),
     ) as Record<keyof typeof serviceFunctions, string>;
+    // The EventBridge rule of the stack: failed, timed-out and aborted executions -> cleanup.
+    stepFunctions.onExecutionStatusChange(async (event) => {
+      if (['FAILED', 'TIMED_OUT', 'ABORTED'].includes(event.detail.status)) {
+        await lambda.invoke(arns.cleanup, event);
+      }
+    });
     lambda.addSqsEventSource({
       functionName: serviceFunctions.retry.name,
       queueUrl: queues.retryQueueUrl,

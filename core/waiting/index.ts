@@ -1,5 +1,6 @@
 export { advanceRetryChain } from './advance-chain.js';
 export { type CountResult, countResource } from './count-resource.js';
+export { findOwned, type OwnedItem } from './find-owned.js';
 export { type FirstAttempt, firstAttempt, grantedLease } from './first-attempt.js';
 export { type Grant, type GrantPass, grantWaiting } from './grant-waiting.js';
 export { type ResourceState, readResource } from './read-resource.js';

@@ -1,0 +1,32 @@
+/** How long a throttled message waits before it is tried again, in whole seconds. */
+export interface ThrottleBackoff {
+  /** The first ceiling; it doubles with every attempt. Above 0. */
+  baseSeconds: number;
+  /** The largest delay; SQS timers and visibility changes take at most 900 seconds here. */
+  capSeconds: number;
+}
+
+/**
+ * The delay before a throttled message is tried again: full jitter, a random point in
+ * [1, min(cap, base * 2^attempt)] seconds, so that messages throttled together come back spread
+ * out. When a lease end was seen, no later than just after it: a slot is surely free by then.
+ * Whole seconds, at least 1: SQS timers count in seconds, and 0 would hand the message straight
+ * back for another refused try.
+ *
+ * @example
+ * throttleDelaySeconds(0, { baseSeconds: 1, capSeconds: 60 });        // 1 or 2
+ * throttleDelaySeconds(5, { baseSeconds: 1, capSeconds: 60 }, 1_500); // at most 2 (+ jitter)
+ */
+export function throttleDelaySeconds(
+  attempt: number,
+  backoff: ThrottleBackoff,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(backoff.capSeconds, backoff.baseSeconds * 2 ** Math.min(Math.max(attempt, 0), 30));
+  let delay = random() * ceiling;
+  if (retryAfterMs !== undefined) {
+    delay = Math.min(delay, retryAfterMs / 1000 + random() * backoff.baseSeconds);
+  }
+  return Math.min(Math.floor(backoff.capSeconds), Math.max(1, Math.ceil(delay)));
+}
