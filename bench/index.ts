@@ -1,5 +1,6 @@
 import { startDynamoDbLocal } from '../local/dynamodb/start-dynamodb-local.js';
 import { type BenchRow, runCoreBench } from './core-bench.js';
+import { runWorkflowBench } from './workflow-bench.js';
 
 /**
  * `npm run bench [-- --json] [-- --seconds N]`: every benchmark in one run on one local AWS,
@@ -20,6 +21,7 @@ let rows: BenchRow[] = [];
 try {
   log(`DynamoDB Local at ${dynamodb.endpoint}; ${seconds} s per case`);
   rows = await runCoreBench(dynamodb.endpoint, seconds, log);
+  rows.push(...(await runWorkflowBench(dynamodb.endpoint, 20, log)));
 } finally {
   await dynamodb.stop();
 }

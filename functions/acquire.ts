@@ -62,6 +62,10 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
       await answerGrant(store, request, attempt.lease, { fresh: attempt.fresh, arrivedMs });
       return { status: 'granted' };
     }
+    if (attempt.handedOver) {
+      const { request: oldest, lease } = attempt.handedOver;
+      await answerGrant(store, oldest, lease, { fresh: true, arrivedMs: oldest.arrivedMs });
+    }
     if (input.waitSeconds === 0) {
       await sendFailure(
         taskToken,

@@ -1,5 +1,6 @@
 import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
 import { lockStore } from './lib/clients.js';
+import { readConfig } from './lib/config.js';
 import { parseStepInput, releaseInput } from './lib/schemas.js';
 import { settlePass } from './lib/settle.js';
 
@@ -14,7 +15,7 @@ import { settlePass } from './lib/settle.js';
 export async function handler(event: unknown): Promise<{ released: boolean }> {
   const input = parseStepInput(releaseInput, event);
   const store = lockStore();
-  const { released, pass } = await releaseAndHandOff(store, input);
+  const { released, pass } = await releaseAndHandOff(store, input, { handOff: readConfig().handoff });
   if (pass) await settlePass(store, pass);
   return { released };
 }

@@ -3,7 +3,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { createLockTable } from '../core/table.js';
 import { startDynamoDbLocal } from './dynamodb/start-dynamodb-local.js';
 import { serviceFunctions } from './functions.js';
-import { LocalLambdaRuntime, type LocalLogger } from './lambda/index.js';
+import { type LocalFunctionDefinition, LocalLambdaRuntime, type LocalLogger } from './lambda/index.js';
 import { startLocalSqs } from './sqs/index.js';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions/index.js';
 
@@ -19,6 +19,8 @@ export interface LocalAwsOptions {
   retry?: { baseSeconds?: number; capSeconds?: number };
   /** One-line events of the local Lambda runtime. Default: stderr, silent under vitest. */
   logger?: LocalLogger;
+  /** Called at every invocation of a service function, with its name (to count them). */
+  onInvoke?: (functionName: string) => void;
 }
 
 /** The running local AWS. */
@@ -104,7 +106,10 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     });
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     const arns = Object.fromEntries(
-      Object.entries(serviceFunctions).map(([key, definition]) => [key, lambda.register(definition)]),
+      Object.entries(serviceFunctions).map(([key, definition]) => [
+        key,
+        lambda.register(counted(definition, options.onInvoke)),
+      ]),
     ) as Record<keyof typeof serviceFunctions, string>;
     // The EventBridge rule of the stack: failed, timed-out and aborted executions -> cleanup.
     stepFunctions.onExecutionStatusChange(async (event) => {
@@ -134,6 +139,22 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     await stop();
     throw error;
   }
+}
+
+/** The function, reporting each invocation to `onInvoke` when there is one. */
+function counted(
+  definition: LocalFunctionDefinition,
+  onInvoke?: (functionName: string) => void,
+): LocalFunctionDefinition {
+  const { handler } = definition;
+  if (!onInvoke || !handler) return definition;
+  return {
+    ...definition,
+    handler: (event, context) => {
+      onInvoke(definition.name);
+      return handler(event, context);
+    },
+  };
 }
 
 /** The retry queue and its dead-letter queue, as the stack creates them. */

@@ -39,6 +39,13 @@ export class SlotMemory {
     return randomSlotNotIn(memory.held, concurrency);
   }
 
+  /** How many of the slots below `concurrency` this process holds now. */
+  heldCount(tableName: string, resourceId: string, concurrency: number): number {
+    let count = 0;
+    for (const slot of this.#get(tableName, resourceId).held) if (slot < concurrency) count++;
+    return count;
+  }
+
   /** Whether this process holds the slot now. */
   isHeld(tableName: string, resourceId: string, slot: number): boolean {
     return this.#get(tableName, resourceId).held.has(slot);

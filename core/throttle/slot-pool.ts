@@ -26,7 +26,7 @@ export type SlotTake = { lease: Lease } | { lease?: undefined; retryAfterMs?: nu
 
 /** The pool's view of one resource within one invocation. */
 interface ResourceState {
-  /** Leases of this resource held by this pool's workers. */
+  /** Leases of this resource held by this pool's workers, and takes of it in flight. */
   busy: number;
   /** Workers waiting for one of those leases; handed over without a write (undefined: none comes). */
   waiters: Array<(lease: Lease | undefined) => void>;
@@ -71,11 +71,17 @@ export class SlotPool {
   async take(resourceId: string, concurrency: number, { wait }: { wait: boolean }): Promise<SlotTake> {
     const state = this.#state(resourceId);
     if (!state.full) {
-      const taken = await this.#takeFromTable(resourceId, concurrency);
-      if (taken.lease) {
-        state.busy++;
-        return taken;
+      // Counted while in flight: a worker that finds the resource full meanwhile waits for it.
+      state.busy++;
+      let taken: SlotTake;
+      try {
+        taken = await this.#takeFromTable(resourceId, concurrency);
+      } catch (error) {
+        this.#drop(state);
+        throw error;
       }
+      if (taken.lease) return taken;
+      this.#drop(state);
       state.full = true;
       if (taken.retryAfterMs !== undefined) state.nextExpiryMs = this.#store.clock() + taken.retryAfterMs;
     }
@@ -143,16 +149,22 @@ export class SlotPool {
   /** The lease is no longer this pool's: update the counts and the process memory. */
   #forget(lease: Lease, freed: boolean): void {
     const state = this.#state(lease.resourceId);
-    state.busy--;
     if (freed) state.full = false;
-    // A lost lease is handed to no one: whoever waits for it must not wait for ever.
-    if (state.busy === 0) for (const waiter of state.waiters.splice(0)) waiter(undefined);
     this.#options.memory.released(this.#store.tableName, lease.resourceId, lease.concurrencyId, freed);
+    this.#drop(state);
+  }
+
+  /** One lease (or take in flight) fewer; with none left, nothing will be handed over to waiters. */
+  #drop(state: ResourceState): void {
+    state.busy--;
+    if (state.busy === 0) for (const waiter of state.waiters.splice(0)) waiter(undefined);
   }
 
   async #takeFromTable(resourceId: string, concurrency: number): Promise<SlotTake> {
     const { memory } = this.#options;
     const { tableName } = this.#store;
+    // Every slot is held in this process: the table cannot say otherwise, so do not ask it.
+    if (memory.heldCount(tableName, resourceId, concurrency) >= concurrency) return {};
     const blind = memory.candidate(tableName, resourceId, concurrency);
     if (blind !== undefined) {
       const lease = await this.#write(resourceId, blind);
@@ -186,15 +198,17 @@ export class SlotPool {
       durationMs: Math.max(1, this.#options.leaseEndFor(nowMs) - nowMs),
       ...(owner === undefined ? {} : { owner }),
     };
+    const { tableName } = this.#store;
+    // Reserved before the write, so that a concurrent take in this process picks another slot.
+    memory.taken(tableName, resourceId, slot);
     try {
       const result = await takeSlot(this.#store, request);
-      if (!result.granted) {
-        memory.setContended(this.#store.tableName, resourceId, true);
-        return undefined;
-      }
-      memory.taken(this.#store.tableName, resourceId, slot);
-      return result.lease;
+      if (result.granted) return result.lease;
+      memory.released(tableName, resourceId, slot, false);
+      memory.setContended(tableName, resourceId, true);
+      return undefined;
     } catch (error) {
+      memory.released(tableName, resourceId, slot, false);
       if (error instanceof LockStoreError) await releaseSlot(this.#store, request).catch(() => {});
       throw error;
     }

@@ -2,6 +2,8 @@ import type { Lease } from '../lease.js';
 import { releaseSlot } from '../operations/release-slot.js';
 import { takeSlot } from '../operations/take-slot.js';
 import type { LockStore } from '../store.js';
+import type { Grant } from './grant-waiting.js';
+import { handOver } from './hand-over.js';
 import { markGranted } from './mark-granted.js';
 import { readResource } from './read-resource.js';
 import {
@@ -17,14 +19,17 @@ import {
  * was granted before: answer it again, but never free the slot if that answer fails (the first
  * answer may have gone through). `busy`: record the request as waiting.
  */
-export type FirstAttempt = { kind: 'granted'; lease: Lease; fresh: boolean } | { kind: 'busy' };
+export type FirstAttempt =
+  | { kind: 'granted'; lease: Lease; fresh: boolean }
+  /** `handedOver`: the slot this attempt found free went to the oldest waiter; answer it. */
+  | { kind: 'busy'; handedOver?: Grant };
 
 /**
  * A workflow's first try for a slot: one conditional write to the request's primary slot, then
  * one read of the resource's waiting requests, which the grant must respect:
  * - an item of this very request exists (a repeated delivery): settle through it, so the
  *   request never ends up with two slots;
- * - older requests wait: give the slot back and queue behind them (grants follow arrival order);
+ * - older requests wait: pass the slot to the oldest and queue behind them (arrival order);
  * - nobody waits: the slot is granted.
  *
  * @example
@@ -45,7 +50,8 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
     if (taken.fresh) await releaseSlot(store, taken.lease);
   };
   const requestKey = requestKeyOf(releaseCode);
-  const { requests } = await readResource(store, request.resourceId, 'requests');
+  const state = await readResource(store, request.resourceId);
+  const { requests } = state;
   const own = requests.find((stored) => stored.requestKey === requestKey);
   if (own?.granted) {
     if (own.granted.concurrencyId !== primary) await giveBack();
@@ -62,6 +68,9 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
       : { kind: 'busy' };
   }
   if (taken.fresh && requests.some((stored) => !stored.granted)) {
+    // Others were first: pass the slot to the oldest of them without freeing it in between.
+    const handedOver = await handOver(store, taken.lease, state);
+    if (handedOver) return { kind: 'busy', handedOver };
     await giveBack();
     return { kind: 'busy' };
   }

@@ -15,20 +15,21 @@ type Item = Record<string, AttributeValue>;
 
 /**
  * What a grant transaction did: granted; the slot was taken since it was read; the request was
- * granted or withdrawn already; or the request holds its primary slot by a first attempt that
- * raced this grant (that attempt settles the request).
+ * granted or withdrawn already; the request holds its primary slot by a first attempt that
+ * raced this grant (that attempt settles the request); or a concurrent transaction conflicted.
  */
 export type GrantOutcome =
   | { kind: 'granted'; lease: Lease }
-  | { kind: 'slot-taken' | 'request-settled' | 'holds-primary' };
+  | { kind: 'slot-taken' | 'request-settled' | 'holds-primary' | 'conflict' };
 
 /**
  * Gives one free slot to one waiting request, atomically: the slot is taken for the request's
  * release code and the request is marked granted, or neither happens. This is what makes a
  * redelivered or repeated request unable to hold two slots: a request is marked granted once.
  *
- * The slot must still be as it was read (same fencing token), which also fixes the new token
- * without a read-back. A third item checks that the request does not hold its primary slot
+ * With `fromHolder`, the slot passes straight from that holder to the request (a transfer), so
+ * it is never free in between for a newcomer to grab: arrival order holds. The slot must still
+ * be as it was read (same fencing token), which also fixes the new token without a read-back. A third item checks that the request does not hold its primary slot
  * through a first attempt running at the same moment.
  *
  * @example
@@ -39,14 +40,19 @@ export async function grantSlot(
   request: StoredRequest,
   concurrencyId: number,
   slotAsRead: Item | undefined,
+  { fromHolder }: { fromHolder?: string } = {},
 ): Promise<GrantOutcome> {
   const nowMs = store.clock();
   const expiresAtMs = nowMs + request.leaseMs;
   const seenToken = slotAsRead?.[attribute.fencingToken]?.N;
+  // Free now, or (a transfer) still held by the holder who passes it on; in both cases unchanged
+  // since it was read, which also fixes the new token without a read-back.
+  const slotCondition =
+    fromHolder === undefined ? slotIsFree : '(#releaseCode = :fromHolder AND #expiresMs > :zero)';
   const fencingToken = (seenToken === undefined ? nowMs * fencingFloorPerMs : Number(seenToken)) + 1;
   const primarySlot = primarySlotOf(request.releaseCode, request.concurrency);
   const names = {
-    '#resourceId': attribute.resourceId,
+    ...(fromHolder === undefined ? { '#resourceId': attribute.resourceId } : {}),
     '#releaseCode': attribute.releaseCode,
     '#expires': attribute.expires,
     '#expiresMs': attribute.expiresMs,
@@ -69,8 +75,7 @@ export async function grantSlot(
               TableName: store.tableName,
               Key: slotKey(request.resourceId, concurrencyId),
               UpdateExpression: `SET #releaseCode = :releaseCode, #expires = :expires, #expiresMs = :expiresMs, #fencingToken = :token${request.owner === undefined ? ' REMOVE #owner' : ', #owner = :owner'}`,
-              // Free now, and unchanged since it was read (no one took and released it in between).
-              ConditionExpression: `${slotIsFree} AND ${seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken'}`,
+              ConditionExpression: `${slotCondition} AND ${seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken'}`,
               ExpressionAttributeNames: {
                 ...names,
                 '#fencingToken': attribute.fencingToken,
@@ -81,8 +86,9 @@ export async function grantSlot(
                 ':expires': { N: String(toExpiresSeconds(expiresAtMs)) },
                 ':expiresMs': { N: String(expiresAtMs) },
                 ':token': { N: String(fencingToken) },
-                ':nowMs': { N: String(nowMs) },
-                ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) },
+                ...(fromHolder === undefined
+                  ? { ':nowMs': { N: String(nowMs) }, ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) } }
+                  : { ':fromHolder': { S: fromHolder }, ':zero': { N: '0' } }),
                 ...(seenToken === undefined ? {} : { ':seenToken': { N: seenToken } }),
                 ...(request.owner === undefined ? {} : { ':owner': { S: request.owner } }),
               },
@@ -139,7 +145,8 @@ export async function grantSlot(
     const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
     if (reasons[1]?.Code === 'ConditionalCheckFailed') return { kind: 'request-settled' };
     if (reasons[2]?.Code === 'ConditionalCheckFailed') return { kind: 'holds-primary' };
-    // The slot changed, or another transaction touched the same items: look again next round.
-    return { kind: 'slot-taken' };
+    if (reasons[0]?.Code === 'ConditionalCheckFailed') return { kind: 'slot-taken' };
+    // Another pass touched the same items at the same moment; both may have been cancelled.
+    return { kind: 'conflict' };
   }
 }

@@ -1,6 +1,8 @@
+import { sleep } from '../backoff.js';
 import { isHeld } from '../item.js';
 import type { Lease } from '../lease.js';
 import type { LockStore } from '../store.js';
+import { attribute } from '../table.js';
 import { grantSlot } from './grant-transaction.js';
 import { type ResourceState, readResource } from './read-resource.js';
 import { primarySlotOf, type StoredRequest } from './request.js';
@@ -36,19 +38,40 @@ export async function grantWaiting(
   resourceId: string,
   state?: ResourceState,
 ): Promise<GrantPass> {
-  const current = state ?? (await readResource(store, resourceId));
+  let pass = await grantPass(store, resourceId, state ?? (await readResource(store, resourceId)));
+  // Two passes on one resource (a release and a retry) can cancel each other's transactions and
+  // leave a slot free; look again, a few times, after a short random pause.
+  // Many passes at once (a burst of arrivals) may all cancel; full jitter lets one of them win.
+  for (let round = 0; pass.conflicted && round < 5; round++) {
+    await sleep(Math.random() * 25 * 2 ** round);
+    const again = await grantPass(store, resourceId, await readResource(store, resourceId));
+    pass = {
+      ...again,
+      grants: [...pass.grants, ...again.grants],
+      expired: [...pass.expired, ...again.expired],
+    };
+  }
+  const { conflicted: _conflicted, ...result } = pass;
+  return result;
+}
+
+async function grantPass(
+  store: LockStore,
+  resourceId: string,
+  current: ResourceState,
+): Promise<GrantPass & { conflicted: boolean }> {
   const nowMs = store.clock();
   const grants: Grant[] = [];
   const expired: StoredRequest[] = [];
   const waiting: StoredRequest[] = [];
   const open: StoredRequest[] = [];
+  const finished: StoredRequest[] = [];
+  const overdue: StoredRequest[] = [];
   for (const request of current.requests) {
     if (request.granted) {
-      // A granted request's item only guards against repeated deliveries while its lease lasts.
-      if (request.granted.expiresAtMs < nowMs)
-        await withdrawRequest(store, resourceId, request.requestKey, { evenIfGranted: true });
+      if (grantIsOver(request, current, nowMs)) finished.push(request);
     } else if (request.waitUntilMs < nowMs) {
-      if (await withdrawRequest(store, resourceId, request.requestKey)) expired.push(request);
+      overdue.push(request);
     } else {
       open.push(request);
     }
@@ -59,12 +82,32 @@ export async function grantWaiting(
     const item = current.slots.get(slot);
     if (!item || !isHeld(item, nowMs)) free.add(slot);
   }
+  let conflicted = false;
   for (const request of open) {
-    const lease = free.size > 0 ? await grantOne(store, request, free, current) : undefined;
-    if (lease) grants.push({ request, lease });
+    const outcome = free.size > 0 ? await grantOne(store, request, free, current) : undefined;
+    if (outcome === 'conflict') conflicted = true;
+    if (outcome && outcome !== 'conflict') grants.push({ request, lease: outcome });
     else waiting.push(request);
   }
-  return { grants, expired, waiting, state: current };
+  // Housekeeping after the grants, off their critical path.
+  for (const request of finished)
+    await withdrawRequest(store, resourceId, request.requestKey, { evenIfGranted: true });
+  for (const request of overdue) {
+    // Refused when a grant came first: then the request is answered as granted, not timed out.
+    if (await withdrawRequest(store, resourceId, request.requestKey)) expired.push(request);
+  }
+  return { grants, expired, waiting, state: current, conflicted };
+}
+
+/**
+ * A granted request's item only guards against a repeated delivery while its grant lasts: it is
+ * over once the lease ended, or the slot was released or passed to another holder.
+ */
+function grantIsOver(request: StoredRequest, state: ResourceState, nowMs: number): boolean {
+  const granted = request.granted;
+  if (!granted || granted.expiresAtMs < nowMs) return true;
+  const slot = state.slots.get(granted.concurrencyId);
+  return slot?.[attribute.releaseCode]?.S !== request.releaseCode || slot?.[attribute.expiresMs]?.N === '0';
 }
 
 async function grantOne(
@@ -72,7 +115,7 @@ async function grantOne(
   request: StoredRequest,
   free: Set<number>,
   state: ResourceState,
-): Promise<Lease | undefined> {
+): Promise<Lease | 'conflict' | undefined> {
   const primary = primarySlotOf(request.releaseCode, request.concurrency);
   const candidates = [...free].filter((slot) => slot < request.concurrency);
   // The primary slot first: a repeated first attempt of this request would write there.
@@ -82,6 +125,10 @@ async function grantOne(
     if (outcome.kind === 'granted') {
       free.delete(slot);
       return outcome.lease;
+    }
+    if (outcome.kind === 'conflict') {
+      free.delete(slot);
+      return 'conflict';
     }
     if (outcome.kind === 'slot-taken') free.delete(slot);
     else return undefined;

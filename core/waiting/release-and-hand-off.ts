@@ -1,9 +1,8 @@
 import { releaseSlot, type SlotLease } from '../operations/release-slot.js';
 import type { LockStore } from '../store.js';
 import { type GrantPass, grantWaiting } from './grant-waiting.js';
+import { handOver } from './hand-over.js';
 import { readResource } from './read-resource.js';
-import { requestKeyOf } from './request.js';
-import { withdrawRequest } from './withdraw.js';
 
 /** The release, and the pass that handed the freed slot on (absent when nobody waited). */
 export interface ReleaseOutcome {
@@ -12,20 +11,28 @@ export interface ReleaseOutcome {
 }
 
 /**
- * Releases a slot and hands it at once to the oldest waiting request, so a freed slot never
- * sits idle for a back-off period. One write and one read when nobody waits.
+ * Releases a slot, or rather passes it straight to the oldest waiting request, so a freed slot
+ * never sits idle for a back-off period nor goes to a newcomer. One read, then one write: a
+ * plain release when nobody waits, a transfer transaction when someone does. With `handOff`
+ * false the slot is only freed, and the waiters' retry loop finds it (for comparison).
  *
  * @example
  * const { released, pass } = await releaseAndHandOff(store, lease);
  */
-export async function releaseAndHandOff(store: LockStore, lease: SlotLease): Promise<ReleaseOutcome> {
-  const released = await releaseSlot(store, lease);
-  const { requests } = await readResource(store, lease.resourceId, 'requests');
-  const ownKey = requestKeyOf(lease.releaseCode);
-  if (requests.some((request) => request.requestKey === ownKey && request.granted)) {
-    // The releaser had waited: its item only guarded its grant, which is over.
-    await withdrawRequest(store, lease.resourceId, ownKey, { evenIfGranted: true });
+export async function releaseAndHandOff(
+  store: LockStore,
+  lease: SlotLease,
+  { handOff = true }: { handOff?: boolean } = {},
+): Promise<ReleaseOutcome> {
+  if (!handOff) return { released: await releaseSlot(store, lease) };
+  const state = await readResource(store, lease.resourceId);
+  const handed = await handOver(store, lease, state);
+  if (handed) {
+    const waiting = state.requests.filter((request) => !request.granted && request !== handed.request);
+    return { released: true, pass: { grants: [handed], expired: [], waiting, state } };
   }
-  if (!requests.some((request) => !request.granted)) return { released };
+  const released = await releaseSlot(store, lease);
+  if (!state.requests.some((request) => !request.granted)) return { released };
+  // Nobody could take it over directly (deadlines, other slot counts, a race): one pass, re-read.
   return { released, pass: await grantWaiting(store, lease.resourceId) };
 }

@@ -10,6 +10,19 @@ let dynamodb: DynamoDBClient | undefined;
 let sqs: SQSClient | undefined;
 let sfn: SFNClient | undefined;
 
+/**
+ * Replaces the clients the functions use, for example with clients that count or inject faults
+ * (benchmarks, fault tests). Omitted ones keep their current value.
+ *
+ * @example
+ * useClients({ dynamodb: countingClient });
+ */
+export function useClients(clients: { dynamodb?: DynamoDBClient; sqs?: SQSClient; sfn?: SFNClient }): void {
+  dynamodb = clients.dynamodb ?? dynamodb;
+  sqs = clients.sqs ?? sqs;
+  sfn = clients.sfn ?? sfn;
+}
+
 /** The lock table as the functions use it; endpoints come from `AWS_ENDPOINT_URL_*`. */
 export function lockStore(): LockStore {
   dynamodb ??= new DynamoDBClient({});

@@ -7,6 +7,8 @@ export interface FunctionConfig {
   /** Back-off of the retry loop, in seconds: full jitter in [0, min(cap, base * 2^attempt)]. */
   retryBaseSeconds: number;
   retryCapSeconds: number;
+  /** Whether a release hands the slot to the oldest waiter at once (default); off leaves it to the retry loop. */
+  handoff: boolean;
 }
 
 /** SQS message timers end at 15 minutes. */
@@ -28,6 +30,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): FunctionConfig
     retryQueueUrl: env.DLM_RETRY_QUEUE_URL || undefined,
     retryBaseSeconds: base,
     retryCapSeconds: cap,
+    handoff: env.DLM_HANDOFF !== 'off',
   };
 }
 

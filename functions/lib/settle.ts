@@ -18,11 +18,13 @@ import { logger, tokenHint } from './logger.js';
  */
 export async function answerGrant(
   store: LockStore,
-  request: Pick<StoredRequest, 'taskToken' | 'resourceId'> & { requestKey?: number },
+  request: Pick<StoredRequest, 'taskToken' | 'resourceId' | 'leaseMs'> & { requestKey?: number },
   lease: Lease,
   { fresh, arrivedMs }: { fresh: boolean; arrivedMs: number },
 ): Promise<void> {
-  if (await sendGrant(request.taskToken, acquireOutput(lease, Date.now() - arrivedMs))) {
+  // Waited from arrival to the grant itself (the lease starts at the grant), not to the answer.
+  const grantedAtMs = lease.expiresAtMs - request.leaseMs;
+  if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - arrivedMs))) {
     logger.info('granted', {
       resourceId: lease.resourceId,
       slot: lease.concurrencyId,

@@ -1,0 +1,215 @@
+import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { acquireState, releaseState } from '../core/steps/states.js';
+import { useClients } from '../functions/lib/clients.js';
+import { startLocalAws } from '../local/start-local-aws.js';
+import type { BenchRow } from './core-bench.js';
+import { countingDynamoDbClient, quantile } from './measure.js';
+import { startExecutions, waitForAll } from './run-executions.js';
+
+interface WorkRecord {
+  /** Epoch ms: when the slot was granted (lease end minus lease length), when the work started and ended. */
+  grantMs: number;
+  startMs: number;
+  endMs: number;
+  waitedMs: number;
+}
+
+const leaseSeconds = 60;
+
+const writeCommands = ['UpdateItem', 'PutItem', 'DeleteItem', 'TransactWriteItems'];
+const readCommands = ['Query', 'GetItem'];
+
+/**
+ * The workflow steps on the local AWS: a mutex, one holder (1 s of work) and `waiters`
+ * executions started at once behind it, each doing 50 ms of work. Measured twice in one run, with the release handing the slot
+ * on and with the back-off loop alone: release-to-next-grant latency (the end of one holder's
+ * work step to the start of the next one's), out-of-order grants, and the requests each
+ * contended acquire costs.
+ */
+export async function runWorkflowBench(
+  dynamodbEndpoint: string,
+  waiters: number,
+  log: (line: string) => void,
+): Promise<BenchRow[]> {
+  const invocations = new Map<string, number>();
+  const aws = await startLocalAws({
+    dynamodbEndpoint,
+    tableName: `bench_workflow_${Date.now()}`,
+    // The stack's defaults: the back-off loop alone is measured as it would run when deployed.
+    retry: { baseSeconds: 1, capSeconds: 60 },
+    logger: () => {},
+    onInvoke: (name) => invocations.set(name, (invocations.get(name) ?? 0) + 1),
+  });
+  const dynamodb = countingDynamoDbClient(aws.endpoints.dynamodb);
+  const sqsCounts = new Map<string, number>();
+  const sqs = new SQSClient({ endpoint: aws.endpoints.sqs, region: aws.region });
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName).replace(/Command$/, '');
+      sqsCounts.set(name, (sqsCounts.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countSqs' },
+  );
+  useClients({ dynamodb: dynamodb.client, sqs });
+  const records = new Map<string, WorkRecord[]>();
+  const workArn = aws.lambda.register({
+    name: 'bench-work',
+    handler: async (event: {
+      resourceId: string;
+      workMs: number;
+      lock: { waitedMs: number; expiresAt: string };
+    }) => {
+      const startMs = Date.now();
+      records.set(`${event.resourceId}:started`, []);
+      await new Promise((resolve) => setTimeout(resolve, event.workMs));
+      const list = records.get(event.resourceId) ?? [];
+      const grantMs = Date.parse(event.lock.expiresAt) - leaseSeconds * 1000;
+      list.push({ grantMs, startMs, endMs: Date.now(), waitedMs: event.lock.waitedMs });
+      records.set(event.resourceId, list);
+      return {};
+    },
+  });
+  const sfn = new SFNClient({ endpoint: aws.endpoints.stepfunctions, region: aws.region });
+  const { stateMachineArn } = await sfn.send(
+    new CreateStateMachineCommand({
+      name: 'bench-mutex',
+      roleArn: 'arn:aws:iam::000000000000:role/local',
+      definition: JSON.stringify({
+        StartAt: 'Acquire',
+        States: {
+          Acquire: acquireState({
+            functionArn: aws.functions.acquire,
+            resourceId: { path: '$.resourceId' },
+            leaseSeconds,
+            waitSeconds: 600,
+            next: 'Work',
+          }),
+          Work: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke',
+            Parameters: { FunctionName: workArn, 'Payload.$': '$' },
+            ResultPath: null,
+            Next: 'Release',
+          },
+          Release: releaseState({ functionArn: aws.functions.release, end: true }),
+        },
+      }),
+    }),
+  );
+  const rows: BenchRow[] = [];
+  try {
+    for (const mode of ['handoff', 'back-off loop alone'] as const) {
+      process.env.DLM_HANDOFF = mode === 'handoff' ? 'on' : 'off';
+      const resourceId = `bench-${mode.replace(/\W+/g, '-')}`;
+      const before = snapshot(dynamodb.count, sqsCounts, invocations);
+      const started = performance.now();
+      // The holder first, so that all the others queue behind it: arrival order is then clear.
+      const [holder] = await startExecutions(sfn, stateMachineArn as string, [{ resourceId, workMs: 1_000 }]);
+      while (!records.has(`${resourceId}:started`)) await new Promise((resolve) => setTimeout(resolve, 10));
+      const queued = await startExecutions(
+        sfn,
+        stateMachineArn as string,
+        Array(waiters).fill({ resourceId, workMs: 50 }),
+      );
+      await waitForAll(sfn, [holder as string, ...queued]);
+      const after = snapshot(dynamodb.count, sqsCounts, invocations);
+      const work = (records.get(resourceId) ?? []).sort((a, b) => a.grantMs - b.grantMs);
+      records.delete(`${resourceId}:started`);
+      // From the end of one holder's work (its release follows) to the grant of the next holder.
+      const latencies = work
+        .slice(1)
+        .map((record, index) => record.grantMs - (work[index] as WorkRecord).endMs);
+      // The same, to the start of the next holder's work step (adds Step Functions resuming it).
+      const toWork = work.slice(1).map((record, index) => record.startMs - (work[index] as WorkRecord).endMs);
+      const outOfOrder = countOutOfOrder(work);
+      const executions = work.length;
+      log(
+        `${mode}: ${executions} executions in ${Math.round(performance.now() - started)} ms; ` +
+          `release-to-grant p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms`,
+      );
+      rows.push(
+        {
+          case: `release-to-next-grant p50, ${waiters} waiters, ${mode}`,
+          value: quantile(latencies, 0.5),
+          unit: 'ms',
+        },
+        {
+          case: `release-to-next-grant p99, ${waiters} waiters, ${mode}`,
+          value: quantile(latencies, 0.99),
+          unit: 'ms',
+        },
+        { case: `release-to-next-work-start p50, ${mode}`, value: quantile(toWork, 0.5), unit: 'ms' },
+        {
+          case: `out-of-order grants, ${mode}`,
+          value: outOfOrder / executions,
+          unit: 'share',
+          note: 'target 0 (no lease expires here)',
+        },
+        ...perAcquire(mode, before, after, executions),
+      );
+    }
+  } finally {
+    delete process.env.DLM_HANDOFF;
+    sfn.destroy();
+    await aws.stop();
+  }
+  const handoffP50 = rows.find(
+    (row) => row.case.startsWith('release-to-next-grant p50') && row.case.endsWith('handoff'),
+  );
+  const loopP50 = rows.find(
+    (row) => row.case.startsWith('release-to-next-grant p50') && row.case.endsWith('alone'),
+  );
+  if (handoffP50 && loopP50) {
+    rows.push({
+      case: 'p50 speed-up of handoff over the back-off loop',
+      value: loopP50.value / handoffP50.value,
+      unit: 'ratio',
+      note: 'target >= 10',
+    });
+  }
+  return rows;
+}
+
+type Snapshot = Record<string, number>;
+
+function snapshot(
+  dynamo: (name: string) => number,
+  sqs: Map<string, number>,
+  lambda: Map<string, number>,
+): Snapshot {
+  const sum = (names: string[]) => names.reduce((total, name) => total + dynamo(name), 0);
+  return {
+    writes: sum(writeCommands),
+    reads: sum(readCommands),
+    sqsSends: sqs.get('SendMessage') ?? 0,
+    lambda: [...lambda.values()].reduce((total, count) => total + count, 0),
+    retryInvocations: lambda.get('dynamo-dlm-retry') ?? 0,
+  };
+}
+
+function perAcquire(mode: string, before: Snapshot, after: Snapshot, executions: number): BenchRow[] {
+  const per = (key: string) => ((after[key] ?? 0) - (before[key] ?? 0)) / executions;
+  return [
+    { case: `per acquire+release, ${mode}: DynamoDB writes`, value: per('writes'), unit: 'requests' },
+    { case: `per acquire+release, ${mode}: DynamoDB reads`, value: per('reads'), unit: 'requests' },
+    { case: `per acquire+release, ${mode}: SQS SendMessage`, value: per('sqsSends'), unit: 'requests' },
+    {
+      case: `per acquire+release, ${mode}: Lambda invocations (steps + retry)`,
+      value: per('lambda'),
+      unit: 'invocations',
+    },
+  ];
+}
+
+/**
+ * Grants given while an earlier-arrived request still waited. Arrival is when the request was
+ * recorded as waiting (grant - waitedMs; waitedMs runs from the record to the answer, which
+ * follows the grant within a few ms, hence the small tolerance).
+ */
+function countOutOfOrder(work: WorkRecord[]): number {
+  const arrivals = work.map((record) => record.grantMs - record.waitedMs);
+  return arrivals.filter((arrival, index) => arrivals.slice(index + 1).some((later) => later < arrival - 10))
+    .length;
+}

@@ -1,0 +1,40 @@
+import { isHeld } from '../item.js';
+import type { SlotLease } from '../operations/release-slot.js';
+import type { LockStore } from '../store.js';
+import { attribute } from '../table.js';
+import { grantSlot } from './grant-transaction.js';
+import type { Grant } from './grant-waiting.js';
+import type { ResourceState } from './read-resource.js';
+
+/**
+ * Passes a held slot straight to the oldest waiting request that may use it, in one
+ * transaction, so the slot is never free in between: no newcomer can slip in ahead of the
+ * queue, and the waiter needs no back-off turn. Answers the grant, or undefined when nobody
+ * could take it (then release the slot as usual).
+ *
+ * @example
+ * const grant = await handOver(store, lease, await readResource(store, lease.resourceId));
+ */
+export async function handOver(
+  store: LockStore,
+  holder: SlotLease,
+  state: ResourceState,
+): Promise<Grant | undefined> {
+  const nowMs = store.clock();
+  const slot = state.slots.get(holder.concurrencyId);
+  if (!slot || slot[attribute.releaseCode]?.S !== holder.releaseCode || !isHeld(slot, nowMs))
+    return undefined;
+  const candidates = state.requests.filter(
+    (request) =>
+      !request.granted && request.waitUntilMs >= nowMs && holder.concurrencyId < request.concurrency,
+  );
+  for (const request of candidates) {
+    const outcome = await grantSlot(store, request, holder.concurrencyId, slot, {
+      fromHolder: holder.releaseCode,
+    });
+    if (outcome.kind === 'granted') return { request, lease: outcome.lease };
+    // Granted elsewhere or holding its primary slot: the next in line. Anything else: give up.
+    if (outcome.kind !== 'request-settled' && outcome.kind !== 'holds-primary') return undefined;
+  }
+  return undefined;
+}
