@@ -1,0 +1,123 @@
+/**
+ * The deployed functions and what each may do. Handlers are named by path (never imported):
+ * `stacks/` only bundles them. `test/stacks/permissions.test.ts` bundles each handler and checks
+ * that the AWS calls its code can make are exactly the ones granted here.
+ */
+
+/** DynamoDB actions on the lock table's items. A transaction needs the action of each of its items. */
+export type TableAction = 'UpdateItem' | 'PutItem' | 'DeleteItem' | 'ConditionCheckItem' | 'Query';
+
+/** Step Functions actions on a waiting task. */
+export type TaskAnswer = 'SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat';
+
+// Grants and timeouts answer with success and failure; the retry loop also sends heartbeats to
+// learn whether a task still waits before it queues the request again.
+const grantsAndTimeouts: TaskAnswer[] = ['SendTaskSuccess', 'SendTaskFailure'];
+
+/** What one function is and may do. */
+export interface FunctionSpec {
+  /** Source file of the handler, relative to the source root; it exports `handler`. */
+  source: string;
+  description: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  /** DynamoDB actions on the table's items (its ARN). */
+  table: TableAction[];
+  /** `dynamodb:Query` on the `owner-index` (finds what a failed execution holds). */
+  ownerIndex: boolean;
+  /** Puts requests on the retry queue: `sqs:SendMessage`, and `DLM_RETRY_QUEUE_URL` in its environment. */
+  sendsRetries: boolean;
+  /** The `states:` calls that answer waiting workflow tasks (a heartbeat asks whether a task still waits). */
+  taskAnswers: TaskAnswer[];
+}
+
+// A grant pass reads the resource (Query), grants in a transaction (Update + ConditionCheck),
+// withdraws requests (DeleteItem); releases and first attempts are single UpdateItems.
+const grantsWaiting: TableAction[] = ['UpdateItem', 'DeleteItem', 'ConditionCheckItem', 'Query'];
+// Only acquire records a waiting request: a transaction that Puts it (with a ConditionCheck).
+const recordsWaiting: TableAction[] = [...grantsWaiting, 'PutItem'];
+
+/** Seconds: the retry consumer's timeout. The queue's visibility timeout is six times this. */
+export const retryTimeoutSeconds = 10;
+
+/**
+ * The lock service's functions by name. The names are the local AWS's (`dynamo-dlm-<name>`) and
+ * the keys of `DynamoDlm.functions`.
+ */
+export const lockFunctions = {
+  acquire: {
+    source: 'functions/acquire.ts',
+    description: 'dynamo-dlm acquire step (waitForTaskToken): grants a slot or queues the request',
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    table: recordsWaiting,
+    ownerIndex: false,
+    sendsRetries: true,
+    taskAnswers: grantsAndTimeouts,
+  },
+  retry: {
+    source: 'functions/retry.ts',
+    description: 'dynamo-dlm retry queue consumer: retries waiting requests with back-off',
+    timeoutSeconds: retryTimeoutSeconds,
+    memoryMb: 256,
+    table: grantsWaiting,
+    ownerIndex: false,
+    sendsRetries: true,
+    taskAnswers: [...grantsAndTimeouts, 'SendTaskHeartbeat'],
+  },
+  release: {
+    source: 'functions/release.ts',
+    description: 'dynamo-dlm release step: frees the slot and hands it to the oldest waiter',
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    table: grantsWaiting,
+    ownerIndex: false,
+    sendsRetries: false,
+    taskAnswers: grantsAndTimeouts,
+  },
+  count: {
+    source: 'functions/count.ts',
+    description: 'dynamo-dlm count step: holders and waiting requests of a resource',
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    table: ['Query'],
+    ownerIndex: false,
+    sendsRetries: false,
+    taskAnswers: [],
+  },
+  extend: {
+    source: 'functions/extend.ts',
+    description: 'dynamo-dlm extend step: moves the end of a held lease',
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    table: ['UpdateItem'],
+    ownerIndex: false,
+    sendsRetries: false,
+    taskAnswers: [],
+  },
+  cleanup: {
+    source: 'functions/cleanup.ts',
+    description: 'dynamo-dlm cleanup: frees what a failed, timed-out or aborted execution holds',
+    timeoutSeconds: 30,
+    memoryMb: 256,
+    table: grantsWaiting,
+    ownerIndex: true,
+    sendsRetries: false,
+    taskAnswers: grantsAndTimeouts,
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+/** A function of the lock service. */
+export type LockFunctionName = keyof typeof lockFunctions;
+
+/** The example workflow's work: holds the slot for `workMs`. Not part of the reusable component. */
+export const exampleWorkFunction: FunctionSpec = {
+  source: 'functions/example-work.ts',
+  description: 'dynamo-dlm example work: holds the slot for workMs milliseconds',
+  timeoutSeconds: 70,
+  memoryMb: 128,
+  table: [],
+  ownerIndex: false,
+  sendsRetries: false,
+  taskAnswers: [],
+};

@@ -1,0 +1,82 @@
+import { bundleHandler, handlerSource, nodeRuntime } from './bundle.js';
+import type { FunctionSpec } from './functions.js';
+import { assumedBy, type PolicyDocument } from './policies.js';
+
+/** What `deployFunction` needs besides the function's spec. */
+export interface DeployFunctionArgs {
+  /** The function's name in AWS (also its log group's: `/aws/lambda/<name>`). */
+  functionName: string;
+  spec: FunctionSpec;
+  sourceRoot: string;
+  environment: Record<string, $util.Input<string>>;
+  /** The function's whole permission set, given its log group's ARN. */
+  policy: (logGroupArn: $util.Output<string>) => $util.Input<PolicyDocument>;
+  logRetentionDays: number;
+  parent: $util.Resource;
+}
+
+/** A deployed function with its role, policy and log group. */
+export interface DeployedFunction {
+  function: aws.lambda.Function;
+  role: aws.iam.Role;
+  policy: aws.iam.RolePolicy;
+  logGroup: aws.cloudwatch.LogGroup;
+  /** The handler's source file, and the bundle deployed from it as `index.mjs`. */
+  entry: string;
+  bundle: $util.Output<string>;
+}
+
+/** The file name of the bundle in the function's archive; the handler is `index.handler`. */
+export const bundleFileName = 'index.mjs';
+
+/**
+ * One Lambda function: its own role with one inline policy (nothing shared, no managed policy
+ * with a `*` resource), its own log group, arm64, the bundled handler as `index.mjs`.
+ *
+ * @example
+ * deployFunction(`${prefix}Count`, { functionName: 'dynamo-dlm-prod-count', spec: lockFunctions.count, ... });
+ */
+export function deployFunction(logicalName: string, args: DeployFunctionArgs): DeployedFunction {
+  const opts = { parent: args.parent };
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${logicalName}Logs`,
+    { name: `/aws/lambda/${args.functionName}`, retentionInDays: args.logRetentionDays },
+    opts,
+  );
+  const role = new aws.iam.Role(
+    `${logicalName}Role`,
+    { assumeRolePolicy: assumedBy('lambda.amazonaws.com'), description: `${args.functionName} (dynamo-dlm)` },
+    opts,
+  );
+  const policy = new aws.iam.RolePolicy(
+    `${logicalName}Policy`,
+    {
+      role: role.id,
+      policy: $util.output(args.policy(logGroup.arn)).apply((document) => JSON.stringify(document)),
+    },
+    opts,
+  );
+  const entry = handlerSource(args.sourceRoot, args.spec.source);
+  const bundle = $util.output(bundleHandler(entry));
+  const fn = new aws.lambda.Function(
+    logicalName,
+    {
+      name: args.functionName,
+      description: args.spec.description,
+      runtime: nodeRuntime,
+      architectures: ['arm64'],
+      handler: 'index.handler',
+      code: bundle.apply(
+        (text) => new $util.asset.AssetArchive({ [bundleFileName]: new $util.asset.StringAsset(text) }),
+      ),
+      role: role.arn,
+      timeout: args.spec.timeoutSeconds,
+      memorySize: args.spec.memoryMb,
+      environment: { variables: args.environment },
+      loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
+    },
+    // Created once its permissions exist: its first invocations must not fail on AccessDenied.
+    { ...opts, dependsOn: [policy, logGroup] },
+  );
+  return { function: fn, role, policy, logGroup, entry, bundle };
+}
