@@ -1,0 +1,59 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runWorkflowDemo } from '../../demo/workflow-demo.js';
+import { localAws } from '../support/local-aws.js';
+
+describe('npm start (the workflow demo)', () => {
+  it('runs a small configuration to completion with every invariant held and a timeline written', async () => {
+    const aws = await localAws();
+    const timelinePath = join(tmpdir(), `timeline-${process.pid}.svg`);
+    const progress: string[] = [];
+    const summary = await runWorkflowDemo(aws, {
+      executions: 8,
+      concurrency: 2,
+      workMs: 100,
+      failEvery: 4,
+      resourceId: `demo-test-${process.pid}`,
+      timelinePath,
+      onProgress: (line) => progress.push(line),
+    });
+    expect(summary).toMatchObject({
+      executions: 8,
+      succeeded: 6,
+      failedOnPurpose: 2,
+      unexpected: 0,
+      mostHoldersAtOnce: 2,
+      slotsLeaked: 0,
+      waitersLeft: 0,
+      ok: true,
+    });
+    expect(summary.releaseToGrantMs.samples).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatch(/holding \d\/2/);
+    const svg = readFileSync(timelinePath, 'utf8');
+    expect(svg).toContain('<svg');
+    expect(svg.match(/slot \d/g)).toEqual(['slot 0', 'slot 1']);
+    expect(svg.match(/✕/g)?.length).toBe(2 + 1); // two failures, plus the legend
+    rmSync(timelinePath);
+    expect(existsSync(timelinePath)).toBe(false);
+  }, 60_000);
+});
+
+describe('npm start arguments', () => {
+  it.each([
+    [['--executions', '0'], '--executions'],
+    [['--concurrency', 'x'], '--concurrency'],
+    [['--work-ms', '1.5'], '--work-ms'],
+    [['--unknown'], 'Unknown option'],
+  ])('rejects %j with usage and exit code 2, before starting anything', (args, named) => {
+    const result = spawnSync('node_modules/.bin/tsx', ['demo/main.ts', ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(named);
+    expect(result.stderr).toContain('usage: npm start');
+  });
+});
