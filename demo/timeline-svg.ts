@@ -22,7 +22,7 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">${escape(title)}</text>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
   ];
   for (let slot = 0; slot < concurrency; slot++) {
     const y = lanesTop + slot * laneHeight;
@@ -70,6 +70,6 @@ function line(from: string, to: string, y: number, color: string): string {
   return `<line x1="${from}" x2="${to}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="3"/>`;
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 }
