@@ -1,7 +1,7 @@
-import { type AttributeValue, QueryCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { isHeld, leaseEndMs, toHolder } from '../item.js';
 import type { Holder } from '../lease.js';
-import { sendWithRetry } from '../send.js';
+import { queryAll } from '../query-all.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 
@@ -53,37 +53,25 @@ async function readSlotItems(
   resourceId: string,
   maxConcurrencyId?: number,
 ): Promise<Record<string, AttributeValue>[]> {
-  const items: Record<string, AttributeValue>[] = [];
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const output: QueryCommandOutput = await sendWithRetry(
-      store,
-      new QueryCommand({
-        TableName: store.tableName,
-        ConsistentRead: true,
-        KeyConditionExpression:
-          maxConcurrencyId === undefined
-            ? '#resourceId = :resourceId AND #concurrencyId >= :zero'
-            : '#resourceId = :resourceId AND #concurrencyId BETWEEN :zero AND :max',
-        ProjectionExpression: '#concurrencyId, #expires, #expiresMs, #owner, #fencingToken',
-        ExpressionAttributeNames: {
-          '#resourceId': attribute.resourceId,
-          '#concurrencyId': attribute.concurrencyId,
-          '#expires': attribute.expires,
-          '#expiresMs': attribute.expiresMs,
-          '#owner': attribute.owner,
-          '#fencingToken': attribute.fencingToken,
-        },
-        ExpressionAttributeValues: {
-          ':resourceId': { S: resourceId },
-          ':zero': { N: '0' },
-          ...(maxConcurrencyId === undefined ? {} : { ':max': { N: String(maxConcurrencyId) } }),
-        },
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    items.push(...(output.Items ?? []));
-    startKey = output.LastEvaluatedKey;
-  } while (startKey);
-  return items;
+  return queryAll(store, {
+    ConsistentRead: true,
+    KeyConditionExpression:
+      maxConcurrencyId === undefined
+        ? '#resourceId = :resourceId AND #concurrencyId >= :zero'
+        : '#resourceId = :resourceId AND #concurrencyId BETWEEN :zero AND :max',
+    ProjectionExpression: '#concurrencyId, #expires, #expiresMs, #owner, #fencingToken',
+    ExpressionAttributeNames: {
+      '#resourceId': attribute.resourceId,
+      '#concurrencyId': attribute.concurrencyId,
+      '#expires': attribute.expires,
+      '#expiresMs': attribute.expiresMs,
+      '#owner': attribute.owner,
+      '#fencingToken': attribute.fencingToken,
+    },
+    ExpressionAttributeValues: {
+      ':resourceId': { S: resourceId },
+      ':zero': { N: '0' },
+      ...(maxConcurrencyId === undefined ? {} : { ':max': { N: String(maxConcurrencyId) } }),
+    },
+  });
 }

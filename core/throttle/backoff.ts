@@ -1,4 +1,9 @@
-/** How long a throttled message waits before it is tried again, in whole seconds. */
+/**
+ * How long a throttled message waits before it is tried again, in whole seconds.
+ *
+ * @example
+ * const backoff: ThrottleBackoff = { baseSeconds: 1, capSeconds: 60 };
+ */
 export interface ThrottleBackoff {
   /** The first ceiling; it doubles with every attempt. Above 0. */
   baseSeconds: number;

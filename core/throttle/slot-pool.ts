@@ -8,7 +8,12 @@ import { newReleaseCode } from '../release-code.js';
 import type { LockStore } from '../store.js';
 import type { SlotMemory } from './slot-memory.js';
 
-/** What {@link SlotPool} needs besides the store. */
+/**
+ * What {@link SlotPool} needs besides the store.
+ *
+ * @example
+ * const options: SlotPoolOptions = { memory: new SlotMemory(), owner: 'worker:1', leaseEndFor: (now) => now + 30_000 };
+ */
 export interface SlotPoolOptions {
   /** The process-wide memory of slots (shared by the pools of successive invocations). */
   memory: SlotMemory;
@@ -21,7 +26,13 @@ export interface SlotPoolOptions {
   leaseEndFor(nowMs: number): number;
 }
 
-/** A slot, or none free: then `retryAfterMs` is how long until the first lease seen ends. */
+/**
+ * A slot, or none free: then `retryAfterMs` is how long until the first lease seen ends.
+ *
+ * @example
+ * const taken: SlotTake = await pool.take('tenant-1', 1, { wait: false });
+ * if (!taken.lease) console.log('throttled; a lease ends in', taken.retryAfterMs, 'ms');
+ */
 export type SlotTake = { lease: Lease } | { lease?: undefined; retryAfterMs?: number };
 
 /** The pool's view of one resource within one invocation. */

@@ -1,5 +1,4 @@
-import { type AttributeValue, QueryCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
-import { sendWithRetry } from '../send.js';
+import { queryAll } from '../query-all.js';
 import type { LockStore } from '../store.js';
 import { attribute, ownerIndexName } from '../table.js';
 
@@ -19,28 +18,16 @@ export interface OwnedItem {
  * for (const item of await findOwned(store, executionArn)) console.log(item.resourceId, item.concurrencyId);
  */
 export async function findOwned(store: LockStore, owner: string): Promise<OwnedItem[]> {
-  const found: OwnedItem[] = [];
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const output: QueryCommandOutput = await sendWithRetry(
-      store,
-      new QueryCommand({
-        TableName: store.tableName,
-        IndexName: ownerIndexName,
-        KeyConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#owner': attribute.owner },
-        ExpressionAttributeValues: { ':owner': { S: owner } },
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    for (const item of output.Items ?? []) {
-      found.push({
-        resourceId: item[attribute.resourceId]?.S ?? '',
-        concurrencyId: Number(item[attribute.concurrencyId]?.N),
-        releaseCode: item[attribute.releaseCode]?.S ?? '',
-      });
-    }
-    startKey = output.LastEvaluatedKey;
-  } while (startKey);
+  const items = await queryAll(store, {
+    IndexName: ownerIndexName,
+    KeyConditionExpression: '#owner = :owner',
+    ExpressionAttributeNames: { '#owner': attribute.owner },
+    ExpressionAttributeValues: { ':owner': { S: owner } },
+  });
+  const found = items.map((item) => ({
+    resourceId: item[attribute.resourceId]?.S ?? '',
+    concurrencyId: Number(item[attribute.concurrencyId]?.N),
+    releaseCode: item[attribute.releaseCode]?.S ?? '',
+  }));
   return found;
 }

@@ -8,8 +8,9 @@ import type { Lease } from '../lease.js';
 import { fencingFloorPerMs, slotIsFree } from '../operations/slot-conditions.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
-import { attribute, requestAttribute } from '../table.js';
+import { attribute } from '../table.js';
 import { primarySlotOf, type StoredRequest } from './request.js';
+import { markGrantedWrite, notHoldingPrimarySlot } from './request-writes.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -94,48 +95,10 @@ export async function grantSlot(
               },
             },
           },
-          {
-            Update: {
-              TableName: store.tableName,
-              Key: slotKey(request.resourceId, request.requestKey),
-              UpdateExpression:
-                'SET #grantedSlot = :slot, #grantedUntilMs = :expiresMs, #grantedToken = :token',
-              // Still waiting: not granted by someone else, not withdrawn.
-              ConditionExpression: 'attribute_exists(#releaseCode) AND attribute_not_exists(#grantedSlot)',
-              ExpressionAttributeNames: {
-                '#releaseCode': requestAttribute.releaseCode,
-                '#grantedSlot': requestAttribute.grantedSlot,
-                '#grantedUntilMs': requestAttribute.grantedUntilMs,
-                '#grantedToken': requestAttribute.grantedFencingToken,
-              },
-              ExpressionAttributeValues: {
-                ':slot': { N: String(concurrencyId) },
-                ':expiresMs': { N: String(expiresAtMs) },
-                ':token': { N: String(fencingToken) },
-              },
-            },
-          },
+          { Update: markGrantedWrite(store.tableName, request.requestKey, lease) },
           ...(primarySlot === concurrencyId
             ? []
-            : [
-                {
-                  ConditionCheck: {
-                    TableName: store.tableName,
-                    Key: slotKey(request.resourceId, primarySlot),
-                    // The request does not hold its primary slot through a racing first attempt.
-                    ConditionExpression:
-                      'attribute_not_exists(#releaseCode) OR #releaseCode <> :releaseCode OR #expiresMs < :nowMs',
-                    ExpressionAttributeNames: {
-                      '#releaseCode': attribute.releaseCode,
-                      '#expiresMs': attribute.expiresMs,
-                    },
-                    ExpressionAttributeValues: {
-                      ':releaseCode': { S: request.releaseCode },
-                      ':nowMs': { N: String(nowMs) },
-                    },
-                  },
-                },
-              ]),
+            : [{ ConditionCheck: notHoldingPrimarySlot(store.tableName, request, nowMs) }]),
         ],
       }),
     );

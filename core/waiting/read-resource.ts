@@ -1,5 +1,5 @@
-import { type AttributeValue, QueryCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
-import { sendWithRetry } from '../send.js';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { queryAll } from '../query-all.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import { firstRequestKey, type StoredRequest } from './request.js';
@@ -27,35 +27,26 @@ export async function readResource(
 ): Promise<ResourceState> {
   const slots = new Map<number, Item>();
   const requests: StoredRequest[] = [];
-  let startKey: Item | undefined;
-  do {
-    const output: QueryCommandOutput = await sendWithRetry(
-      store,
-      new QueryCommand({
-        TableName: store.tableName,
-        ConsistentRead: true,
-        KeyConditionExpression:
-          part === 'all'
-            ? '#resourceId = :resourceId'
-            : '#resourceId = :resourceId AND #concurrencyId <= :firstRequest',
-        ExpressionAttributeNames: {
-          '#resourceId': attribute.resourceId,
-          ...(part === 'all' ? {} : { '#concurrencyId': attribute.concurrencyId }),
-        },
-        ExpressionAttributeValues: {
-          ':resourceId': { S: resourceId },
-          ...(part === 'all' ? {} : { ':firstRequest': { N: String(firstRequestKey) } }),
-        },
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    for (const item of output.Items ?? []) {
-      const key = Number(item[attribute.concurrencyId]?.N);
-      if (key >= 0) slots.set(key, item);
-      else if (key <= firstRequestKey) requests.push(fromRequestItem(item));
-    }
-    startKey = output.LastEvaluatedKey;
-  } while (startKey);
+  const items = await queryAll(store, {
+    ConsistentRead: true,
+    KeyConditionExpression:
+      part === 'all'
+        ? '#resourceId = :resourceId'
+        : '#resourceId = :resourceId AND #concurrencyId <= :firstRequest',
+    ExpressionAttributeNames: {
+      '#resourceId': attribute.resourceId,
+      ...(part === 'all' ? {} : { '#concurrencyId': attribute.concurrencyId }),
+    },
+    ExpressionAttributeValues: {
+      ':resourceId': { S: resourceId },
+      ...(part === 'all' ? {} : { ':firstRequest': { N: String(firstRequestKey) } }),
+    },
+  });
+  for (const item of items) {
+    const key = Number(item[attribute.concurrencyId]?.N);
+    if (key >= 0) slots.set(key, item);
+    else if (key <= firstRequestKey) requests.push(fromRequestItem(item));
+  }
   requests.sort((a, b) => a.arrivedMs - b.arrivedMs || a.requestKey - b.requestKey);
   return { slots, requests };
 }

@@ -7,16 +7,11 @@ import {
 import { slotKey } from '../item.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
-import { attribute, requestAttribute } from '../table.js';
+import { requestAttribute } from '../table.js';
 import { readResource } from './read-resource.js';
-import {
-  primarySlotOf,
-  releaseCodeOf,
-  requestKeyOf,
-  type SlotRequest,
-  type StoredRequest,
-} from './request.js';
+import { releaseCodeOf, requestKeyOf, type SlotRequest, type StoredRequest } from './request.js';
 import { toRequestItem } from './request-item.js';
+import { notHoldingPrimarySlot } from './request-writes.js';
 
 /**
  * `recorded`: the request now waits, under `retryChain`. `rechained`: it already waited (a
@@ -63,23 +58,8 @@ export async function recordWaiting(
               ExpressionAttributeNames: { '#releaseCode': requestAttribute.releaseCode },
             },
           },
-          {
-            ConditionCheck: {
-              TableName: store.tableName,
-              Key: slotKey(request.resourceId, primarySlotOf(releaseCode, request.concurrency)),
-              // The request does not hold its primary slot already.
-              ConditionExpression:
-                'attribute_not_exists(#releaseCode) OR #releaseCode <> :releaseCode OR #expiresMs < :nowMs',
-              ExpressionAttributeNames: {
-                '#releaseCode': attribute.releaseCode,
-                '#expiresMs': attribute.expiresMs,
-              },
-              ExpressionAttributeValues: {
-                ':releaseCode': { S: releaseCode },
-                ':nowMs': { N: String(stored.arrivedMs) },
-              },
-            },
-          },
+          // The request does not hold its primary slot already.
+          { ConditionCheck: notHoldingPrimarySlot(store.tableName, stored, stored.arrivedMs) },
         ],
       }),
     );

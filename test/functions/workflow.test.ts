@@ -62,7 +62,10 @@ describe('the example workflow', () => {
       ),
     );
     const results = await Promise.all(executions.map((arn) => waitForExecution(arn, 60_000)));
-    expect(results.map((result) => result.status)).toEqual(Array(30).fill('SUCCEEDED'));
+    // Status with error and cause, so that a failure says why.
+    expect(
+      results.map((result) => [result.status, result.error, result.cause].filter(Boolean).join(' ')),
+    ).toEqual(Array(30).fill('SUCCEEDED'));
     expect(mostInFlight.get(resourceId)).toBe(3);
     expect(await countResource(store(), resourceId)).toEqual({ held: 0, waiting: 0 });
     const output = JSON.parse(results[0]?.output ?? '{}');

@@ -1,0 +1,118 @@
+import { parseArgs } from 'node:util';
+import { defaults, limits } from '../core/defaults.js';
+import { InvalidLockOptionError } from '../core/errors.js';
+import { validateResourceId, validateTableName } from '../core/validate.js';
+import { UsageError } from './usage.js';
+
+/** Where the lock table is: the options every command shares. */
+export interface Connection {
+  tableName: string;
+  endpoint?: string;
+  region?: string;
+}
+
+/** A parsed command line. */
+export type ParsedCommand = { json: boolean; connection: Connection } & (
+  | { command: 'help' }
+  | { command: 'status' | 'count'; resourceId: string }
+  | { command: 'locks' }
+  | { command: 'release'; resourceId: string; slot: number }
+);
+
+const options = {
+  table: { type: 'string' },
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  json: { type: 'boolean' },
+  slot: { type: 'string' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * Parses the arguments after `dlm` (without `node` and the script); throws `UsageError` with
+ * one line that names what is wrong.
+ *
+ * @example
+ * parseCommand(['release', 'partner-api', '--slot', '0', '--force']);
+ * // { command: 'release', resourceId: 'partner-api', slot: 0, json: false, connection: {...} }
+ */
+export function parseCommand(argv: readonly string[]): ParsedCommand {
+  const { values, positionals } = parse(argv);
+  const json = values.json ?? false;
+  const connection = toConnection(values);
+  if (values.help) return { command: 'help', json, connection };
+  const [command, ...operands] = positionals;
+  if (command === undefined) throw new UsageError('missing command');
+  if (command !== 'release' && (values.slot !== undefined || values.force !== undefined)) {
+    throw new UsageError('--slot and --force are options of release only');
+  }
+  switch (command) {
+    case 'status':
+    case 'count':
+      return { command, resourceId: onlyResourceId(command, operands), json, connection };
+    case 'locks':
+      if (operands.length > 0) throw new UsageError(`locks takes no argument, got "${operands[0]}"`);
+      return { command, json, connection };
+    case 'release': {
+      const resourceId = onlyResourceId(command, operands);
+      const slot = toSlot(values.slot);
+      if (!values.force) {
+        throw new UsageError(
+          'release frees a slot whoever holds it, and that holder is not told; add --force to do it',
+        );
+      }
+      return { command, resourceId, slot, json, connection };
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+function parse(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    // parseArgs explains itself ("Unknown option '--x'"); keep its first line.
+    throw new UsageError((error as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+}
+
+function toConnection(values: { table?: string; endpoint?: string; region?: string }): Connection {
+  const tableName = checked(() => validateTableName(values.table ?? defaults.tableName, '--table'));
+  if (values.endpoint !== undefined && !URL.canParse(values.endpoint)) {
+    throw new UsageError(`--endpoint must be a URL such as http://localhost:8000, got "${values.endpoint}"`);
+  }
+  if (values.region !== undefined && !/^[a-z0-9-]+$/.test(values.region)) {
+    throw new UsageError(`--region must be a region name such as eu-west-1, got "${values.region}"`);
+  }
+  return {
+    tableName,
+    ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }),
+    ...(values.region === undefined ? {} : { region: values.region }),
+  };
+}
+
+function onlyResourceId(command: string, operands: string[]): string {
+  if (operands.length === 0) throw new UsageError(`${command} needs a <resourceId>`);
+  if (operands.length > 1) throw new UsageError(`${command} takes one <resourceId>, got ${operands.length}`);
+  return checked(() => validateResourceId(operands[0], '<resourceId>'));
+}
+
+function toSlot(value: string | undefined): number {
+  if (value === undefined) throw new UsageError('release needs --slot N');
+  const slot = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(slot) || slot >= limits.concurrencyMax) {
+    throw new UsageError(`--slot must be an integer from 0 to ${limits.concurrencyMax - 1}, got "${value}"`);
+  }
+  return slot;
+}
+
+function checked<T>(validate: () => T): T {
+  try {
+    return validate();
+  } catch (error) {
+    if (error instanceof InvalidLockOptionError) throw new UsageError(error.message);
+    throw error;
+  }
+}

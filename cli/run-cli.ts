@@ -1,0 +1,86 @@
+import type { Clock } from '../core/store.js';
+import { countResource } from '../core/waiting/count-resource.js';
+import { type CliStore, checkTable, openStore } from './connect.js';
+import { describeFailure } from './failure.js';
+import { type ParsedCommand, parseCommand } from './parse-command.js';
+import { formatRelease, releaseBySlot } from './release.js';
+import { formatLocks, scanHeld } from './scan-held.js';
+import { formatStatus, readStatus } from './status.js';
+import { printable } from './text-table.js';
+import { UsageError, usage } from './usage.js';
+
+/** Where `runCli` writes, and its clock; `process` fits, tests pass recorders. */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  clock?: Clock;
+  /** Print stack traces of failures (default: when the `DEBUG` variable is set). */
+  debug?: boolean;
+}
+
+/** A command's answer: the `--json` object and the human text. */
+interface Output {
+  json: unknown;
+  text: string;
+}
+
+/**
+ * Runs `dlm` with the arguments after the script name and answers the exit code: 0 done,
+ * 1 failure (one line on stderr), 2 bad usage (the problem and the usage on stderr).
+ *
+ * @example
+ * process.exitCode = await runCli(process.argv.slice(2), process);
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: ParsedCommand;
+  try {
+    parsed = parseCommand(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`dlm: ${error.message}\n\n${usage}`);
+    return 2;
+  }
+  if (parsed.command === 'help') {
+    io.stdout.write(usage);
+    return 0;
+  }
+  const store = openStore(parsed.connection, io.clock);
+  try {
+    await checkTable(store);
+    const output = await execute(store, parsed);
+    io.stdout.write(parsed.json ? `${JSON.stringify(output.json)}\n` : output.text);
+    return 0;
+  } catch (error) {
+    const where = await store.where();
+    io.stderr.write(`dlm: ${describeFailure(error, { tableName: store.tableName, where })}\n`);
+    if (io.debug ?? Boolean(process.env.DEBUG)) io.stderr.write(`${(error as Error)?.stack ?? error}\n`);
+    return 1;
+  } finally {
+    store.client.destroy();
+  }
+}
+
+async function execute(
+  store: CliStore,
+  parsed: Exclude<ParsedCommand, { command: 'help' }>,
+): Promise<Output> {
+  switch (parsed.command) {
+    case 'status': {
+      const report = await readStatus(store, parsed.resourceId);
+      return { json: report, text: formatStatus(report) };
+    }
+    case 'count': {
+      const { held, waiting } = await countResource(store, parsed.resourceId);
+      const json = { resourceId: parsed.resourceId, held, waiting };
+      return { json, text: `${printable(parsed.resourceId)}: ${held} held, ${waiting} waiting\n` };
+    }
+    case 'locks': {
+      const report = await scanHeld(store);
+      return { json: report, text: formatLocks(report) };
+    }
+    case 'release': {
+      const report = await releaseBySlot(store, parsed.resourceId, parsed.slot);
+      return { json: report, text: formatRelease(report) };
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { isHeld, toHolder } from '../core/item.js';
+import type { LockStore } from '../core/store.js';
+import { readResource } from '../core/waiting/read-resource.js';
+import { printable, textTable, whenFromNow } from './text-table.js';
+
+/** One unexpired holder as `dlm status` shows it. */
+export interface HolderView {
+  slot: number;
+  owner: string | null;
+  expiresAt: string;
+  expiresInMs: number;
+  fencingToken: number | null;
+}
+
+/** One waiting request as `dlm status` shows it: never its task token nor its release code. */
+export interface WaiterView {
+  position: number;
+  arrivedAt: string;
+  owner: string | null;
+  /** ISO 8601; null when the request has no deadline of its own (the task's timeout decides). */
+  waitUntil: string | null;
+  concurrency: number;
+  leaseSeconds: number;
+}
+
+/** What `dlm status <resourceId>` reports; the `--json` output. */
+export interface StatusReport {
+  resourceId: string;
+  table: string;
+  now: string;
+  held: number;
+  waiting: number;
+  holders: HolderView[];
+  waiters: WaiterView[];
+}
+
+/**
+ * The holders and the waiting requests of a resource, from one consistent Query. Only display
+ * fields are copied out of the items: the release codes and task tokens that the read returns
+ * (and the request's sort key, derived from its release code) stay behind.
+ *
+ * @example
+ * const report = await readStatus(store, 'partner-api');
+ */
+export async function readStatus(store: LockStore, resourceId: string): Promise<StatusReport> {
+  const { slots, requests } = await readResource(store, resourceId);
+  const nowMs = store.clock();
+  const holders = [...slots.values()]
+    .filter((item) => isHeld(item, nowMs))
+    .map(toHolder)
+    .sort((a, b) => a.concurrencyId - b.concurrencyId)
+    .map((holder) => ({
+      slot: holder.concurrencyId,
+      owner: holder.owner ?? null,
+      expiresAt: new Date(holder.expiresAtMs).toISOString(),
+      expiresInMs: holder.expiresAtMs - nowMs,
+      fencingToken: holder.fencingToken ?? null,
+    }));
+  // As the count step counts them: not yet granted, and not past their own deadline.
+  const waiters = requests
+    .filter((request) => !request.granted && request.waitUntilMs >= nowMs)
+    .map((request, index) => ({
+      position: index + 1,
+      arrivedAt: new Date(request.arrivedMs).toISOString(),
+      owner: request.owner ?? null,
+      waitUntil: Number.isFinite(request.waitUntilMs) ? new Date(request.waitUntilMs).toISOString() : null,
+      concurrency: request.concurrency,
+      leaseSeconds: request.leaseMs / 1000,
+    }));
+  return {
+    resourceId,
+    table: store.tableName,
+    now: new Date(nowMs).toISOString(),
+    held: holders.length,
+    waiting: waiters.length,
+    holders,
+    waiters,
+  };
+}
+
+/**
+ * The human form of a status report: a summary line, the holders, the waiting requests.
+ *
+ * @example
+ * io.stdout.write(formatStatus(await readStatus(store, 'partner-api')));
+ */
+export function formatStatus(report: StatusReport): string {
+  const nowMs = Date.parse(report.now);
+  const summary = `${printable(report.resourceId)} in ${report.table}: ${report.held} held, ${report.waiting} waiting\n`;
+  const holders =
+    report.holders.length === 0
+      ? 'no holders\n'
+      : textTable(
+          ['slot', 'owner', 'expires', 'fencing token'],
+          report.holders.map((holder) => [
+            String(holder.slot),
+            printable(holder.owner ?? undefined),
+            whenFromNow(Date.parse(holder.expiresAt), nowMs),
+            holder.fencingToken === null ? '-' : String(holder.fencingToken),
+          ]),
+        );
+  const waiters =
+    report.waiters.length === 0
+      ? 'no waiting requests\n'
+      : `waiting, oldest first (granted in this order):\n${textTable(
+          ['#', 'arrived', 'owner', 'deadline'],
+          report.waiters.map((waiter) => [
+            String(waiter.position),
+            whenFromNow(Date.parse(waiter.arrivedAt), nowMs),
+            printable(waiter.owner ?? undefined),
+            waiter.waitUntil === null
+              ? "none (the task's timeout)"
+              : whenFromNow(Date.parse(waiter.waitUntil), nowMs),
+          ]),
+        )}`;
+  return `${summary}\n${holders}\n${waiters}`;
+}

@@ -1,0 +1,40 @@
+import { defaults } from '../core/defaults.js';
+
+/**
+ * The help text of `dlm`, printed by `--help` (stdout) and after a usage error (stderr).
+ *
+ * @example
+ * io.stdout.write(usage);
+ */
+export const usage = `Usage: dlm <command> [options]
+
+Commands:
+  status <resourceId>    holders (slot, owner, expiry, fencing token) and waiting requests
+  count <resourceId>     unexpired holders and waiting requests
+  locks                  resources with at least one unexpired holder; this SCANS THE WHOLE
+                         TABLE: its cost and duration grow with the table's size
+  release <resourceId> --slot N --force
+                         operator override: frees slot N whoever holds it; the holder's
+                         extend then fails (Lock.Lost); waiting requests get the slot
+                         through their retry loop
+
+Options:
+  --table <name>         lock table (default ${defaults.tableName})
+  --endpoint <url>       DynamoDB endpoint (default: AWS_ENDPOINT_URL_DYNAMODB, else AWS)
+  --region <region>      AWS region (default: the SDK's chain, e.g. AWS_REGION or the profile)
+  --json                 one JSON object on stdout instead of tables
+  -h, --help             this help
+
+Credentials come from the AWS SDK's default chain. Exit codes: 0 done, 1 failure (one line on
+stderr; DEBUG=1 adds the stack), 2 bad usage.
+`;
+
+/**
+ * The command line is wrong: `runCli` prints the message and the usage, and exits with 2.
+ *
+ * @example
+ * throw new UsageError('unknown command "stats"');
+ */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

@@ -1,0 +1,35 @@
+import {
+  type AttributeValue,
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import { sendWithRetry } from './send.js';
+import type { LockStore } from './store.js';
+
+/**
+ * Runs a Query on the lock table to its last page and answers every item.
+ *
+ * @example
+ * const items = await queryAll(store, { KeyConditionExpression: '#r = :r', ExpressionAttributeNames, ExpressionAttributeValues });
+ */
+export async function queryAll(
+  store: LockStore,
+  input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const output: QueryCommandOutput = await sendWithRetry(
+      store,
+      new QueryCommand({
+        ...input,
+        TableName: store.tableName,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    items.push(...(output.Items ?? []));
+    startKey = output.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}

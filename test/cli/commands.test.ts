@@ -1,0 +1,225 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { DynamoDbLock, LockLostError } from '../../core/index.js';
+import type { Lease } from '../../core/lease.js';
+import type { LockStore } from '../../core/store.js';
+import { recordWaiting } from '../../core/waiting/record-waiting.js';
+import { releaseCodeOf, requestKeyOf } from '../../core/waiting/request.js';
+import { dynamoDbClient, freshLockTable, uniqueResource } from '../support/dynamodb.js';
+import { recordingLogger } from '../support/recording-logger.js';
+import { leakedPart, runDlm } from './run-dlm.js';
+
+let tableName: string;
+let endpoint: string;
+let store: LockStore;
+const quiet = recordingLogger();
+const dlm = (...argv: string[]) => runDlm(...argv, '--table', tableName, '--endpoint', endpoint);
+const lockOn = (resourceId: string, owner: string) =>
+  new DynamoDbLock(resourceId, {
+    tableName,
+    client: dynamoDbClient(),
+    logger: quiet,
+    concurrency: 2,
+    duration: 60,
+    owner,
+  });
+
+/** Two holders and one waiting workflow request; answers every secret the table now holds. */
+async function busyResource(resourceId: string): Promise<{ secrets: string[]; leases: Lease[] }> {
+  const leases = [
+    await lockOn(resourceId, 'worker-a').acquire(),
+    await lockOn(resourceId, 'worker-b').acquire(),
+  ];
+  const taskToken = `AAAAKgAAAAIAAAAA-fake-task-token-${Math.random().toString(36).slice(2)}-end`;
+  const owner = 'arn:aws:states:us-east-1:123456789012:execution:demo:waiter-1';
+  const waitUntilMs = Date.now() + 3_600_000;
+  await recordWaiting(
+    store,
+    { resourceId, concurrency: 2, leaseMs: 30_000, waitUntilMs, taskToken, owner },
+    'c1',
+  );
+  const releaseCode = releaseCodeOf(taskToken);
+  const requestKey = String(requestKeyOf(releaseCode));
+  return {
+    leases,
+    secrets: [taskToken, releaseCode, requestKey, ...leases.map((lease) => lease.releaseCode)],
+  };
+}
+
+beforeAll(async () => {
+  endpoint = inject('dynamodbEndpoint');
+  tableName = await freshLockTable('cli');
+  store = { client: dynamoDbClient(), tableName, clock: Date.now, logger: quiet };
+});
+
+describe('dlm status', () => {
+  it('shows holders with slot, owner, expiry and fencing token, and the waiters, without secrets', async () => {
+    const resourceId = uniqueResource('status');
+    const { leases, secrets } = await busyResource(resourceId);
+    const { code, stdout, stderr } = await dlm('status', resourceId);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toContain(`${resourceId} in ${tableName}: 2 held, 1 waiting`);
+    for (const lease of leases) {
+      const row = stdout.split('\n').find((line) => line.startsWith(`${lease.concurrencyId}  `));
+      expect(row).toContain(new Date(lease.expiresAtMs).toISOString());
+      const seconds = Number(row?.match(/\(in (\d+)s\)/)?.[1]);
+      expect(seconds).toBeGreaterThan(0);
+      expect(seconds).toBeLessThanOrEqual(60);
+      expect(row).toContain(String(lease.fencingToken));
+    }
+    expect(stdout).toMatch(/worker-a/);
+    expect(stdout).toMatch(/1 +\S+ \(\d+s ago\) +arn:aws:states:.*:waiter-1 +\S+ \(in 3[56]\d\ds\)/);
+    expect(leakedPart(stdout, secrets)).toBeUndefined();
+  });
+
+  it('answers one JSON object with --json, without secrets', async () => {
+    const resourceId = uniqueResource('status-json');
+    const { leases, secrets } = await busyResource(resourceId);
+    const { code, stdout } = await dlm('status', resourceId, '--json');
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ resourceId, table: tableName, held: 2, waiting: 1 });
+    expect(report.holders).toEqual(
+      leases
+        .sort((a, b) => a.concurrencyId - b.concurrencyId)
+        .map((lease) => ({
+          slot: lease.concurrencyId,
+          owner: lease.owner,
+          expiresAt: new Date(lease.expiresAtMs).toISOString(),
+          expiresInMs: expect.any(Number),
+          fencingToken: lease.fencingToken,
+        })),
+    );
+    expect(report.waiters).toEqual([
+      {
+        position: 1,
+        arrivedAt: expect.any(String),
+        owner: 'arn:aws:states:us-east-1:123456789012:execution:demo:waiter-1',
+        waitUntil: expect.any(String),
+        concurrency: 2,
+        leaseSeconds: 30,
+      },
+    ]);
+    expect(leakedPart(stdout, secrets)).toBeUndefined();
+  });
+
+  it('says so when nobody holds or waits', async () => {
+    const { code, stdout } = await dlm('status', uniqueResource('idle'));
+    expect(code).toBe(0);
+    expect(stdout).toContain('0 held, 0 waiting');
+    expect(stdout).toContain('no holders');
+    expect(stdout).toContain('no waiting requests');
+  });
+});
+
+describe('dlm count', () => {
+  it('counts holders and waiting requests, as text and as JSON', async () => {
+    const resourceId = uniqueResource('count');
+    await busyResource(resourceId);
+    expect((await dlm('count', resourceId)).stdout).toBe(`${resourceId}: 2 held, 1 waiting\n`);
+    const { code, stdout } = await dlm('count', resourceId, '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ resourceId, held: 2, waiting: 1 });
+  });
+});
+
+describe('dlm locks', () => {
+  it('lists the resources with an unexpired holder, and not the released ones', async () => {
+    const held = uniqueResource('locks-held');
+    const freed = uniqueResource('locks-freed');
+    const { secrets } = await busyResource(held);
+    const lock = lockOn(freed, 'worker-c');
+    await lock.acquire();
+    await lock.release();
+    const text = await dlm('locks');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^${held} +2 +2$`, 'm'));
+    expect(text.stdout).not.toContain(freed);
+    expect(text.stdout).toMatch(/resources? held \(scanned \d+ items of /);
+    const { stdout } = await dlm('locks', '--json');
+    const report = JSON.parse(stdout);
+    expect(report.table).toBe(tableName);
+    expect(report.resources).toContainEqual({ resourceId: held, held: 2, slotsSeen: 2 });
+    expect(report.resources.map((entry: { resourceId: string }) => entry.resourceId)).not.toContain(freed);
+    expect(leakedPart(text.stdout + stdout, secrets)).toBeUndefined();
+  });
+});
+
+describe('dlm release --force', () => {
+  it('frees a held slot whoever holds it; the holder then loses its lease', async () => {
+    const resourceId = uniqueResource('release');
+    const holder = lockOn(resourceId, 'stuck-worker');
+    const lease = await holder.acquire();
+    const { code, stdout } = await dlm(
+      'release',
+      resourceId,
+      '--slot',
+      String(lease.concurrencyId),
+      '--force',
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain(`released slot ${lease.concurrencyId} of ${resourceId} (held by stuck-worker`);
+    expect(stdout).toContain('No request is waiting.');
+    expect(leakedPart(stdout, [lease.releaseCode])).toBeUndefined();
+    expect(await holder.count()).toBe(0);
+    await expect(holder.extend(30)).rejects.toBeInstanceOf(LockLostError);
+  });
+
+  it('answers "not held" for a free slot and an absent one, and changes nothing', async () => {
+    const resourceId = uniqueResource('not-held');
+    const lock = lockOn(resourceId, 'done-worker');
+    const lease = await lock.acquire();
+    await lock.release();
+    const free = await dlm('release', resourceId, '--slot', String(lease.concurrencyId), '--force', '--json');
+    expect(free.code).toBe(0);
+    expect(JSON.parse(free.stdout)).toMatchObject({ released: false, reason: 'free', waiting: 0 });
+    const absent = await dlm('release', resourceId, '--slot', '7', '--force');
+    expect(absent.code).toBe(0);
+    expect(absent.stdout).toMatch(/^not held: slot 7 of .* is free already \(it was never taken/);
+  });
+
+  it('frees a slot held by Python dynamo-dlm, and tells that waiters come through the retry loop', async () => {
+    const resourceId = uniqueResource('python');
+    const { secrets } = await busyResource(resourceId);
+    // Python's item: whole-second expires, no expires_ms, no fencing token. Slot 5 is outside
+    // the waiting request's two slots, so the freed slot must not change the waiting count.
+    await dynamoDbClient().send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          resource_id: { S: resourceId },
+          concurrency_id: { N: '5' },
+          release_code: { S: 'python-release-code-0123456789abcdef' },
+          expires: { N: String(Math.ceil(Date.now() / 1000) + 60) },
+        },
+      }),
+    );
+    expect(JSON.parse((await dlm('count', resourceId, '--json')).stdout).held).toBe(3);
+    const { code, stdout } = await dlm('release', resourceId, '--slot', '5', '--force', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ resourceId, slot: 5, released: true, waiting: 1 });
+    expect(report.previous).toMatchObject({ owner: null, fencingToken: null });
+    expect(leakedPart(stdout, [...secrets, 'python-release-code-0123456789abcdef'])).toBeUndefined();
+    expect(JSON.parse((await dlm('count', resourceId, '--json')).stdout).held).toBe(2);
+    const text = await dlm('release', resourceId, '--slot', '0', '--force');
+    expect(text.stdout).toContain('1 waiting request: the oldest gets the slot through its retry loop');
+  });
+});
+
+describe('dlm failures', () => {
+  it('exits 1 with one line when the table does not exist', async () => {
+    const { code, stdout, stderr } = await runDlm(
+      'count',
+      'x',
+      '--table',
+      'no_such_table',
+      '--endpoint',
+      endpoint,
+    );
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`dlm: table no_such_table not found at ${endpoint}\n`);
+  });
+});
