@@ -49,6 +49,7 @@ export async function sendWithRetry<Output>(
   command: Command,
   deadlineMs: number = store.clock() + defaultStoreRetryMs,
 ): Promise<Output> {
+  const giveUpAtMs = Math.min(deadlineMs, store.deadlineMs ?? Number.POSITIVE_INFINITY);
   for (let attempt = 0; ; attempt++) {
     try {
       // The client's send is overloaded per command; the narrowing above is what matters here.
@@ -58,7 +59,7 @@ export async function sendWithRetry<Output>(
         throw error;
       const kind = classify(error);
       const delay = fullJitterDelay(attempt, storeRetryBackoff);
-      if (kind === 'fatal' || store.clock() + delay > deadlineMs) {
+      if (kind === 'fatal' || store.clock() + delay > giveUpAtMs) {
         throw new LockStoreError(`DynamoDB ${commandName(command)} failed: ${describeError(error)}`, {
           cause: error,
         });

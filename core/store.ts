@@ -20,6 +20,11 @@ export interface LockStore {
   tableName: string;
   clock: Clock;
   logger: LockLogger;
+  /**
+   * Epoch ms after which no store call retries any more (for example a Lambda's own deadline,
+   * so that a throttled call fails in time to be reported instead of being cut off).
+   */
+  deadlineMs?: number;
 }
 
 /** The default logger: one line on stderr per warning. */

@@ -45,7 +45,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     task: tokenHint(taskToken),
     requestId: context?.awsRequestId,
   });
-  const store = lockStore();
+  const store = lockStore(context);
   const config = readConfig();
   const request: SlotRequest = {
     resourceId: input.resourceId,

@@ -1,4 +1,4 @@
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { findOwned } from '../core/waiting/find-owned.js';
 import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
 import { firstRequestKey } from '../core/waiting/request.js';
@@ -24,10 +24,11 @@ const endedBadly = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
  */
 export async function handler(
   event: EventBridgeEvent<'Step Functions Execution Status Change', StatusChangeDetail>,
+  context?: Context,
 ): Promise<{ released: number; withdrawn: number }> {
   const { executionArn, status } = event.detail ?? {};
   if (typeof executionArn !== 'string' || !endedBadly.has(status)) return { released: 0, withdrawn: 0 };
-  const store = lockStore();
+  const store = lockStore(context);
   let released = 0;
   let withdrawn = 0;
   const owned = await findOwned(store, executionArn);

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { countResource } from '../core/waiting/count-resource.js';
 import { lockStore } from './lib/clients.js';
 import { countInput, parseStepInput } from './lib/schemas.js';
@@ -10,7 +11,8 @@ import { countInput, parseStepInput } from './lib/schemas.js';
  */
 export async function handler(
   event: unknown,
+  context?: Context,
 ): Promise<{ resourceId: string; held: number; waiting: number }> {
   const { resourceId } = parseStepInput(countInput, event);
-  return { resourceId, ...(await countResource(lockStore(), resourceId)) };
+  return { resourceId, ...(await countResource(lockStore(context), resourceId)) };
 }

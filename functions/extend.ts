@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { LockLostError } from '../core/errors.js';
 import { extendSlot } from '../core/operations/extend-slot.js';
 import { lockStore } from './lib/clients.js';
@@ -12,10 +13,10 @@ import { extendInput, parseStepInput } from './lib/schemas.js';
  * // Parameters: { "resourceId.$": "$.lock.resourceId", "concurrencyId.$": "$.lock.concurrencyId",
  * //               "releaseCode.$": "$.lock.releaseCode", "leaseSeconds": 600 }
  */
-export async function handler(event: unknown) {
+export async function handler(event: unknown, context?: Context) {
   const input = parseStepInput(extendInput, event);
   try {
-    const extended = await extendSlot(lockStore(), input, Math.round(input.leaseSeconds * 1000));
+    const extended = await extendSlot(lockStore(context), input, Math.round(input.leaseSeconds * 1000));
     return {
       resourceId: input.resourceId,
       concurrencyId: input.concurrencyId,

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
 import { lockStore } from './lib/clients.js';
 import { readConfig } from './lib/config.js';
@@ -12,9 +13,9 @@ import { settlePass } from './lib/settle.js';
  * @example
  * // Parameters: { "Payload.$": "$.lock" } -> { "released": true }
  */
-export async function handler(event: unknown): Promise<{ released: boolean }> {
+export async function handler(event: unknown, context?: Context): Promise<{ released: boolean }> {
   const input = parseStepInput(releaseInput, event);
-  const store = lockStore();
+  const store = lockStore(context);
   const { released, pass } = await releaseAndHandOff(store, input, { handOff: readConfig().handoff });
   if (pass) await settlePass(store, pass);
   return { released };

@@ -18,9 +18,9 @@ const processor = new BatchProcessor(EventType.SQS);
  * answer them, and if this request still waits (and its task still exists), put it back on the
  * queue with the next back-off delay. A malformed message fails alone and ends in the DLQ.
  */
-async function retryOne(record: SQSRecord): Promise<void> {
+async function retryOne(record: SQSRecord, context?: Context): Promise<void> {
   const message = retryMessage.parse(JSON.parse(record.body));
-  const store = lockStore();
+  const store = lockStore(context);
   const outcome = await retryRequest(store, message);
   if (outcome.kind === 'gone' || outcome.kind === 'superseded') return;
   if (outcome.kind === 'granted-before') {
@@ -53,5 +53,7 @@ async function retryOne(record: SQSRecord): Promise<void> {
  * // Event source mapping: retry queue -> this function, batch size 10, ReportBatchItemFailures.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  return processPartialResponse(event, retryOne, processor, { context });
+  return processPartialResponse(event, (record: SQSRecord) => retryOne(record, context), processor, {
+    context,
+  });
 }

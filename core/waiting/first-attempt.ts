@@ -59,10 +59,12 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
   }
   if (own) {
     if (await markGranted(store, requestKey, taken.lease)) return { kind: 'granted', ...taken };
-    await giveBack();
     const settled = (await readResource(store, request.resourceId, 'requests')).requests.find(
       (stored) => stored.requestKey === requestKey,
     );
+    // Granted the primary slot: by this very mark, whose answer was lost and whose retry was
+    // refused. That slot is the grant: keep it. Granted elsewhere, or withdrawn: give it back.
+    if (settled?.granted?.concurrencyId !== primary) await giveBack();
     return settled?.granted
       ? { kind: 'granted', lease: grantedLease(settled), fresh: false }
       : { kind: 'busy' };

@@ -69,9 +69,22 @@ async function whileTaskExists(
     return true;
   } catch (error) {
     if (error instanceof Error && taskGoneErrors.has(error.name)) {
+      // "Gone" heard on the SDK's retry may be about our own first attempt, delivered but with its
+      // answer lost: the grant may be in use, so never report it undelivered (the lease is the backstop).
+      if (what === 'grant' && attemptsOf(error) > 1) {
+        logger.warn('grant answer uncertain: task gone on a retry; keeping the slot', {
+          task: tokenHint(taskToken),
+        });
+        return true;
+      }
       logger.info('task no longer waits', { what, answer: error.name, task: tokenHint(taskToken) });
       return false;
     }
     throw error;
   }
+}
+
+/** How many attempts the SDK made for the call that failed (its retry middleware records it). */
+function attemptsOf(error: Error): number {
+  return (error as Error & { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
 }

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
 import type { LockStore } from '../../core/store.js';
 import { readConfig } from './config.js';
 import { logger } from './logger.js';
@@ -23,14 +24,21 @@ export function useClients(clients: { dynamodb?: DynamoDBClient; sqs?: SQSClient
   sfn = clients.sfn ?? sfn;
 }
 
-/** The lock table as the functions use it; endpoints come from `AWS_ENDPOINT_URL_*`. */
-export function lockStore(): LockStore {
+/** Time kept back from a Lambda's deadline to report a failing store call before being cut off. */
+const reserveMs = 1_500;
+
+/**
+ * The lock table as the functions use it; endpoints come from `AWS_ENDPOINT_URL_*`. With the
+ * Lambda context, store retries stop in time for the function to answer before its timeout.
+ */
+export function lockStore(context?: Pick<Context, 'getRemainingTimeInMillis'>): LockStore {
   dynamodb ??= new DynamoDBClient({});
   return {
     client: dynamodb,
     tableName: readConfig().tableName,
     clock: Date.now,
     logger: { warn: (message, details) => logger.warn(message, { details }) },
+    ...(context ? { deadlineMs: Date.now() + context.getRemainingTimeInMillis() - reserveMs } : {}),
   };
 }
 

@@ -46,7 +46,10 @@ async function callsOf(spec: FunctionSpec): Promise<{ actions: Set<string>; quer
       const [imported = '', local = imported] = specifier.trim().split(/\s+as\s+/);
       if (!imported.endsWith('Command') || !new RegExp(`\\bnew ${local}\\(`).test(text)) continue;
       if (imported === 'TransactWriteItemsCommand') {
-        for (const [, kind = ''] of text.matchAll(/\b(Put|Update|Delete|ConditionCheck):\s*\{/g)) {
+        // An item is an object literal or a call to a builder of one (`{ ConditionCheck: check(...) }`).
+        for (const [, kind = ''] of text.matchAll(
+          /\b(Put|Update|Delete|ConditionCheck):\s*(?:\{|[A-Za-z_$][\w$]*\()/g,
+        )) {
           actions.add(transactionItemActions[kind] as string);
         }
         continue;
