@@ -20,7 +20,8 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
   const rowsTop = lanesTop + concurrency * laneHeight + 30;
   const height = rowsTop + records.length * rowHeight + 40;
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img" aria-labelledby="timeline-title">`,
+    `<title id="timeline-title">${escapeXml(title)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
   ];
