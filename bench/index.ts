@@ -1,5 +1,6 @@
 import { startDynamoDbLocal } from '../local/dynamodb/start-dynamodb-local.js';
 import { type BenchRow, runCoreBench } from './core-bench.js';
+import { runSqsBench } from './sqs-bench.js';
 import { runWorkflowBench } from './workflow-bench.js';
 
 /**
@@ -22,6 +23,7 @@ try {
   log(`DynamoDB Local at ${dynamodb.endpoint}; ${seconds} s per case`);
   rows = await runCoreBench(dynamodb.endpoint, seconds, log);
   rows.push(...(await runWorkflowBench(dynamodb.endpoint, 20, log)));
+  rows.push(...(await runSqsBench({ dynamodb: dynamodb.endpoint }, seconds, log)));
 } finally {
   await dynamodb.stop();
 }

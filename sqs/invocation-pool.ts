@@ -1,0 +1,40 @@
+import { hostname } from 'node:os';
+import type { Context } from 'aws-lambda';
+import { defaults } from '../core/defaults.js';
+import { SlotMemory } from '../core/throttle/slot-memory.js';
+import { SlotPool } from '../core/throttle/slot-pool.js';
+import type { ThrottleSettings } from './options.js';
+
+/** One per process: a warm Lambda container keeps what it learned about slots between invocations. */
+const processMemory = new SlotMemory();
+
+/**
+ * How long past the invocation's deadline a default lease lasts: the lease is compared with the
+ * clocks of other machines, and the runtime needs a moment to stop the function.
+ */
+const deadlineMarginMs = 1_000;
+
+/**
+ * The slot pool of one invocation. Its leases last `leaseSeconds` from the start of each record
+ * (never past the invocation's deadline, which no handler outlives), or, without
+ * `leaseSeconds`, until that deadline: then one lease covers any number of records and is never
+ * extended. Without a context (a record handler called outside Lambda) they last
+ * `defaults.duration`.
+ *
+ * @example
+ * const pool = invocationPool(settings, context);
+ */
+export function invocationPool(settings: ThrottleSettings, context: Context | undefined): SlotPool {
+  const { store, leaseMs } = settings;
+  const remainingMs =
+    typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+  const deadlineMs = remainingMs === undefined ? undefined : store.clock() + remainingMs + deadlineMarginMs;
+  const leaseEndFor = (nowMs: number): number => {
+    if (deadlineMs === undefined) return nowMs + (leaseMs ?? defaults.duration * 1000);
+    return leaseMs === undefined ? deadlineMs : Math.min(nowMs + leaseMs, deadlineMs);
+  };
+  const owner = context?.functionName
+    ? `${context.functionName}:${context.awsRequestId}`
+    : `${hostname()}:${process.pid}`;
+  return new SlotPool(store, { memory: processMemory, owner, leaseEndFor });
+}

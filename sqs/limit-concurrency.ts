@@ -1,0 +1,85 @@
+import {
+  FullBatchFailureError,
+  SqsFifoShortCircuitError,
+  UnexpectedBatchTypeError,
+} from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { InvalidLockOptionError } from '../core/errors.js';
+import { isFifo } from './attempts.js';
+import { invocationPool } from './invocation-pool.js';
+import { type ConcurrencyLimitOptions, resolveOptions } from './options.js';
+import { QueueUrls } from './queue-url.js';
+import { type RecordOutcome, runBatch, type ThrottledRecordHandler } from './run-batch.js';
+import { settleThrottled } from './settle-throttled.js';
+
+/**
+ * An SQS-triggered Lambda handler with partial batch responses; assignable to `SQSHandler`.
+ * Enable `ReportBatchItemFailures` on the event source mapping.
+ *
+ * @example
+ * export const handler: ThrottledSqsHandler = limitConcurrency(recordHandler, { key: () => 'api', concurrency: 2 });
+ */
+export type ThrottledSqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * Wraps a record handler into an SQS Lambda handler that lets at most `concurrency` records of
+ * one key run at once, across every queue and function that uses the same key and table. In
+ * place of Powertools' `processPartialResponse`, with the same conventions: each record settles
+ * on its own, only failures are reported in `batchItemFailures`, and a batch where every record
+ * failed throws `FullBatchFailureError`.
+ *
+ * A record that finds no free slot is neither run nor lost, and no Lambda waits for it:
+ * - standard queue: it is sent again with a timer (full-jitter back-off, body and attributes
+ *   kept, attempt counter `dlm-throttle-attempt` raised) and the original deleted, so throttling
+ *   never uses up its receive count nor sends it to the dead-letter queue;
+ * - FIFO queue: it and the rest of its message group in this batch are hidden for the back-off
+ *   (ChangeMessageVisibility) and reported in `batchItemFailures`, unprocessed, so group order
+ *   holds. On FIFO each such return counts as a receive: give the queue a generous maxReceiveCount.
+ *
+ * The handler's own failures take the normal path (retry after the visibility timeout, then the
+ * dead-letter queue). Options are checked here, before any request: `InvalidLockOptionError`.
+ *
+ * @example
+ * import { limitConcurrency } from 'dynamo-dlm/sqs';
+ *
+ * export const handler = limitConcurrency(
+ *   async (record) => callPartner(JSON.parse(record.body)),
+ *   { key: (record) => `partner:${record.messageAttributes.tenant?.stringValue}`, concurrency: 1, leaseSeconds: 30 },
+ * );
+ */
+export function limitConcurrency(
+  handler: ThrottledRecordHandler,
+  options: ConcurrencyLimitOptions,
+): ThrottledSqsHandler {
+  if (typeof handler !== 'function') throw new InvalidLockOptionError('handler', 'a function', handler);
+  const settings = resolveOptions(options);
+  const queueUrls = new QueueUrls(settings.sqs, settings.queueUrl);
+  return async (event, context) => {
+    if (!Array.isArray(event?.Records)) throw new UnexpectedBatchTypeError();
+    const records = event.Records;
+    const pool = invocationPool(settings, context);
+    const outcomes = await runBatch(records, handler, context, settings, pool);
+    const notSettled = await settleThrottled(records, outcomes, settings, queueUrls);
+    const failures = records.filter((record, index) => {
+      const outcome = outcomes[index];
+      if (outcome?.status === 'done') return false;
+      // A re-queued record is a success for the mapping: its copy carries on.
+      if (outcome?.status === 'throttled' && !isFifo(record)) return notSettled.has(record.messageId);
+      return true;
+    });
+    if (settings.throwOnFullBatchFailure && records.length > 0 && outcomes.every(isFailure)) {
+      throw new FullBatchFailureError(outcomes.map(toError));
+    }
+    return { batchItemFailures: failures.map((record) => ({ itemIdentifier: record.messageId })) };
+  };
+}
+
+/** The handler (not the throttle) failed this record, or a failure in its group skipped it. */
+function isFailure(outcome: RecordOutcome): boolean {
+  return outcome.status === 'failed' || outcome.status === 'skipped';
+}
+
+function toError(outcome: RecordOutcome): Error {
+  if (outcome.status !== 'failed') return new SqsFifoShortCircuitError();
+  return outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
+}

@@ -1,0 +1,98 @@
+import type { Context, SQSRecord } from 'aws-lambda';
+import { InvalidLockOptionError } from '../core/errors.js';
+import type { Lease } from '../core/lease.js';
+import { throttleDelaySeconds } from '../core/throttle/backoff.js';
+import type { SlotPool } from '../core/throttle/slot-pool.js';
+import { isFifo, throttleAttempts } from './attempts.js';
+import { deferFifo } from './defer-fifo.js';
+import { ConcurrencyLimitedError } from './errors.js';
+import { invocationPool } from './invocation-pool.js';
+import { type ConcurrencyLimitOptions, keyOf, resolveOptions } from './options.js';
+import { QueueUrls } from './queue-url.js';
+import { requeue } from './requeue.js';
+import type { ThrottledRecordHandler } from './run-batch.js';
+
+/**
+ * A record handler for Powertools' batch processor, as `processPartialResponse` calls it.
+ *
+ * @example
+ * const recordHandler: PowertoolsRecordHandler = limitRecordConcurrency(handler, options);
+ */
+export type PowertoolsRecordHandler = (record: SQSRecord, context?: Context) => Promise<unknown>;
+
+/**
+ * The throttle for a record handler that stays inside Powertools' batch processor
+ * (`processPartialResponse` with `BatchProcessor` or `SqsFifoPartialProcessorAsync`): each call
+ * takes a slot for the record's key, runs the handler, and releases it.
+ *
+ * A record that finds no free slot: on a standard queue it is re-queued with a timer and the
+ * original deleted, and the call resolves (a success for Powertools); on a FIFO queue it is
+ * hidden for the back-off and the call throws `ConcurrencyLimitedError`, so the FIFO processor
+ * fails the rest of the batch. Those records are not hidden with it: SQS holds their group until
+ * the queue's visibility timeout. {@link limitConcurrency} defers them together, shares one slot
+ * among the records of a key (fewer writes), and is the better choice where it can replace
+ * Powertools. Pass `{ context }` to `processPartialResponse`: leases are sized from it.
+ *
+ * @example
+ * import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+ * import { limitRecordConcurrency } from 'dynamo-dlm/sqs';
+ *
+ * const processor = new BatchProcessor(EventType.SQS);
+ * const recordHandler = limitRecordConcurrency(async (record) => callPartner(record.body), {
+ *   key: () => 'partner-api', concurrency: 3, leaseSeconds: 20,
+ * });
+ * export const handler = async (event, context) =>
+ *   processPartialResponse(event, recordHandler, processor, { context });
+ */
+export function limitRecordConcurrency(
+  handler: ThrottledRecordHandler,
+  options: ConcurrencyLimitOptions,
+): PowertoolsRecordHandler {
+  if (typeof handler !== 'function') throw new InvalidLockOptionError('handler', 'a function', handler);
+  const settings = resolveOptions(options);
+  const queueUrls = new QueueUrls(settings.sqs, settings.queueUrl);
+  // One pool per invocation (Powertools passes the same context to every record of a batch), so
+  // that records of one key running in parallel hand a slot over instead of re-queuing each other.
+  const pools = new WeakMap<Context, SlotPool>();
+  return async (record, context) => {
+    if (!context) {
+      throw new InvalidLockOptionError(
+        'context',
+        'the Lambda context: pass { context } to processPartialResponse',
+        context,
+      );
+    }
+    const { key, concurrency } = keyOf(settings, record);
+    let pool = pools.get(context);
+    if (!pool) {
+      pool = invocationPool(settings, context);
+      pools.set(context, pool);
+    }
+    const taken = await pool.take(key, concurrency, { wait: true });
+    if (taken.lease) {
+      let lease: Lease | undefined = taken.lease;
+      try {
+        // A lease handed over by a sibling record may be too short for this one: extend it, or lose it.
+        lease = await pool.ensureCovers(lease);
+        if (lease) return await handler(record, context, lease);
+      } finally {
+        if (lease) await pool.giveBack(lease);
+      }
+    }
+    const retryAfterMs = taken.lease ? undefined : taken.retryAfterMs;
+    const delaySeconds = throttleDelaySeconds(throttleAttempts(record), settings.backoff, retryAfterMs);
+    const url = await queueUrls.of(record.eventSourceARN);
+    if (isFifo(record)) {
+      await deferFifo(
+        settings.sqs,
+        url,
+        [{ record, visibilitySeconds: delaySeconds }],
+        settings.store.logger,
+      );
+      throw new ConcurrencyLimitedError(key, delaySeconds);
+    }
+    const notSent = await requeue(settings.sqs, url, [{ record, delaySeconds }], settings.store.logger);
+    if (notSent.size > 0) throw new ConcurrencyLimitedError(key, delaySeconds);
+    return undefined;
+  };
+}

@@ -1,0 +1,248 @@
+import type { Context, SQSRecord } from 'aws-lambda';
+import type { Lease } from '../core/lease.js';
+import type { SlotPool } from '../core/throttle/slot-pool.js';
+import { isFifo } from './attempts.js';
+import { keyOf, type ThrottleSettings } from './options.js';
+
+/**
+ * The record handler the throttle calls: Powertools' record handler, plus the lease it runs
+ * under (its `fencingToken` lets a downstream store refuse a holder whose lease ended).
+ *
+ * @example
+ * const recordHandler: ThrottledRecordHandler = async (record, context, lease) => {
+ *   await callPartner(JSON.parse(record.body), lease.fencingToken);
+ * };
+ */
+export type ThrottledRecordHandler = (record: SQSRecord, context: Context, lease: Lease) => unknown;
+
+/**
+ * How one record of a batch ended.
+ *
+ * @example
+ * const reported = outcomes.filter((outcome) => outcome.status === 'failed' || outcome.status === 'skipped');
+ */
+export type RecordOutcome =
+  | { status: 'done' }
+  | { status: 'failed'; error: unknown }
+  /** FIFO: behind a failed record of its group; not run, reported as failed. */
+  | { status: 'skipped' }
+  /** No slot free for its key; not run. */
+  | { status: 'throttled'; retryAfterMs?: number }
+  /** FIFO: behind a throttled record of its group; not run, hidden as long as it. */
+  | { status: 'deferred' };
+
+/** Lets at most `size` workers of one batch run at once, in the order they asked. */
+class Permits {
+  #free: number;
+  readonly #queue: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  async run(work: () => Promise<void>): Promise<void> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#queue.push(resolve));
+    try {
+      await work();
+    } finally {
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+
+/** A key's records in a standard-queue batch, drained by up to `concurrency` workers. */
+interface KeyLane {
+  key: string;
+  concurrency: number;
+  pending: number[];
+  retryAfterMs?: number;
+  error?: unknown;
+}
+
+/**
+ * Runs one batch under the limit, without waiting on any other process: records whose key has
+ * no free slot are left `throttled` for the caller to re-queue or defer.
+ *
+ * Standard queues: the records are grouped by key; each group is drained by up to its
+ * `concurrency` workers, each holding one slot for as many records as it gets (one take and one
+ * release per worker, not per record). FIFO queues: one worker per message group, in order; a
+ * worker waits for a slot held by another worker of the same batch (handed over without a
+ * write), and a throttled or failed record stops its group for this batch, so order holds.
+ *
+ * @example
+ * const outcomes = await runBatch(event.Records, handler, context, settings, pool);
+ */
+export async function runBatch(
+  records: SQSRecord[],
+  handler: ThrottledRecordHandler,
+  context: Context,
+  settings: ThrottleSettings,
+  pool: SlotPool,
+): Promise<RecordOutcome[]> {
+  const outcomes: RecordOutcome[] = records.map(() => ({ status: 'skipped' }));
+  const permits = new Permits(settings.parallelism);
+  const run = async (index: number, lease: Lease): Promise<RecordOutcome> => {
+    try {
+      await handler(records[index] as SQSRecord, context, lease);
+      return { status: 'done' };
+    } catch (error) {
+      return { status: 'failed', error };
+    }
+  };
+
+  const standard: number[] = [];
+  const groups = new Map<string, number[]>();
+  for (const [index, record] of records.entries()) {
+    if (!isFifo(record)) {
+      standard.push(index);
+      continue;
+    }
+    const group = record.attributes.MessageGroupId ?? '';
+    groups.set(group, [...(groups.get(group) ?? []), index]);
+  }
+
+  const lanes = keyLanes(standard, records, settings, outcomes);
+  const workers: Promise<void>[] = [];
+  for (const lane of lanes) {
+    const count = Math.min(lane.pending.length, lane.concurrency, settings.parallelism);
+    for (let worker = 0; worker < count; worker++) {
+      workers.push(permits.run(() => drainLane(lane, pool, outcomes, run)));
+    }
+  }
+  for (const indexes of groups.values()) {
+    workers.push(permits.run(() => runGroup(indexes, records, settings, pool, outcomes, run)));
+  }
+  await Promise.all(workers);
+
+  for (const lane of lanes) {
+    for (const index of lane.pending) {
+      outcomes[index] =
+        lane.error !== undefined
+          ? { status: 'failed', error: lane.error }
+          : {
+              status: 'throttled',
+              ...(lane.retryAfterMs !== undefined && { retryAfterMs: lane.retryAfterMs }),
+            };
+    }
+  }
+  return outcomes;
+}
+
+function keyLanes(
+  indexes: number[],
+  records: SQSRecord[],
+  settings: ThrottleSettings,
+  outcomes: RecordOutcome[],
+): KeyLane[] {
+  const lanes = new Map<string, KeyLane>();
+  for (const index of indexes) {
+    try {
+      const { key, concurrency } = keyOf(settings, records[index] as SQSRecord);
+      const lane = lanes.get(key) ?? { key, concurrency, pending: [] };
+      lane.pending.push(index);
+      lanes.set(key, lane);
+    } catch (error) {
+      // A key that cannot be computed is the record's own failure: the normal retry path.
+      outcomes[index] = { status: 'failed', error };
+    }
+  }
+  return [...lanes.values()];
+}
+
+/** One worker of a key lane: takes a slot, then runs records of the lane until none is left. */
+async function drainLane(
+  lane: KeyLane,
+  pool: SlotPool,
+  outcomes: RecordOutcome[],
+  run: (index: number, lease: Lease) => Promise<RecordOutcome>,
+): Promise<void> {
+  // Workers that start after their lane was drained take no slot.
+  if (lane.pending.length === 0) return;
+  let lease: Lease | undefined;
+  try {
+    const taken = await pool.take(lane.key, lane.concurrency, { wait: false });
+    if (!taken.lease) {
+      if (taken.retryAfterMs !== undefined) lane.retryAfterMs = taken.retryAfterMs;
+      return;
+    }
+    lease = taken.lease;
+  } catch (error) {
+    lane.error = error;
+    return;
+  }
+  try {
+    for (let index = lane.pending.shift(); index !== undefined; index = lane.pending.shift()) {
+      let covered: Lease | undefined;
+      try {
+        covered = await pool.ensureCovers(lease);
+      } catch (error) {
+        outcomes[index] = { status: 'failed', error };
+        return;
+      }
+      if (!covered) {
+        // Lost between two records: leave this one to the other workers, or to throttling.
+        lane.pending.unshift(index);
+        lease = undefined;
+        return;
+      }
+      lease = covered;
+      outcomes[index] = await run(index, lease);
+    }
+  } finally {
+    if (lease) await pool.giveBack(lease);
+  }
+}
+
+/** One FIFO message group of the batch, in order; it stops at the first failed or throttled record. */
+async function runGroup(
+  indexes: number[],
+  records: SQSRecord[],
+  settings: ThrottleSettings,
+  pool: SlotPool,
+  outcomes: RecordOutcome[],
+  run: (index: number, lease: Lease) => Promise<RecordOutcome>,
+): Promise<void> {
+  let lease: Lease | undefined;
+  const stop = (position: number, outcome: RecordOutcome, rest: RecordOutcome): void => {
+    outcomes[indexes[position] as number] = outcome;
+    for (const later of indexes.slice(position + 1)) outcomes[later] = rest;
+  };
+  try {
+    for (const [position, index] of indexes.entries()) {
+      try {
+        const { key, concurrency } = keyOf(settings, records[index] as SQSRecord);
+        // One lease at a time per worker: whoever holds a lease never waits, so no worker waits in a cycle.
+        if (lease && lease.resourceId !== key) {
+          await pool.giveBack(lease);
+          lease = undefined;
+        }
+        if (!lease) {
+          const taken = await pool.take(key, concurrency, { wait: true });
+          if (!taken.lease) {
+            const { retryAfterMs } = taken;
+            return stop(
+              position,
+              { status: 'throttled', ...(retryAfterMs !== undefined && { retryAfterMs }) },
+              {
+                status: 'deferred',
+              },
+            );
+          }
+          lease = taken.lease;
+        }
+        lease = await pool.ensureCovers(lease);
+        if (!lease) return stop(position, { status: 'throttled' }, { status: 'deferred' });
+      } catch (error) {
+        return stop(position, { status: 'failed', error }, { status: 'skipped' });
+      }
+      const outcome = await run(index, lease);
+      if (outcome.status === 'failed') return stop(position, outcome, { status: 'skipped' });
+      outcomes[index] = outcome;
+    }
+  } finally {
+    if (lease) await pool.giveBack(lease);
+  }
+}
