@@ -62,7 +62,8 @@ export async function acquireLease(store: LockStore, request: AcquireRequest): P
     const slot = vacancy.free[randomInt(vacancy.free.length)];
     if (slot !== undefined) {
       const lease = await attempt(slot);
-      if (lease) return { lease, contended: true, writes };
+      // Contended means a write was refused or a wait was needed: then the next acquire reads first.
+      if (lease) return { lease, contended: writes > 1 || round > 0 || !request.expectContention, writes };
     }
     const nowMs = store.clock();
     if (nowMs >= request.deadlineMs) {
