@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { defaults } from './defaults.js';
 import { LockAlreadyHeldError, LockLostError, LockTimeoutError } from './errors.js';
@@ -10,6 +9,8 @@ import { releaseSlot } from './operations/release-slot.js';
 import { newReleaseCode } from './release-code.js';
 import { type Clock, consoleLogger, type LockClient, type LockLogger, type LockStore } from './store.js';
 import {
+  validateBackoff,
+  validateCallable,
   validateConcurrency,
   validateDuration,
   validateOwner,
@@ -28,7 +29,11 @@ export interface DynamoDbLockOptions {
   tableName?: string;
   /** A DynamoDB client; default `new DynamoDBClient({})` (region and endpoint from the environment). */
   client?: LockClient;
-  /** Stored with the lease for `holders()` and the `dlm` CLI. Default `host:pid`. */
+  /**
+   * Stored with the lease for `holders()` and the `dlm` CLI. Default: none. The attribute is the
+   * key of the `owner-index` (which finds a failed workflow's slots), so on AWS setting it costs
+   * one index write per acquire.
+   */
   owner?: string;
   /** Where throttling and lost-lease warnings go. Default: stderr. */
   logger?: LockLogger;
@@ -76,8 +81,11 @@ export class DynamoDbLock implements AsyncDisposable {
     this.concurrency = validateConcurrency(options.concurrency ?? 1);
     this.duration = validateDuration(options.duration ?? defaults.duration);
     this.tableName = validateTableName(options.tableName ?? defaults.tableName);
-    this.owner = validateOwner('owner' in options ? options.owner : `${hostname()}:${process.pid}`);
-    this.#backoff = { ...defaultBackoff, ...options.backoff };
+    this.owner = validateOwner(options.owner);
+    this.#backoff = validateBackoff({ ...defaultBackoff, ...options.backoff });
+    if (options.client !== undefined) validateCallable(options.client, 'client', 'send');
+    if (options.clock !== undefined) validateCallable(options.clock, 'clock');
+    if (options.logger !== undefined) validateCallable(options.logger, 'logger', 'warn');
     sharedClient ??= options.client ? undefined : new DynamoDBClient({});
     this.#store = {
       client: options.client ?? (sharedClient as DynamoDBClient),

@@ -59,11 +59,47 @@ export function validateTableName(value: unknown, field = 'tableName'): string {
   return value;
 }
 
-/** Checks an owner label: a string of at most 1024 bytes, or undefined. */
+/** Checks an owner label: a string of at most 1024 bytes of UTF-8 (it is a key of the owner index), or undefined. */
 export function validateOwner(value: unknown, field = 'owner'): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value, 'utf8') > 1024) {
-    throw new InvalidLockOptionError(field, 'a non-empty string of at most 1024 bytes, or undefined', value);
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    !value.isWellFormed() ||
+    Buffer.byteLength(value, 'utf8') > 1024
+  ) {
+    throw new InvalidLockOptionError(
+      field,
+      'a non-empty string of at most 1024 bytes (UTF-8, no lone surrogates), or undefined',
+      value,
+    );
   }
   return value;
+}
+
+/** Checks the in-process back-off: `baseMs` and `capMs` finite numbers >= 0. */
+export function validateBackoff(value: { baseMs: unknown; capMs: unknown }): {
+  baseMs: number;
+  capMs: number;
+} {
+  for (const key of ['baseMs', 'capMs'] as const) {
+    const number = value[key];
+    if (typeof number !== 'number' || !Number.isFinite(number) || number < 0) {
+      throw new InvalidLockOptionError(`backoff.${key}`, 'a finite number of milliseconds >= 0', number);
+    }
+  }
+  return value as { baseMs: number; capMs: number };
+}
+
+/** Checks that an option is an object with the method the lock calls (`client.send`, `logger.warn`), or a function. */
+export function validateCallable(value: unknown, field: string, method?: string): void {
+  const callable =
+    method === undefined ? value : (value as Record<string, unknown> | null | undefined)?.[method];
+  if (typeof callable !== 'function') {
+    throw new InvalidLockOptionError(
+      field,
+      method === undefined ? 'a function' : `an object with a \`${method}\` method`,
+      value,
+    );
+  }
 }

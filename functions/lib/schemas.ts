@@ -26,7 +26,13 @@ export const acquireInput = z.strictObject({
   concurrency: concurrency.default(1),
   leaseSeconds: leaseSeconds.default(10),
   waitSeconds: z.number().min(0).max(31_536_000).optional(),
-  owner: z.string().min(1).max(1024).optional(),
+  // The owner is a key of the owner index: at most 1024 bytes of UTF-8, as in the library.
+  owner: z
+    .string()
+    .min(1)
+    .refine((value) => value.isWellFormed(), 'must be well-formed UTF-16 (no lone surrogates)')
+    .refine((value) => Buffer.byteLength(value, 'utf8') <= 1024, 'must be at most 1024 bytes of UTF-8')
+    .optional(),
 });
 
 /** The lease fields of the acquire output, as release and extend take them; other fields pass. */
