@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { countRequests } from '../local/count-requests.js';
 
 /** A DynamoDB client that counts the requests it sends, by command name. */
 export function countingDynamoDbClient(endpoint: string): {
@@ -10,16 +11,7 @@ export function countingDynamoDbClient(endpoint: string): {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '');
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
-  return { client, count: (name) => counts.get(name) ?? 0 };
+  return { client, count: countRequests(client).count };
 }
 
 /** Runs `clients` loops of `cycle` until `durationMs` has passed; answers the cycles completed and their rate. */

@@ -2,6 +2,7 @@ import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { acquireState, releaseState } from '../core/steps/states.js';
 import { useClients } from '../functions/lib/clients.js';
+import { countRequests } from '../local/count-requests.js';
 import { startLocalAws } from '../local/start-local-aws.js';
 import type { BenchRow } from './core-bench.js';
 import { countingDynamoDbClient, quantile } from './measure.js';
@@ -42,16 +43,8 @@ export async function runWorkflowBench(
     onInvoke: (name) => invocations.set(name, (invocations.get(name) ?? 0) + 1),
   });
   const dynamodb = countingDynamoDbClient(aws.endpoints.dynamodb);
-  const sqsCounts = new Map<string, number>();
   const sqs = new SQSClient({ endpoint: aws.endpoints.sqs, region: aws.region });
-  sqs.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '');
-      sqsCounts.set(name, (sqsCounts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countSqs' },
-  );
+  const sqsCounts = countRequests(sqs).counts;
   useClients({ dynamodb: dynamodb.client, sqs });
   const records = new Map<string, WorkRecord[]>();
   const workArn = aws.lambda.register({

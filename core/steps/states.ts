@@ -84,11 +84,7 @@ export function releaseState(options: ReleaseStateOptions & Transition): AslStat
   const lock = options.lockPath ?? '$.lock';
   return plainTask(
     options,
-    {
-      'resourceId.$': `${lock}.resourceId`,
-      'concurrencyId.$': `${lock}.concurrencyId`,
-      'releaseCode.$': `${lock}.releaseCode`,
-    },
+    leaseFields(lock),
     { 'released.$': '$.Payload.released' },
     options.resultPath ?? '$.release',
   );
@@ -136,12 +132,7 @@ export function extendState(options: ExtendStateOptions & Transition): AslState 
   const lock = options.lockPath ?? '$.lock';
   return plainTask(
     options,
-    {
-      'resourceId.$': `${lock}.resourceId`,
-      'concurrencyId.$': `${lock}.concurrencyId`,
-      'releaseCode.$': `${lock}.releaseCode`,
-      ...parameter('leaseSeconds', options.leaseSeconds),
-    },
+    { ...leaseFields(lock), ...parameter('leaseSeconds', options.leaseSeconds) },
     {
       'resourceId.$': '$.Payload.resourceId',
       'concurrencyId.$': '$.Payload.concurrencyId',
@@ -151,6 +142,15 @@ export function extendState(options: ExtendStateOptions & Transition): AslState 
     },
     options.resultPath ?? lock,
   );
+}
+
+/** The fields of the acquire output that name a lease, read from where the lock is in the input. */
+function leaseFields(lock: string): Record<string, Json> {
+  return {
+    'resourceId.$': `${lock}.resourceId`,
+    'concurrencyId.$': `${lock}.concurrencyId`,
+    'releaseCode.$': `${lock}.releaseCode`,
+  };
 }
 
 function plainTask(

@@ -1,5 +1,6 @@
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
+import { countRequests } from '../../local/count-requests.js';
 import { createLambdaContext } from '../../local/lambda/context.js';
 import { toSqsRecord } from '../../local/lambda/index.js';
 
@@ -14,16 +15,8 @@ export function countingSqsClient(endpoint: string): {
     endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '');
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCommands' },
-  );
-  return { client, counts, total: () => [...counts.values()].reduce((sum, count) => sum + count, 0) };
+  const { counts, total } = countRequests(client);
+  return { client, counts, total };
 }
 
 /** A Lambda context as the local runtime builds it, with `seconds` left. */

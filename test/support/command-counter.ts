@@ -1,18 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
+import { countRequests } from '../../local/count-requests.js';
 
 /** A DynamoDB client of its own that counts the commands it sends, by name. */
 export function countingClient(): { client: DynamoDBClient; counts: Map<string, number>; writes(): number } {
   const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1' });
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '');
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCommands' },
-  );
+  const { counts } = countRequests(client);
   const writeNames = ['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem'];
   return { client, counts, writes: () => writeNames.reduce((sum, name) => sum + (counts.get(name) ?? 0), 0) };
 }
