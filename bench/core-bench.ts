@@ -62,9 +62,13 @@ export async function runCoreBench(
         }),
       );
     };
-    // Warm the JVM and the connection pool first; then alternate lock and ceiling in ABBA order
-    // so that drift in machine load falls on both sides alike.
-    await runLoops(clients, Math.min(2_000, durationMs / 2), bareCycle);
+    // Warm DynamoDB Local's JVM on both code paths first (a fresh JVM keeps speeding up for
+    // several seconds, which would favour whichever side runs later); then alternate lock and
+    // ceiling in ABBA order so that drift in machine load falls on both sides alike.
+    for (let warmUp = 0; warmUp < 3; warmUp++) {
+      await runLoops(clients, 1_000, bareCycle);
+      await runLoops(clients, 1_000, lockCycle);
+    }
     let lockCycles = 0;
     let bareCycles = 0;
     let lockMs = 0;
