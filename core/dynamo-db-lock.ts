@@ -13,6 +13,7 @@ import {
   validateCallable,
   validateConcurrency,
   validateDuration,
+  validateKnownOptions,
   validateOwner,
   validateResourceId,
   validateTableName,
@@ -51,6 +52,18 @@ export interface AcquireOptions {
   signal?: AbortSignal;
 }
 
+/** Every option of `DynamoDbLockOptions`, to refuse misspelt ones. */
+const lockOptionNames = [
+  'concurrency',
+  'duration',
+  'tableName',
+  'client',
+  'owner',
+  'logger',
+  'backoff',
+  'clock',
+] as const;
+
 const defaultBackoff: AcquireBackoff = { baseMs: 25, capMs: 1_000 };
 let sharedClient: DynamoDBClient | undefined;
 
@@ -77,6 +90,7 @@ export class DynamoDbLock implements AsyncDisposable {
   #lastAcquireContended = false;
 
   constructor(resourceId: string, options: DynamoDbLockOptions = {}) {
+    validateKnownOptions(options, lockOptionNames);
     this.resourceId = validateResourceId(resourceId);
     this.concurrency = validateConcurrency(options.concurrency ?? 1);
     this.duration = validateDuration(options.duration ?? defaults.duration);

@@ -103,3 +103,19 @@ export function validateCallable(value: unknown, field: string, method?: string)
     );
   }
 }
+
+/**
+ * Refuses option names the lock does not know, so that a misspelt one (`concurency`) is an
+ * error instead of a silently different lock.
+ */
+export function validateKnownOptions(options: object, known: readonly string[]): void {
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) {
+      throw new InvalidLockOptionError(
+        name,
+        `absent: it is not an option (the options are ${known.join(', ')})`,
+        'set',
+      );
+    }
+  }
+}

@@ -69,3 +69,12 @@ describe('bad input', () => {
     expect(sent()).toBe(0);
   });
 });
+
+describe('unknown options', () => {
+  it('refuses a misspelt option instead of silently making a different lock', () => {
+    const construct = () => new DynamoDbLock('r', { concurency: 3 } as never);
+    expect(construct).toThrow(InvalidLockOptionError);
+    expect(construct).toThrow('`concurency`');
+    expect(construct).toThrow('concurrency, duration, tableName');
+  });
+});
