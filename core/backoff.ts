@@ -9,8 +9,18 @@ export function fullJitterDelay(
   attempt: number,
   { baseMs, capMs }: { baseMs: number; capMs: number },
 ): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.random() * ceiling;
+  return Math.random() * backoffCeiling(attempt, baseMs, capMs);
+}
+
+/**
+ * The ceiling of a capped exponential back-off, in the unit of `base` and `cap`:
+ * min(cap, base * 2^attempt). The exponent stops growing at 30, past any cap.
+ *
+ * @example
+ * backoffCeiling(3, 1, 60); // 8
+ */
+export function backoffCeiling(attempt: number, base: number, cap: number): number {
+  return Math.min(cap, base * 2 ** Math.min(Math.max(attempt, 0), 30));
 }
 
 /**

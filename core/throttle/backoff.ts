@@ -1,3 +1,5 @@
+import { backoffCeiling } from '../backoff.js';
+
 /**
  * How long a throttled message waits before it is tried again, in whole seconds.
  *
@@ -28,8 +30,7 @@ export function throttleDelaySeconds(
   retryAfterMs?: number,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(backoff.capSeconds, backoff.baseSeconds * 2 ** Math.min(Math.max(attempt, 0), 30));
-  let delay = random() * ceiling;
+  let delay = random() * backoffCeiling(attempt, backoff.baseSeconds, backoff.capSeconds);
   if (retryAfterMs !== undefined) {
     delay = Math.min(delay, retryAfterMs / 1000 + random() * backoff.baseSeconds);
   }

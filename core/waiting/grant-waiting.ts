@@ -1,4 +1,4 @@
-import { sleep } from '../backoff.js';
+import { fullJitterDelay, sleep } from '../backoff.js';
 import { isHeld } from '../item.js';
 import type { Lease } from '../lease.js';
 import type { LockStore } from '../store.js';
@@ -24,6 +24,9 @@ export interface GrantPass {
   state: ResourceState;
 }
 
+/** Pauses between passes that cancelled each other: 25, 50, 100, 200, 400 ms ceilings. */
+const conflictBackoff = { baseMs: 25, capMs: 400 };
+
 /**
  * Hands every free slot of a resource to its oldest waiting requests, in arrival order.
  * Called when a slot may have become free: after a release (the handoff), by the retry loop,
@@ -40,10 +43,10 @@ export async function grantWaiting(
 ): Promise<GrantPass> {
   let pass = await grantPass(store, resourceId, state ?? (await readResource(store, resourceId)));
   // Two passes on one resource (a release and a retry) can cancel each other's transactions and
-  // leave a slot free; look again, a few times, after a short random pause.
-  // Many passes at once (a burst of arrivals) may all cancel; full jitter lets one of them win.
+  // leave a slot free; look again a few times. Many passes at once (a burst of arrivals) may
+  // all cancel; full jitter lets one of them win.
   for (let round = 0; pass.conflicted && round < 5; round++) {
-    await sleep(Math.random() * 25 * 2 ** round);
+    await sleep(fullJitterDelay(round, conflictBackoff));
     const again = await grantPass(store, resourceId, await readResource(store, resourceId));
     pass = {
       ...again,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
+import { backoffCeiling } from '../../core/backoff.js';
 import type { StoredRequest } from '../../core/waiting/request.js';
 import { sqsClient } from './clients.js';
 import { type FunctionConfig, maxDelaySeconds } from './config.js';
@@ -25,7 +26,7 @@ export const newRetryChain = (): string => randomUUID();
  * retryDelaySeconds(3, config, request.waitUntilMs - Date.now()); // e.g. 5
  */
 export function retryDelaySeconds(attempt: number, config: FunctionConfig, msUntilDeadline: number): number {
-  const ceiling = Math.min(config.retryCapSeconds, config.retryBaseSeconds * 2 ** Math.min(attempt, 20));
+  const ceiling = backoffCeiling(attempt, config.retryBaseSeconds, config.retryCapSeconds);
   const jittered = Math.max(1, Math.round(Math.random() * ceiling));
   const untilDeadline = Math.max(0, Math.ceil(msUntilDeadline / 1000));
   return Math.min(jittered, untilDeadline, maxDelaySeconds);
