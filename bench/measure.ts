@@ -34,10 +34,3 @@ export async function runLoops(
   const elapsed = performance.now() - started;
   return { cycles, perSecond: (cycles * 1000) / elapsed, elapsedMs: elapsed };
 }
-
-/** The value at quantile q (0..1) of a list of numbers. */
-export function quantile(values: number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}

@@ -5,8 +5,9 @@ import { useClients } from '../functions/lib/clients.js';
 import { countRequests } from '../local/count-requests.js';
 import { startLocalAws } from '../local/start-local-aws.js';
 import type { BenchRow } from './core-bench.js';
-import { countingDynamoDbClient, quantile } from './measure.js';
+import { countingDynamoDbClient } from './measure.js';
 import { startExecutions, waitForAll } from './run-executions.js';
+import { quantile } from './stats.js';
 
 interface WorkRecord {
   /** Epoch ms: when the slot was granted (lease end minus lease length), when the work started and ended. */

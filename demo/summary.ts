@@ -1,3 +1,4 @@
+import { maxOverlap, quantile } from '../bench/stats.js';
 import type { ExecutionRecord } from './record.js';
 
 /** The demo's findings; `ok` is false when an invariant broke. */
@@ -41,7 +42,7 @@ export function summarize(
     failedOnPurpose,
     unexpected: records.length - succeeded - failedOnPurpose,
     mostHoldersAtOnce,
-    waitMs: { p50: quantile(waits, 0.5), p95: quantile(waits, 0.95) },
+    waitMs: { p50: quantileMs(waits, 0.5), p95: quantileMs(waits, 0.95) },
     releaseToGrantMs: {
       p50: quantile(handoffs, 0.5),
       p95: quantile(handoffs, 0.95),
@@ -78,23 +79,7 @@ function releaseToGrant(records: ExecutionRecord[]): number[] {
   return gaps;
 }
 
-function maxOverlap(intervals: Array<{ startMs: number; endMs: number }>): number {
-  const events = intervals.flatMap(({ startMs, endMs }) => [
-    { at: startMs, delta: 1 },
-    { at: endMs, delta: -1 },
-  ]);
-  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let current = 0;
-  let most = 0;
-  for (const event of events) {
-    current += event.delta;
-    most = Math.max(most, current);
-  }
-  return most;
-}
-
-function quantile(values: number[], q: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
+/** A quantile in whole milliseconds; 0 when there is nothing to measure. */
+function quantileMs(values: number[], q: number): number {
+  return values.length === 0 ? 0 : Math.round(quantile(values, q));
 }

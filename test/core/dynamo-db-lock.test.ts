@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { maxOverlap } from '../../bench/stats.js';
 import {
   DynamoDbLock,
   LockAlreadyHeldError,
@@ -106,7 +107,7 @@ describe('acquire and release', () => {
 describe('mutual exclusion', () => {
   it('never lets more than 3 of 40 concurrent clients hold a concurrency-3 lock', async () => {
     const resource = uniqueResource('exclusion');
-    const intervals: Array<[number, number]> = [];
+    const intervals: Array<{ startMs: number; endMs: number }> = [];
     const until = Date.now() + 4_000;
     const client = async () => {
       const lock = lockOn(resource, { concurrency: 3, duration: 30, backoff: { baseMs: 10, capMs: 200 } });
@@ -114,7 +115,7 @@ describe('mutual exclusion', () => {
         await lock.acquire();
         const start = performance.now();
         await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
-        intervals.push([start, performance.now()]);
+        intervals.push({ startMs: start, endMs: performance.now() });
         await lock.release();
       }
     };
@@ -171,19 +172,3 @@ describe('leases that end', () => {
     expect(lock.lease).toBeUndefined();
   });
 });
-
-function maxOverlap(intervals: Array<[number, number]>): number {
-  const events = intervals.flatMap(([start, end]) => [
-    [start, 1],
-    [end, -1],
-  ]);
-  // Ends sort before starts at the same instant: touching intervals do not overlap.
-  events.sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number));
-  let current = 0;
-  let most = 0;
-  for (const [, delta] of events) {
-    current += delta as number;
-    most = Math.max(most, current);
-  }
-  return most;
-}
