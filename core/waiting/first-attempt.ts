@@ -58,10 +58,9 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
     return { kind: 'granted', lease: grantedLease(own), fresh: false };
   }
   if (own) {
-    if (await markGranted(store, requestKey, taken.lease)) return { kind: 'granted', ...taken };
-    const settled = (await readResource(store, request.resourceId, 'requests')).requests.find(
-      (stored) => stored.requestKey === requestKey,
-    );
+    const marked = await markGranted(store, requestKey, taken.lease);
+    if (marked.marked) return { kind: 'granted', ...taken };
+    const settled = marked.current;
     // Granted the primary slot: by this very mark, whose answer was lost and whose retry was
     // refused. That slot is the grant: keep it. Granted elsewhere, or withdrawn: give it back.
     if (settled?.granted?.concurrencyId !== primary) await giveBack();

@@ -20,27 +20,14 @@ export interface ResourceState {
  * @example
  * const { slots, requests } = await readResource(store, 'partner-api');
  */
-export async function readResource(
-  store: LockStore,
-  resourceId: string,
-  part: 'all' | 'requests' = 'all',
-): Promise<ResourceState> {
+export async function readResource(store: LockStore, resourceId: string): Promise<ResourceState> {
   const slots = new Map<number, Item>();
   const requests: StoredRequest[] = [];
   const items = await queryAll(store, {
     ConsistentRead: true,
-    KeyConditionExpression:
-      part === 'all'
-        ? '#resourceId = :resourceId'
-        : '#resourceId = :resourceId AND #concurrencyId <= :firstRequest',
-    ExpressionAttributeNames: {
-      '#resourceId': attribute.resourceId,
-      ...(part === 'all' ? {} : { '#concurrencyId': attribute.concurrencyId }),
-    },
-    ExpressionAttributeValues: {
-      ':resourceId': { S: resourceId },
-      ...(part === 'all' ? {} : { ':firstRequest': { N: String(firstRequestKey) } }),
-    },
+    KeyConditionExpression: '#resourceId = :resourceId',
+    ExpressionAttributeNames: { '#resourceId': attribute.resourceId },
+    ExpressionAttributeValues: { ':resourceId': { S: resourceId } },
   });
   for (const item of items) {
     const key = Number(item[attribute.concurrencyId]?.N);

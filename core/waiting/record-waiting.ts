@@ -3,14 +3,14 @@ import {
   type TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
+  type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { slotKey } from '../item.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { requestAttribute } from '../table.js';
-import { readResource } from './read-resource.js';
 import { releaseCodeOf, requestKeyOf, type SlotRequest, type StoredRequest } from './request.js';
-import { toRequestItem } from './request-item.js';
+import { fromRequestItem, toRequestItem } from './request-item.js';
 import { notHoldingPrimarySlot } from './request-writes.js';
 
 /**
@@ -76,7 +76,7 @@ export async function recordWaiting(
 /** The request already waits or was granted: continue its retry loop under a new chain. */
 async function rechain(store: LockStore, stored: StoredRequest): Promise<RecordOutcome> {
   try {
-    await sendWithRetry(
+    const output = await sendWithRetry<UpdateItemCommandOutput>(
       store,
       new UpdateItemCommand({
         TableName: store.tableName,
@@ -89,17 +89,15 @@ async function rechain(store: LockStore, stored: StoredRequest): Promise<RecordO
           '#grantedSlot': requestAttribute.grantedSlot,
         },
         ExpressionAttributeValues: { ':retryChain': { S: stored.retryChain ?? '' } },
+        // The request as stored (its first arrival, not this delivery's), with no read-back.
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    const current = (await readResource(store, stored.resourceId, 'requests')).requests.find(
-      (request) => request.requestKey === stored.requestKey,
-    );
-    return { kind: 'rechained', request: current ?? stored };
+    return { kind: 'rechained', request: output.Attributes ? fromRequestItem(output.Attributes) : stored };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    const current = (await readResource(store, stored.resourceId, 'requests')).requests.find(
-      (request) => request.requestKey === stored.requestKey,
-    );
+    const current = error.Item ? fromRequestItem(error.Item) : undefined;
     // Granted meanwhile; or withdrawn between our two writes, then record it afresh.
     return current?.granted
       ? { kind: 'granted', request: current }
