@@ -1,3 +1,6 @@
+import { toExpiresSeconds } from '../item.js';
+import { attribute } from '../table.js';
+
 /**
  * Condition fragments on a slot item, shared by the single writes and the transactions.
  * They use the names #resourceId, #expires, #expiresMs and the values :nowMs, :nowSeconds.
@@ -19,3 +22,39 @@ export const slotIsFree = `(${slotAbsent} OR ${preciseLeaseEnded} OR ${pythonLea
  * a token started from the floor after the item was deleted is larger than any earlier one.
  */
 export const fencingFloorPerMs = 1000;
+
+/** What a holder writes into its slot item. */
+export interface HolderFields {
+  releaseCode: string;
+  expiresAtMs: number;
+  owner?: string;
+}
+
+/**
+ * The update that makes `holder` the holder of a slot: code, both lease ends, owner (removed
+ * when the new holder has none, so no former holder's owner stays behind in the owner index)
+ * and the fencing token, computed by `tokenExpression` from the item's values.
+ *
+ * @example
+ * const update = holderUpdate({ releaseCode, expiresAtMs }, ':token');
+ * new UpdateItemCommand({ ..., UpdateExpression: update.expression, ExpressionAttributeNames: update.names, ... });
+ */
+export function holderUpdate(holder: HolderFields, tokenExpression: string) {
+  const owner = holder.owner === undefined ? ' REMOVE #owner' : '';
+  return {
+    expression: `SET #releaseCode = :releaseCode, #expires = :expires, #expiresMs = :expiresMs${holder.owner === undefined ? '' : ', #owner = :owner'}, #fencingToken = ${tokenExpression}${owner}`,
+    names: {
+      '#releaseCode': attribute.releaseCode,
+      '#expires': attribute.expires,
+      '#expiresMs': attribute.expiresMs,
+      '#owner': attribute.owner,
+      '#fencingToken': attribute.fencingToken,
+    },
+    values: {
+      ':releaseCode': { S: holder.releaseCode },
+      ':expires': { N: String(toExpiresSeconds(holder.expiresAtMs)) },
+      ':expiresMs': { N: String(holder.expiresAtMs) },
+      ...(holder.owner === undefined ? {} : { ':owner': { S: holder.owner } }),
+    },
+  };
+}

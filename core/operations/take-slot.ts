@@ -3,12 +3,12 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import { isHeld, slotKey, toExpiresSeconds, toHolder } from '../item.js';
+import { isHeld, slotKey, toHolder } from '../item.js';
 import type { Holder, Lease } from '../lease.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
-import { fencingFloorPerMs, slotIsFree } from './slot-conditions.js';
+import { fencingFloorPerMs, holderUpdate, slotIsFree } from './slot-conditions.js';
 
 /** What `takeSlot` needs: which slot, and the lease to write into it. */
 export interface TakeSlotRequest {
@@ -43,35 +43,29 @@ const takeCondition = `${slotIsFree} OR ${alreadyOurs}`;
 export async function takeSlot(store: LockStore, request: TakeSlotRequest): Promise<TakeSlotResult> {
   const nowMs = store.clock();
   const expiresAtMs = nowMs + request.durationMs;
-  const setOwner = request.owner === undefined ? '' : ', #owner = :owner';
-  const removeOwner = request.owner === undefined ? ' REMOVE #owner' : '';
+  const update = holderUpdate(
+    {
+      releaseCode: request.releaseCode,
+      expiresAtMs,
+      ...(request.owner === undefined ? {} : { owner: request.owner }),
+    },
+    'if_not_exists(#fencingToken, :fencingFloor) + :one',
+  );
   try {
     const output = await sendWithRetry<UpdateItemCommandOutput>(
       store,
       new UpdateItemCommand({
         TableName: store.tableName,
         Key: slotKey(request.resourceId, request.concurrencyId),
-        UpdateExpression:
-          'SET #releaseCode = :releaseCode, #expires = :expires, #expiresMs = :expiresMs' +
-          `${setOwner}, #fencingToken = if_not_exists(#fencingToken, :fencingFloor) + :one${removeOwner}`,
+        UpdateExpression: update.expression,
         ConditionExpression: takeCondition,
-        ExpressionAttributeNames: {
-          '#resourceId': attribute.resourceId,
-          '#releaseCode': attribute.releaseCode,
-          '#expires': attribute.expires,
-          '#expiresMs': attribute.expiresMs,
-          '#owner': attribute.owner,
-          '#fencingToken': attribute.fencingToken,
-        },
+        ExpressionAttributeNames: { ...update.names, '#resourceId': attribute.resourceId },
         ExpressionAttributeValues: {
-          ':releaseCode': { S: request.releaseCode },
-          ':expires': { N: String(toExpiresSeconds(expiresAtMs)) },
-          ':expiresMs': { N: String(expiresAtMs) },
+          ...update.values,
           ':nowMs': { N: String(nowMs) },
           ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) },
           ':fencingFloor': { N: String(nowMs * fencingFloorPerMs) },
           ':one': { N: '1' },
-          ...(request.owner === undefined ? {} : { ':owner': { S: request.owner } }),
         },
         // The old item tells a fresh grant from a repeated one, and the token it had.
         ReturnValues: 'ALL_OLD',

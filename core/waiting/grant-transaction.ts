@@ -3,9 +3,9 @@ import {
   type TransactionCanceledException,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { slotKey, toExpiresSeconds } from '../item.js';
+import { slotKey } from '../item.js';
 import type { Lease } from '../lease.js';
-import { fencingFloorPerMs, slotIsFree } from '../operations/slot-conditions.js';
+import { fencingFloorPerMs, holderUpdate, slotIsFree } from '../operations/slot-conditions.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
@@ -52,12 +52,6 @@ export async function grantSlot(
     fromHolder === undefined ? slotIsFree : '(#releaseCode = :fromHolder AND #expiresMs > :zero)';
   const fencingToken = (seenToken === undefined ? nowMs * fencingFloorPerMs : Number(seenToken)) + 1;
   const primarySlot = primarySlotOf(request.releaseCode, request.concurrency);
-  const names = {
-    ...(fromHolder === undefined ? { '#resourceId': attribute.resourceId } : {}),
-    '#releaseCode': attribute.releaseCode,
-    '#expires': attribute.expires,
-    '#expiresMs': attribute.expiresMs,
-  };
   const lease: Lease = {
     resourceId: request.resourceId,
     concurrencyId,
@@ -66,6 +60,7 @@ export async function grantSlot(
     fencingToken,
     ...(request.owner === undefined ? {} : { owner: request.owner }),
   };
+  const update = holderUpdate(lease, ':token');
   try {
     await sendWithRetry(
       store,
@@ -75,23 +70,19 @@ export async function grantSlot(
             Update: {
               TableName: store.tableName,
               Key: slotKey(request.resourceId, concurrencyId),
-              UpdateExpression: `SET #releaseCode = :releaseCode, #expires = :expires, #expiresMs = :expiresMs, #fencingToken = :token${request.owner === undefined ? ' REMOVE #owner' : ', #owner = :owner'}`,
+              UpdateExpression: update.expression,
               ConditionExpression: `${slotCondition} AND ${seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken'}`,
               ExpressionAttributeNames: {
-                ...names,
-                '#fencingToken': attribute.fencingToken,
-                '#owner': attribute.owner,
+                ...update.names,
+                ...(fromHolder === undefined ? { '#resourceId': attribute.resourceId } : {}),
               },
               ExpressionAttributeValues: {
-                ':releaseCode': { S: request.releaseCode },
-                ':expires': { N: String(toExpiresSeconds(expiresAtMs)) },
-                ':expiresMs': { N: String(expiresAtMs) },
+                ...update.values,
                 ':token': { N: String(fencingToken) },
                 ...(fromHolder === undefined
                   ? { ':nowMs': { N: String(nowMs) }, ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) } }
                   : { ':fromHolder': { S: fromHolder }, ':zero': { N: '0' } }),
                 ...(seenToken === undefined ? {} : { ':seenToken': { N: seenToken } }),
-                ...(request.owner === undefined ? {} : { ':owner': { S: request.owner } }),
               },
             },
           },
