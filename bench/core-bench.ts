@@ -17,12 +17,39 @@ const quiet = { warn: () => {} };
  * Uncontended cycles against the bare conditional put+delete ceiling, then a contention sweep.
  * Rounds alternate between the lock and the ceiling so that machine noise hits both alike.
  */
+const warmRoundMs = 1_000;
+const warmMinMs = 10_000;
+const warmMaxMs = 60_000;
+const steadyGain = 0.05;
+
+/**
+ * DynamoDB Local is a JVM that keeps compiling its hot paths for tens of seconds, and until it
+ * has, a write with a richer expression runs several times slower than a plain one: measured
+ * cold, the ratio says more about the JIT than about the lock. So both cycles run in turns until
+ * neither rate rises any more (the last two rounds of each gain under 5% on the two before),
+ * and the measurement starts from that steady state. Answers how long that took.
+ */
+async function warmUntilSteady(clients: number, cycles: Array<(client: number) => Promise<void>>) {
+  const started = performance.now();
+  const rates: number[][] = cycles.map(() => []);
+  const meanOf = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  const stillRising = (history: number[]) =>
+    history.length < 4 || meanOf(history.slice(-2)) > meanOf(history.slice(-4, -2)) * (1 + steadyGain);
+  for (;;) {
+    for (const [index, cycle] of cycles.entries()) {
+      rates[index]?.push((await runLoops(clients, warmRoundMs, cycle)).perSecond);
+    }
+    const elapsed = performance.now() - started;
+    if (elapsed >= warmMaxMs || (elapsed >= warmMinMs && !rates.some(stillRising))) return elapsed;
+  }
+}
+
 export async function runCoreBench(
   endpoint: string,
   seconds: number,
   log: (line: string) => void,
 ): Promise<BenchRow[]> {
-  const { client, count } = countingDynamoDbClient(endpoint);
+  const { client, writes: countWrites, reads: countReads } = countingDynamoDbClient(endpoint);
   const tableName = `bench_${Date.now()}`;
   await createLockTable(client, tableName);
   const rows: BenchRow[] = [];
@@ -62,20 +89,18 @@ export async function runCoreBench(
         }),
       );
     };
-    // Warm DynamoDB Local's JVM on both code paths first (a fresh JVM keeps speeding up for
-    // several seconds, which would favour whichever side runs later); then alternate lock and
-    // ceiling in ABBA order so that drift in machine load falls on both sides alike.
-    for (let warmUp = 0; warmUp < 3; warmUp++) {
-      await runLoops(clients, 1_000, bareCycle);
-      await runLoops(clients, 1_000, lockCycle);
-    }
+    const warmedMs = await warmUntilSteady(clients, [bareCycle, lockCycle]);
+    log(`uncontended, ${clients} client(s): DynamoDB Local warm after ${(warmedMs / 1000).toFixed(0)} s`);
+    // Alternate lock and ceiling in ABBA order so that drift in machine load falls on both alike.
     let lockCycles = 0;
     let bareCycles = 0;
     let lockMs = 0;
     let bareMs = 0;
     const roundMs = durationMs / 4;
+    const rounds: string[] = [];
     for (const side of ['bare', 'lock', 'lock', 'bare', 'bare', 'lock', 'lock', 'bare']) {
       const result = await runLoops(clients, roundMs, side === 'lock' ? lockCycle : bareCycle);
+      rounds.push(`${side} ${result.perSecond.toFixed(0)}`);
       if (side === 'lock') {
         lockCycles += result.cycles;
         lockMs += result.elapsedMs;
@@ -84,6 +109,7 @@ export async function runCoreBench(
         bareMs += result.elapsedMs;
       }
     }
+    log(`uncontended, ${clients} client(s), cycles/s by round: ${rounds.join(', ')}`);
     const lockRate = (lockCycles * 1000) / lockMs;
     const bareRate = (bareCycles * 1000) / bareMs;
     log(`uncontended, ${clients} client(s): lock ${lockRate.toFixed(0)}/s, bare ${bareRate.toFixed(0)}/s`);
@@ -112,16 +138,16 @@ export async function runCoreBench(
       { length: clients },
       () => new DynamoDbLock(resourceId, { tableName, client, concurrency, logger: quiet }),
     );
-    const writesBefore = count('UpdateItem');
-    const readsBefore = count('Query');
+    const writesBefore = countWrites();
+    const readsBefore = countReads();
     const result = await runLoops(clients, durationMs, async (index) => {
       const lock = locks[index] as DynamoDbLock;
       await lock.acquire();
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
       await lock.release();
     });
-    const writes = (count('UpdateItem') - writesBefore) / result.cycles;
-    const reads = (count('Query') - readsBefore) / result.cycles;
+    const writes = (countWrites() - writesBefore) / result.cycles;
+    const reads = (countReads() - readsBefore) / result.cycles;
     log(
       `contended, concurrency ${concurrency}, ${clients} clients: ${result.perSecond.toFixed(0)} grants/s, ${writes.toFixed(2)} writes/grant`,
     );

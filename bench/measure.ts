@@ -1,17 +1,20 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { countRequests } from '../local/count-requests.js';
+import { countRequests, dynamoDbReadCommands, dynamoDbWriteCommands } from '../local/count-requests.js';
 
-/** A DynamoDB client that counts the requests it sends, by command name. */
+/** A DynamoDB client that counts the requests it sends: all writes, all reads, or by command name. */
 export function countingDynamoDbClient(endpoint: string): {
   client: DynamoDBClient;
   count(name: string): number;
+  writes(): number;
+  reads(): number;
 } {
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  return { client, count: countRequests(client).count };
+  const { count, sum } = countRequests(client);
+  return { client, count, writes: () => sum(dynamoDbWriteCommands), reads: () => sum(dynamoDbReadCommands) };
 }
 
 /** Runs `clients` loops of `cycle` until `durationMs` has passed; answers the cycles completed and their rate. */

@@ -1,6 +1,7 @@
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { createLockTable } from '../core/table.js';
+import { countRequests } from '../local/count-requests.js';
 import { type LocalHandler, LocalLambdaRuntime } from '../local/lambda/index.js';
 import { startLocalSqs } from '../local/sqs/index.js';
 import { type ConcurrencyLimitOptions, limitConcurrency } from '../sqs/index.js';
@@ -37,7 +38,6 @@ export async function runSqsBench(
   const sqs = await startLocalSqs();
   const runtime = new LocalLambdaRuntime({ logger: () => {} });
   const dynamo = countingDynamoDbClient(endpoints.dynamodb);
-  const sqsCounts = new Map<string, number>();
   const client = new SQSClient({
     region: 'us-east-1',
     endpoint: sqs.endpoint,
@@ -48,17 +48,8 @@ export async function runSqsBench(
     endpoint: sqs.endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  throttleSqs.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName);
-      sqsCounts.set(name, (sqsCounts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
-  const sqsRequests = () => [...sqsCounts.values()].reduce((sum, count) => sum + count, 0);
-  const writes = () => dynamo.count('UpdateItem');
-  const reads = () => dynamo.count('Query');
+  const sqsRequests = countRequests(throttleSqs).total;
+  const { writes, reads } = dynamo;
   const tableName = `dynamo_dlm_sqs_bench_${process.pid}`;
   await createLockTable(dynamo.client, tableName);
   // Enough messages for the baseline to run about `seconds`, at the local mapping's pace.

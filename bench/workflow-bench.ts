@@ -19,9 +19,6 @@ interface WorkRecord {
 
 const leaseSeconds = 60;
 
-const writeCommands = ['UpdateItem', 'PutItem', 'DeleteItem', 'TransactWriteItems'];
-const readCommands = ['Query', 'GetItem'];
-
 /**
  * The workflow steps on the local AWS: a mutex, one holder (1 s of work) and `waiters`
  * executions started at once behind it, each doing 50 ms of work. Measured twice in one run, with the release handing the slot
@@ -97,7 +94,7 @@ export async function runWorkflowBench(
     for (const mode of ['handoff', 'back-off loop alone'] as const) {
       process.env.DLM_HANDOFF = mode === 'handoff' ? 'on' : 'off';
       const resourceId = `bench-${mode.replace(/\W+/g, '-')}`;
-      const before = snapshot(dynamodb.count, sqsCounts, invocations);
+      const before = snapshot(dynamodb, sqsCounts, invocations);
       const started = performance.now();
       // The holder first, so that all the others queue behind it: arrival order is then clear.
       const [holder] = await startExecutions(sfn, stateMachineArn as string, [{ resourceId, workMs: 1_000 }]);
@@ -108,7 +105,7 @@ export async function runWorkflowBench(
         Array(waiters).fill({ resourceId, workMs: 50 }),
       );
       await waitForAll(sfn, [holder as string, ...queued]);
-      const after = snapshot(dynamodb.count, sqsCounts, invocations);
+      const after = snapshot(dynamodb, sqsCounts, invocations);
       const work = (records.get(resourceId) ?? []).sort((a, b) => a.grantMs - b.grantMs);
       records.delete(`${resourceId}:started`);
       // From the end of one holder's work (its release follows) to the grant of the next holder.
@@ -169,14 +166,13 @@ export async function runWorkflowBench(
 type Snapshot = Record<string, number>;
 
 function snapshot(
-  dynamo: (name: string) => number,
+  dynamo: { writes(): number; reads(): number },
   sqs: Map<string, number>,
   lambda: Map<string, number>,
 ): Snapshot {
-  const sum = (names: string[]) => names.reduce((total, name) => total + dynamo(name), 0);
   return {
-    writes: sum(writeCommands),
-    reads: sum(readCommands),
+    writes: dynamo.writes(),
+    reads: dynamo.reads(),
     sqsSends: sqs.get('SendMessage') ?? 0,
     lambda: [...lambda.values()].reduce((total, count) => total + count, 0),
     retryInvocations: lambda.get('dynamo-dlm-retry') ?? 0,

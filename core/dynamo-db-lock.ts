@@ -5,7 +5,7 @@ import type { Holder, Lease } from './lease.js';
 import { type AcquireBackoff, acquireLease } from './operations/acquire.js';
 import { extendSlot } from './operations/extend-slot.js';
 import { readHolders } from './operations/read-slots.js';
-import { releaseSlot } from './operations/release-slot.js';
+import { releaseLease } from './operations/release-slot.js';
 import { newReleaseCode } from './release-code.js';
 import { type Clock, consoleLogger, type LockClient, type LockLogger, type LockStore } from './store.js';
 import {
@@ -86,7 +86,8 @@ export class DynamoDbLock implements AsyncDisposable {
   readonly #store: LockStore;
   readonly #backoff: AcquireBackoff;
   #lease: Lease | undefined;
-  #lastSlot: number | undefined;
+  /** The lease held last, kept after its release: its slot is tried first, above its token. */
+  #lastLease: Lease | undefined;
   #lastAcquireContended = false;
 
   constructor(resourceId: string, options: DynamoDbLockOptions = {}) {
@@ -131,14 +132,14 @@ export class DynamoDbLock implements AsyncDisposable {
       releaseCode: newReleaseCode(),
       durationMs: Math.round(this.duration * 1000),
       ...(this.owner === undefined ? {} : { owner: this.owner }),
-      ...(this.#lastSlot === undefined ? {} : { preferredSlot: this.#lastSlot }),
+      ...(this.#lastLease === undefined ? {} : { preferredSlot: this.#lastLease }),
       expectContention: this.#lastAcquireContended,
       deadlineMs: this.#store.clock() + timeoutMs,
       backoff: this.#backoff,
       ...(options.signal ? { signal: options.signal } : {}),
     });
     this.#lastAcquireContended = outcome.contended;
-    this.#lastSlot = outcome.lease.concurrencyId;
+    this.#lastLease = outcome.lease;
     this.#lease = outcome.lease;
     return outcome.lease;
   }
@@ -171,7 +172,7 @@ export class DynamoDbLock implements AsyncDisposable {
   async release(): Promise<boolean> {
     const lease = this.#lease;
     if (!lease) return false;
-    const released = await releaseSlot(this.#store, lease);
+    const released = await releaseLease(this.#store, lease);
     this.#lease = undefined;
     if (!released) {
       this.#store.logger.warn(

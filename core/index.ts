@@ -17,7 +17,7 @@ export {
 } from './operations/acquire.js';
 export { extendSlot } from './operations/extend-slot.js';
 export { readHolders, readVacancy, type SlotVacancy } from './operations/read-slots.js';
-export { releaseSlot, type SlotLease } from './operations/release-slot.js';
+export { releaseLease, releaseSlot, type SlotLease } from './operations/release-slot.js';
 export { type TakeSlotRequest, type TakeSlotResult, takeSlot } from './operations/take-slot.js';
 export { newReleaseCode } from './release-code.js';
 export type { Clock, LockClient, LockLogger, LockStore } from './store.js';

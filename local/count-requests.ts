@@ -11,6 +11,17 @@ interface ClientWithMiddleware {
   };
 }
 
+/** The DynamoDB commands that consume write capacity. */
+export const dynamoDbWriteCommands = [
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'TransactWriteItems',
+  'BatchWriteItem',
+];
+/** The DynamoDB commands that consume read capacity. */
+export const dynamoDbReadCommands = ['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems'];
+
 /**
  * Counts the requests an AWS SDK v3 client sends, by command name (`UpdateItem`, `SendMessage`…),
  * SDK retries not included: what a benchmark or a cost test wants to know.
@@ -18,11 +29,13 @@ interface ClientWithMiddleware {
  * @example
  * const requests = countRequests(dynamodbClient);
  * await lock.acquire();
- * requests.count('UpdateItem'); // 1
+ * requests.count('PutItem'); // 1
+ * requests.sum(dynamoDbWriteCommands); // 1
  */
 export function countRequests(client: object): {
   counts: Map<string, number>;
   count(name: string): number;
+  sum(names: readonly string[]): number;
   total(): number;
 } {
   const counts = new Map<string, number>();
@@ -37,6 +50,7 @@ export function countRequests(client: object): {
   return {
     counts,
     count: (name) => counts.get(name) ?? 0,
+    sum: (names) => names.reduce((sum, name) => sum + (counts.get(name) ?? 0), 0),
     total: () => [...counts.values()].reduce((sum, count) => sum + count, 0),
   };
 }

@@ -32,9 +32,10 @@ export interface FunctionSpec {
 }
 
 // A grant pass reads the resource (Query), grants in a transaction (Update + ConditionCheck),
-// withdraws requests (DeleteItem); releases and first attempts are single UpdateItems.
+// withdraws requests (DeleteItem); a release is a single UpdateItem.
 const grantsWaiting: TableAction[] = ['UpdateItem', 'DeleteItem', 'ConditionCheckItem', 'Query'];
-// Only acquire records a waiting request: a transaction that Puts it (with a ConditionCheck).
+// Only acquire takes a slot outright (its first attempt is a PutItem) and records a waiting
+// request (a transaction that Puts it, with a ConditionCheck).
 const recordsWaiting: TableAction[] = [...grantsWaiting, 'PutItem'];
 
 /** Seconds: the retry consumer's timeout. The queue's visibility timeout is six times this. */

@@ -15,8 +15,8 @@ export interface AcquireBackoff {
 /** What `acquireLease` needs besides the store. */
 export interface AcquireRequest extends Omit<TakeSlotRequest, 'concurrencyId'> {
   concurrency: number;
-  /** The slot to try first without reading: the one this client held last, when it has one. */
-  preferredSlot?: number;
+  /** The slot to try first without reading: the one this client held last, and its token there. */
+  preferredSlot?: { concurrencyId: number; fencingToken: number };
   /** Skip the blind first write: the last attempt on this resource met contention. */
   expectContention?: boolean;
   deadlineMs: number;
@@ -46,14 +46,22 @@ export interface AcquireOutcome {
 export async function acquireLease(store: LockStore, request: AcquireRequest): Promise<AcquireOutcome> {
   const startedMs = store.clock();
   let writes = 0;
-  const attempt = async (concurrencyId: number): Promise<Lease | undefined> => {
-    writes++;
-    const result = await takeSlotOrCleanUp(store, { ...request, concurrencyId });
+  const attempt = async (concurrencyId: number, seenFencingToken?: number): Promise<Lease | undefined> => {
+    const result = await takeSlotOrCleanUp(store, {
+      ...request,
+      concurrencyId,
+      ...(seenFencingToken === undefined ? {} : { seenFencingToken }),
+    });
+    writes += result.writes;
     return result.granted ? result.lease : undefined;
   };
 
   if (!request.expectContention) {
-    const lease = await attempt(request.preferredSlot ?? randomInt(request.concurrency));
+    const preferred = request.preferredSlot;
+    const lease = await attempt(
+      preferred?.concurrencyId ?? randomInt(request.concurrency),
+      preferred?.fencingToken,
+    );
     if (lease) return { lease, contended: false, writes };
   }
   for (let round = 0; ; round++) {
@@ -61,7 +69,7 @@ export async function acquireLease(store: LockStore, request: AcquireRequest): P
     const vacancy = await readVacancy(store, request.resourceId, request.concurrency);
     const slot = vacancy.free[randomInt(vacancy.free.length)];
     if (slot !== undefined) {
-      const lease = await attempt(slot);
+      const lease = await attempt(slot, vacancy.tokens.get(slot));
       // Contended means a write was refused or a wait was needed: then the next acquire reads first.
       if (lease) return { lease, contended: writes > 1 || round > 0 || !request.expectContention, writes };
     }

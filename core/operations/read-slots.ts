@@ -21,6 +21,8 @@ export async function readHolders(store: LockStore, resourceId: string): Promise
 /** The slots below `concurrency` that are free now, and when the first held one ends. */
 export interface SlotVacancy {
   free: number[];
+  /** The fencing token of each slot item read: a take there must write a larger one. */
+  tokens: Map<number, number>;
   /** The earliest lease end among the held slots, epoch ms; undefined when none is held. */
   nextExpiryMs?: number;
 }
@@ -39,13 +41,17 @@ export async function readVacancy(
 ): Promise<SlotVacancy> {
   const nowMs = store.clock();
   const held = new Map<number, number>();
+  const tokens = new Map<number, number>();
   for (const item of await readSlotItems(store, resourceId, concurrency - 1)) {
-    if (isHeld(item, nowMs)) held.set(Number(item[attribute.concurrencyId]?.N), leaseEndMs(item) ?? nowMs);
+    const slot = Number(item[attribute.concurrencyId]?.N);
+    if (isHeld(item, nowMs)) held.set(slot, leaseEndMs(item) ?? nowMs);
+    const token = item[attribute.fencingToken]?.N;
+    if (token !== undefined) tokens.set(slot, Number(token));
   }
   const free: number[] = [];
   for (let slot = 0; slot < concurrency; slot++) if (!held.has(slot)) free.push(slot);
   const ends = [...held.values()];
-  return ends.length === 0 ? { free } : { free, nextExpiryMs: Math.min(...ends) };
+  return ends.length === 0 ? { free, tokens } : { free, tokens, nextExpiryMs: Math.min(...ends) };
 }
 
 async function readSlotItems(

@@ -1,4 +1,6 @@
-import { toExpiresSeconds } from '../item.js';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { slotKey, toExpiresSeconds } from '../item.js';
+import type { Lease } from '../lease.js';
 import { attribute } from '../table.js';
 
 /**
@@ -22,6 +24,21 @@ export const slotIsFree = `(${slotAbsent} OR ${preciseLeaseEnded} OR ${pythonLea
  * a token started from the floor after the item was deleted is larger than any earlier one.
  */
 export const fencingFloorPerMs = 1000;
+
+/**
+ * The whole slot item of a new holder, for a put: the same attributes `holderUpdate` sets, and
+ * no owner when the holder has none.
+ */
+export function holderItem(lease: Lease): Record<string, AttributeValue> {
+  return {
+    ...slotKey(lease.resourceId, lease.concurrencyId),
+    [attribute.releaseCode]: { S: lease.releaseCode },
+    [attribute.expires]: { N: String(toExpiresSeconds(lease.expiresAtMs)) },
+    [attribute.expiresMs]: { N: String(lease.expiresAtMs) },
+    [attribute.fencingToken]: { N: String(lease.fencingToken) },
+    ...(lease.owner === undefined ? {} : { [attribute.owner]: { S: lease.owner } }),
+  };
+}
 
 /** What a holder writes into its slot item. */
 export interface HolderFields {

@@ -1,14 +1,14 @@
 import {
   ConditionalCheckFailedException,
-  UpdateItemCommand,
-  type UpdateItemCommandOutput,
+  PutItemCommand,
+  type PutItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import { isHeld, slotKey, toHolder } from '../item.js';
+import { isHeld, toHolder } from '../item.js';
 import type { Holder, Lease } from '../lease.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
-import { fencingFloorPerMs, holderUpdate, slotIsFree } from './slot-conditions.js';
+import { fencingFloorPerMs, holderItem, slotIsFree } from './slot-conditions.js';
 
 /** What `takeSlot` needs: which slot, and the lease to write into it. */
 export interface TakeSlotRequest {
@@ -17,79 +17,98 @@ export interface TakeSlotRequest {
   releaseCode: string;
   durationMs: number;
   owner?: string;
+  /** The last fencing token seen on this slot, if any: the new token will exceed it. */
+  seenFencingToken?: number;
 }
 
 /**
  * Granted with the new lease (`fresh` false when the slot already held this very lease: a
- * repeated request), or busy with the holder that DynamoDB returned for free.
+ * repeated request), or busy with the holder that DynamoDB returned for free; with the
+ * conditional writes it took (more than one only when a token was refused).
  */
 export type TakeSlotResult =
-  | { granted: true; fresh: boolean; lease: Lease }
-  | { granted: false; holder?: Holder };
+  | { granted: true; fresh: boolean; lease: Lease; writes: number }
+  | { granted: false; holder?: Holder; writes: number };
 
 // This very write already landed and only its answer was lost: recognise it, do not fail.
 const alreadyOurs = '#releaseCode = :releaseCode';
+// The token we write must exceed every token this slot had, whoever's clock chose them.
+const tokenBelowOurs = '(attribute_not_exists(#fencingToken) OR #fencingToken < :fencingToken)';
 
-const takeCondition = `${slotIsFree} OR ${alreadyOurs}`;
+const takeCondition = `(${slotIsFree} AND ${tokenBelowOurs}) OR ${alreadyOurs}`;
+
+// A free slot refused for its token (a clock behind, or two grants in one millisecond) is
+// written once more, above the token the refusal returned; refused again, another client is
+// taking it: that is contention, not a token to chase.
+const maxWrites = 2;
 
 /**
- * Tries to take one slot with one conditional write and no read. The fencing token is
- * incremented inside the same write, and starts from a clock-based floor when the item is new.
+ * Tries to take one slot with one conditional write and no read.
+ *
+ * The write puts the whole item rather than updating it: a new holder keeps nothing of the old
+ * item but its fencing order, and a conditional put is the cheapest write for the store to
+ * evaluate (on DynamoDB Local an UpdateItem with an `if_not_exists` counter cost about 20% of
+ * the uncontended throughput). So the fencing token is chosen here, as the larger of the clock
+ * floor (`now_ms * 1000`) and one past the last token seen on the slot, and the condition makes
+ * sure it exceeds the stored one: it still grows with every holder, also after the item was
+ * deleted.
  *
  * @example
  * const result = await takeSlot(store, { resourceId: 'api', concurrencyId: 0, releaseCode, durationMs: 10_000 });
  * if (result.granted) console.log(result.lease.fencingToken);
  */
 export async function takeSlot(store: LockStore, request: TakeSlotRequest): Promise<TakeSlotResult> {
-  const nowMs = store.clock();
-  const expiresAtMs = nowMs + request.durationMs;
-  const update = holderUpdate(
-    {
+  let seenToken = request.seenFencingToken ?? 0;
+  for (let writes = 1; ; writes++) {
+    const nowMs = store.clock();
+    const lease: Lease = {
+      resourceId: request.resourceId,
+      concurrencyId: request.concurrencyId,
       releaseCode: request.releaseCode,
-      expiresAtMs,
+      expiresAtMs: nowMs + request.durationMs,
+      fencingToken: Math.max(nowMs * fencingFloorPerMs, seenToken + 1),
       ...(request.owner === undefined ? {} : { owner: request.owner }),
-    },
-    'if_not_exists(#fencingToken, :fencingFloor) + :one',
-  );
-  try {
-    const output = await sendWithRetry<UpdateItemCommandOutput>(
-      store,
-      new UpdateItemCommand({
-        TableName: store.tableName,
-        Key: slotKey(request.resourceId, request.concurrencyId),
-        UpdateExpression: update.expression,
-        ConditionExpression: takeCondition,
-        ExpressionAttributeNames: { ...update.names, '#resourceId': attribute.resourceId },
-        ExpressionAttributeValues: {
-          ...update.values,
-          ':nowMs': { N: String(nowMs) },
-          ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) },
-          ':fencingFloor': { N: String(nowMs * fencingFloorPerMs) },
-          ':one': { N: '1' },
-        },
-        // The old item tells a fresh grant from a repeated one, and the token it had.
-        ReturnValues: 'ALL_OLD',
-        // The current holder comes back with the refusal, at no extra cost.
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    const old = output.Attributes;
-    const oldToken = old?.[attribute.fencingToken]?.N;
-    return {
-      granted: true,
-      fresh: !(old && old[attribute.releaseCode]?.S === request.releaseCode && isHeld(old, nowMs)),
-      lease: {
-        resourceId: request.resourceId,
-        concurrencyId: request.concurrencyId,
-        releaseCode: request.releaseCode,
-        expiresAtMs,
-        fencingToken: (oldToken === undefined ? nowMs * fencingFloorPerMs : Number(oldToken)) + 1,
-        ...(request.owner === undefined ? {} : { owner: request.owner }),
-      },
     };
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    const item = error.Item;
-    return { granted: false, ...(item && isHeld(item, nowMs) ? { holder: toHolder(item) } : {}) };
+    try {
+      const output = await sendWithRetry<PutItemCommandOutput>(
+        store,
+        new PutItemCommand({
+          TableName: store.tableName,
+          Item: holderItem(lease),
+          ConditionExpression: takeCondition,
+          ExpressionAttributeNames: {
+            '#resourceId': attribute.resourceId,
+            '#releaseCode': attribute.releaseCode,
+            '#expires': attribute.expires,
+            '#expiresMs': attribute.expiresMs,
+            '#fencingToken': attribute.fencingToken,
+          },
+          ExpressionAttributeValues: {
+            ':releaseCode': { S: request.releaseCode },
+            ':fencingToken': { N: String(lease.fencingToken) },
+            ':nowMs': { N: String(nowMs) },
+            ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) },
+          },
+          // The old item tells a fresh grant from a repeated one.
+          ReturnValues: 'ALL_OLD',
+          // The current holder comes back with the refusal, at no extra cost.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const old = output.Attributes;
+      return {
+        granted: true,
+        fresh: !(old && old[attribute.releaseCode]?.S === request.releaseCode && isHeld(old, nowMs)),
+        lease,
+        writes,
+      };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const item = error.Item;
+      if (item && isHeld(item, nowMs)) return { granted: false, holder: toHolder(item), writes };
+      const storedToken = Number(item?.[attribute.fencingToken]?.N ?? 0);
+      if (writes >= maxWrites || storedToken < lease.fencingToken) return { granted: false, writes };
+      seenToken = storedToken;
+    }
   }
 }

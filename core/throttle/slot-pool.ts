@@ -2,7 +2,7 @@ import { LockLostError, LockStoreError } from '../errors.js';
 import type { Lease } from '../lease.js';
 import { extendSlot } from '../operations/extend-slot.js';
 import { readVacancy } from '../operations/read-slots.js';
-import { releaseSlot } from '../operations/release-slot.js';
+import { releaseLease, releaseSlot } from '../operations/release-slot.js';
 import { takeSlot } from '../operations/take-slot.js';
 import { newReleaseCode } from '../release-code.js';
 import type { LockStore } from '../store.js';
@@ -141,7 +141,7 @@ export class SlotPool {
     }
     let released = false;
     try {
-      released = await releaseSlot(this.#store, lease);
+      released = await releaseLease(this.#store, lease);
       if (!released) {
         this.#store.logger.warn(
           'SQS throttle: the lease had ended before its release (another holder may have run meanwhile); make leaseSeconds cover the handler',
@@ -188,7 +188,7 @@ export class SlotPool {
     // Mostly free: the next take may write blind again. Otherwise keep reading first.
     memory.setContended(tableName, resourceId, free.length * 2 < concurrency);
     for (const slot of free.slice(0, writesAfterRead)) {
-      const lease = await this.#write(resourceId, slot);
+      const lease = await this.#write(resourceId, slot, vacancy.tokens.get(slot));
       if (lease) return { lease };
     }
     memory.setContended(tableName, resourceId, true);
@@ -199,7 +199,7 @@ export class SlotPool {
   }
 
   /** One conditional write; a write whose answer was lost is undone on the way out. */
-  async #write(resourceId: string, slot: number): Promise<Lease | undefined> {
+  async #write(resourceId: string, slot: number, seenFencingToken?: number): Promise<Lease | undefined> {
     const { memory, owner } = this.#options;
     const nowMs = this.#store.clock();
     const request = {
@@ -208,6 +208,7 @@ export class SlotPool {
       releaseCode: newReleaseCode(),
       durationMs: Math.max(1, this.#options.leaseEndFor(nowMs) - nowMs),
       ...(owner === undefined ? {} : { owner }),
+      ...(seenFencingToken === undefined ? {} : { seenFencingToken }),
     };
     const { tableName } = this.#store;
     // Reserved before the write, so that a concurrent take in this process picks another slot.

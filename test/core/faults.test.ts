@@ -47,7 +47,7 @@ describe('store faults', () => {
     const lock = new DynamoDbLock(uniqueResource('throttle'), {
       tableName,
       logger,
-      client: faultyClient('UpdateItem', ['throttle', 'throttle']),
+      client: faultyClient('PutItem', ['throttle', 'throttle']),
     });
     await lock.acquire();
     expect(logger.lines.filter((line) => line.includes('throttled'))).toHaveLength(2);
@@ -61,7 +61,7 @@ describe('store faults', () => {
       tableName,
       concurrency: 3,
       logger: recordingLogger(),
-      client: faultyClient('UpdateItem', ['lose-answer']),
+      client: faultyClient('PutItem', ['lose-answer']),
     });
     const lease = await lock.acquire();
     const holders = await lock.holders();
@@ -75,7 +75,7 @@ describe('store faults', () => {
     const lock = new DynamoDbLock(resource, {
       tableName,
       logger: recordingLogger(),
-      client: faultyClient('UpdateItem', faults),
+      client: faultyClient('PutItem', faults),
     });
     await lock.acquire();
     faults.push('lose-answer');
@@ -88,7 +88,7 @@ describe('store faults', () => {
     const lock = new DynamoDbLock(uniqueResource('denied'), {
       tableName,
       logger: recordingLogger(),
-      client: faultyClient('UpdateItem', faults),
+      client: faultyClient('PutItem', faults),
     });
     await lock.acquire();
     faults.push('deny');

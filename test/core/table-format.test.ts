@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLock } from '../../core/index.js';
+import { countingClient } from '../support/command-counter.js';
 import { dynamoDbClient, freshLockTable, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
 
@@ -139,5 +140,31 @@ describe('fencing token', () => {
       expect(tokens[index]).toBeGreaterThan(tokens[index - 1] as number);
     }
     expect(Number.isSafeInteger(tokens.at(-1))).toBe(true);
+  });
+
+  it('stays above a stored token that is ahead of the taker: a fast clock wrote it, or the same millisecond', async () => {
+    const resource = uniqueResource('fencing-ahead');
+    const hourAhead = new DynamoDbLock(resource, {
+      tableName,
+      client: dynamoDbClient(),
+      logger: recordingLogger(),
+      clock: () => Date.now() + 3_600_000,
+    });
+    const ahead = await hourAhead.acquire();
+    await hourAhead.release();
+    const counter = countingClient();
+    const lock = lockOn(resource, { client: counter.client });
+    // The first put offers now_ms x 1000, which is refused; the refusal returns the stored token.
+    const behind = await lock.acquire();
+    expect(behind.fencingToken).toBe(ahead.fencingToken + 1);
+    expect(counter.writes()).toBe(2);
+    await lock.release();
+    // The same object remembers its token there: one write, one more, even within a millisecond.
+    const before = counter.writes();
+    const again = await lock.acquire();
+    expect(again.fencingToken).toBe(behind.fencingToken + 1);
+    expect(counter.writes() - before).toBe(1);
+    await lock.release();
+    expect((await storedItem(resource))?.fencing_token?.N).toBe(String(again.fencingToken));
   });
 });

@@ -27,7 +27,7 @@ const storeFaults: Fault[] = ['throttle', 'server-error', 'lose-answer', 'lost-r
 /** A lock whose every DynamoDB call may meet a fault, drawn from a seeded generator. */
 function faultyLock(resourceId: string, concurrency: number, seed: number, rate: number) {
   const faults = new FaultInjector().chaos({
-    commands: ['UpdateItem', 'Query'],
+    commands: ['PutItem', 'UpdateItem', 'Query'],
     faults: storeFaults,
     rate,
     random: seededRandom(seed),
@@ -131,7 +131,7 @@ describe('the library under store faults', () => {
       nowMs += 6_000;
       return true;
     };
-    faults.arm({ command: 'UpdateItem', fault: 'lose-answer', times: 5, when: sixSecondsLater });
+    faults.arm({ command: 'PutItem', fault: 'lose-answer', times: 5, when: sixSecondsLater });
     await expect(lock.acquire({ timeoutMs: 60_000 })).rejects.toMatchObject({ name: 'LockStoreError' });
     expect(faults.injected.get('lose-answer')).toBeGreaterThanOrEqual(3);
     // Read on the real clock, where an unreleased lease (it ends after the fake now) would still count.

@@ -1,11 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
-import { countRequests } from '../../local/count-requests.js';
+import { countRequests, dynamoDbWriteCommands } from '../../local/count-requests.js';
 
 /** A DynamoDB client of its own that counts the commands it sends, by name. */
 export function countingClient(): { client: DynamoDBClient; counts: Map<string, number>; writes(): number } {
   const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1' });
-  const { counts } = countRequests(client);
-  const writeNames = ['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem'];
-  return { client, counts, writes: () => writeNames.reduce((sum, name) => sum + (counts.get(name) ?? 0), 0) };
+  const { counts, sum } = countRequests(client);
+  return { client, counts, writes: () => sum(dynamoDbWriteCommands) };
 }

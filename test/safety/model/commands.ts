@@ -33,12 +33,15 @@ const waitersOn = (real: Real, resource: number) =>
 const client = (model: Model, resource: number, index: number) =>
   model.clients[resource]?.[index] as ModelClient;
 
-/** Arms the delivery fault on the client's next UpdateItem; answers how many requests it sent before. */
-function arm(resource: number, index: number, delivery: Delivery): number {
+/**
+ * Arms the delivery fault on the client's next write of that kind (a take or a release is a
+ * PutItem, an extend an UpdateItem); answers how many requests it sent before.
+ */
+function arm(resource: number, index: number, delivery: Delivery, command: 'PutItem' | 'UpdateItem'): number {
   const { faults } = clientFor(resource, index);
   faults.calm();
   if (delivery !== 'once') {
-    faults.arm({ command: 'UpdateItem', fault: delivery });
+    faults.arm({ command, fault: delivery });
     countFigure(`model.delivery.${delivery}`);
   }
   return faults.sentCount();
@@ -65,7 +68,7 @@ class TryAcquire implements Command {
   check = (model: Readonly<Model>) => !client(model, this.resource, this.index).waiting;
   async run(model: Model, real: Real) {
     const state = client(model, this.resource, this.index);
-    const before = arm(this.resource, this.index, this.delivery);
+    const before = arm(this.resource, this.index, this.delivery, 'PutItem');
     const got = await (real.locks[this.resource]?.[this.index]?.tryAcquire() as Promise<boolean>);
     const lease = real.locks[this.resource]?.[this.index]?.lease;
     if (state.lease) {
@@ -121,7 +124,7 @@ class Release implements Command {
   check = (model: Readonly<Model>) => !client(model, this.resource, this.index).waiting;
   async run(model: Model, real: Real) {
     const state = client(model, this.resource, this.index);
-    const before = arm(this.resource, this.index, this.delivery);
+    const before = arm(this.resource, this.index, this.delivery, 'PutItem');
     const released = await (real.locks[this.resource]?.[this.index]?.release() as Promise<boolean>);
     const lease = state.lease;
     if (!lease) {
@@ -166,7 +169,7 @@ class Extend implements Command {
   check = (model: Readonly<Model>) => !client(model, this.resource, this.index).waiting;
   async run(model: Model, real: Real) {
     const state = client(model, this.resource, this.index);
-    arm(this.resource, this.index, this.delivery);
+    arm(this.resource, this.index, this.delivery, 'UpdateItem');
     const outcome = await real.locks[this.resource]?.[this.index]?.extend(this.seconds).then(
       (lease) => ({ lease }),
       (error: unknown) => ({ error }),
