@@ -6,6 +6,7 @@ import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import type { SlotLease } from './release-slot.js';
+import { leaseNames } from './slot-conditions.js';
 
 /**
  * Moves the lease end to `durationMs` from now, if `releaseCode` still holds the slot.
@@ -30,11 +31,7 @@ export async function extendSlot(
         UpdateExpression: 'SET #expires = :expires, #expiresMs = :expiresMs',
         // Still our lease (no one took it) and not released (a release sets expires_ms to 0).
         ConditionExpression: '#releaseCode = :releaseCode AND #expiresMs > :zero',
-        ExpressionAttributeNames: {
-          '#releaseCode': attribute.releaseCode,
-          '#expires': attribute.expires,
-          '#expiresMs': attribute.expiresMs,
-        },
+        ExpressionAttributeNames: leaseNames,
         ExpressionAttributeValues: {
           ':releaseCode': { S: lease.releaseCode },
           ':expires': { N: String(toExpiresSeconds(expiresAtMs)) },

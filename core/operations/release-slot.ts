@@ -4,7 +4,7 @@ import type { Lease } from '../lease.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
-import { holderItem } from './slot-conditions.js';
+import { holderItem, leaseNames } from './slot-conditions.js';
 
 /** Which lease to release: the acquire output, or any holder of its release code. */
 export interface SlotLease {
@@ -25,34 +25,24 @@ export interface SlotLease {
  * @example
  * const released = await releaseSlot(store, lease); // false: the lease had expired and was taken
  */
-export async function releaseSlot(store: LockStore, lease: SlotLease): Promise<boolean> {
+export function releaseSlot(store: LockStore, lease: SlotLease): Promise<boolean> {
   const nowMs = store.clock();
-  try {
-    await sendWithRetry(
-      store,
-      new UpdateItemCommand({
-        TableName: store.tableName,
-        Key: slotKey(lease.resourceId, lease.concurrencyId),
-        UpdateExpression: 'SET #expires = :releasedSeconds, #expiresMs = :zero',
-        // Only the holder of this lease may free the slot.
-        ConditionExpression: '#releaseCode = :releaseCode',
-        ExpressionAttributeNames: {
-          '#releaseCode': attribute.releaseCode,
-          '#expires': attribute.expires,
-          '#expiresMs': attribute.expiresMs,
-        },
-        ExpressionAttributeValues: {
-          ':releaseCode': { S: lease.releaseCode },
-          ':releasedSeconds': { N: String(releasedSeconds(nowMs)) },
-          ':zero': { N: '0' },
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+  return writtenUnlessRefused(
+    store,
+    new UpdateItemCommand({
+      TableName: store.tableName,
+      Key: slotKey(lease.resourceId, lease.concurrencyId),
+      UpdateExpression: 'SET #expires = :releasedSeconds, #expiresMs = :zero',
+      // Only the holder of this lease may free the slot.
+      ConditionExpression: '#releaseCode = :releaseCode',
+      ExpressionAttributeNames: leaseNames,
+      ExpressionAttributeValues: {
+        ':releaseCode': { S: lease.releaseCode },
+        ':releasedSeconds': { N: String(releasedSeconds(nowMs)) },
+        ':zero': { N: '0' },
+      },
+    }),
+  );
 }
 
 /** The `expires` of a released item: a second in the past, free and uncounted by Python's rules. */
@@ -70,23 +60,31 @@ function releasedSeconds(nowMs: number): number {
  * const lease = await lock.acquire();
  * await releaseLease(store, lease);
  */
-export async function releaseLease(store: LockStore, lease: Lease): Promise<boolean> {
+export function releaseLease(store: LockStore, lease: Lease): Promise<boolean> {
   const nowMs = store.clock();
+  return writtenUnlessRefused(
+    store,
+    new PutItemCommand({
+      TableName: store.tableName,
+      Item: {
+        ...holderItem(lease),
+        [attribute.expires]: { N: String(releasedSeconds(nowMs)) },
+        [attribute.expiresMs]: { N: '0' },
+      },
+      ConditionExpression: '#releaseCode = :releaseCode',
+      ExpressionAttributeNames: { '#releaseCode': attribute.releaseCode },
+      ExpressionAttributeValues: { ':releaseCode': { S: lease.releaseCode } },
+    }),
+  );
+}
+
+/** Sends a release; answers false when its condition refused it (the lease is not the slot's). */
+async function writtenUnlessRefused(
+  store: LockStore,
+  command: UpdateItemCommand | PutItemCommand,
+): Promise<boolean> {
   try {
-    await sendWithRetry(
-      store,
-      new PutItemCommand({
-        TableName: store.tableName,
-        Item: {
-          ...holderItem(lease),
-          [attribute.expires]: { N: String(releasedSeconds(nowMs)) },
-          [attribute.expiresMs]: { N: '0' },
-        },
-        ConditionExpression: '#releaseCode = :releaseCode',
-        ExpressionAttributeNames: { '#releaseCode': attribute.releaseCode },
-        ExpressionAttributeValues: { ':releaseCode': { S: lease.releaseCode } },
-      }),
-    );
+    await sendWithRetry(store, command);
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;

@@ -18,6 +18,13 @@ const pythonLeaseEnded = '(attribute_not_exists(#expiresMs) AND #expires <= :now
 /** The slot is free now: absent, or its lease (ours or Python's) has ended. */
 export const slotIsFree = `(${slotAbsent} OR ${preciseLeaseEnded} OR ${pythonLeaseEnded})`;
 
+/** The placeholders of a lease's code and ends, as the release, extend and take expressions use them. */
+export const leaseNames = {
+  '#releaseCode': attribute.releaseCode,
+  '#expires': attribute.expires,
+  '#expiresMs': attribute.expiresMs,
+};
+
 /**
  * Multiplier of the clock-based floor of a fencing token. A slot takes at most about one write
  * per millisecond, so a counter that starts at `now_ms * 1000` never catches up with the clock:
@@ -61,9 +68,7 @@ export function holderUpdate(holder: HolderFields, tokenExpression: string) {
   return {
     expression: `SET #releaseCode = :releaseCode, #expires = :expires, #expiresMs = :expiresMs${holder.owner === undefined ? '' : ', #owner = :owner'}, #fencingToken = ${tokenExpression}${owner}`,
     names: {
-      '#releaseCode': attribute.releaseCode,
-      '#expires': attribute.expires,
-      '#expiresMs': attribute.expiresMs,
+      ...leaseNames,
       '#owner': attribute.owner,
       '#fencingToken': attribute.fencingToken,
     },

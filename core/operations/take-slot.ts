@@ -8,7 +8,7 @@ import type { Holder, Lease } from '../lease.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
-import { fencingFloorPerMs, holderItem, slotIsFree } from './slot-conditions.js';
+import { fencingFloorPerMs, holderItem, leaseNames, slotIsFree } from './slot-conditions.js';
 
 /** What `takeSlot` needs: which slot, and the lease to write into it. */
 export interface TakeSlotRequest {
@@ -77,10 +77,8 @@ export async function takeSlot(store: LockStore, request: TakeSlotRequest): Prom
           Item: holderItem(lease),
           ConditionExpression: takeCondition,
           ExpressionAttributeNames: {
+            ...leaseNames,
             '#resourceId': attribute.resourceId,
-            '#releaseCode': attribute.releaseCode,
-            '#expires': attribute.expires,
-            '#expiresMs': attribute.expiresMs,
             '#fencingToken': attribute.fencingToken,
           },
           ExpressionAttributeValues: {
