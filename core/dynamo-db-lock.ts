@@ -86,8 +86,8 @@ export class DynamoDbLock implements AsyncDisposable {
   readonly #store: LockStore;
   readonly #backoff: AcquireBackoff;
   #lease: Lease | undefined;
-  /** The lease held last, kept after its release: its slot is tried first, above its token. */
-  #lastLease: Lease | undefined;
+  /** The slot held last and its token there: tried first next time, above that token. */
+  #lastSlot: { concurrencyId: number; fencingToken: number } | undefined;
   #lastAcquireContended = false;
 
   constructor(resourceId: string, options: DynamoDbLockOptions = {}) {
@@ -132,14 +132,15 @@ export class DynamoDbLock implements AsyncDisposable {
       releaseCode: newReleaseCode(),
       durationMs: Math.round(this.duration * 1000),
       ...(this.owner === undefined ? {} : { owner: this.owner }),
-      ...(this.#lastLease === undefined ? {} : { preferredSlot: this.#lastLease }),
+      ...(this.#lastSlot === undefined ? {} : { preferredSlot: this.#lastSlot }),
       expectContention: this.#lastAcquireContended,
       deadlineMs: this.#store.clock() + timeoutMs,
       backoff: this.#backoff,
       ...(options.signal ? { signal: options.signal } : {}),
     });
     this.#lastAcquireContended = outcome.contended;
-    this.#lastLease = outcome.lease;
+    const { concurrencyId, fencingToken } = outcome.lease;
+    this.#lastSlot = { concurrencyId, fencingToken };
     this.#lease = outcome.lease;
     return outcome.lease;
   }

@@ -25,24 +25,30 @@ export interface SlotLease {
  * @example
  * const released = await releaseSlot(store, lease); // false: the lease had expired and was taken
  */
-export function releaseSlot(store: LockStore, lease: SlotLease): Promise<boolean> {
+export async function releaseSlot(store: LockStore, lease: SlotLease): Promise<boolean> {
   const nowMs = store.clock();
-  return writtenUnlessRefused(
-    store,
-    new UpdateItemCommand({
-      TableName: store.tableName,
-      Key: slotKey(lease.resourceId, lease.concurrencyId),
-      UpdateExpression: 'SET #expires = :releasedSeconds, #expiresMs = :zero',
-      // Only the holder of this lease may free the slot.
-      ConditionExpression: '#releaseCode = :releaseCode',
-      ExpressionAttributeNames: leaseNames,
-      ExpressionAttributeValues: {
-        ':releaseCode': { S: lease.releaseCode },
-        ':releasedSeconds': { N: String(releasedSeconds(nowMs)) },
-        ':zero': { N: '0' },
-      },
-    }),
-  );
+  try {
+    await sendWithRetry(
+      store,
+      new UpdateItemCommand({
+        TableName: store.tableName,
+        Key: slotKey(lease.resourceId, lease.concurrencyId),
+        UpdateExpression: 'SET #expires = :releasedSeconds, #expiresMs = :zero',
+        // Only the holder of this lease may free the slot.
+        ConditionExpression: '#releaseCode = :releaseCode',
+        ExpressionAttributeNames: leaseNames,
+        ExpressionAttributeValues: {
+          ':releaseCode': { S: lease.releaseCode },
+          ':releasedSeconds': { N: String(releasedSeconds(nowMs)) },
+          ':zero': { N: '0' },
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }
 
 /** The `expires` of a released item: a second in the past, free and uncounted by Python's rules. */
@@ -51,43 +57,43 @@ function releasedSeconds(nowMs: number): number {
 }
 
 /**
- * Frees a slot this process was granted, like `releaseSlot`, but as a put of the whole freed
- * item: the lease says everything the item holds (code, owner, fencing token), and a conditional
- * put is cheaper for the store to evaluate than an update. Only for a lease from this process's
- * own grant: a token from elsewhere could lower the slot's counter.
+ * Frees a slot like `releaseSlot`, but as a put of the whole freed item: the lease says all the
+ * item holds (code, owner, fencing token), and a conditional put is cheaper for the store to
+ * evaluate than an update. The put also requires the lease's token: should the slot carry our
+ * code with another token (a repeated grant of the same request moved it), it is freed by
+ * `releaseSlot` instead, so a release never moves the counter back.
  *
  * @example
  * const lease = await lock.acquire();
  * await releaseLease(store, lease);
  */
-export function releaseLease(store: LockStore, lease: Lease): Promise<boolean> {
+export async function releaseLease(store: LockStore, lease: Lease): Promise<boolean> {
   const nowMs = store.clock();
-  return writtenUnlessRefused(
-    store,
-    new PutItemCommand({
-      TableName: store.tableName,
-      Item: {
-        ...holderItem(lease),
-        [attribute.expires]: { N: String(releasedSeconds(nowMs)) },
-        [attribute.expiresMs]: { N: '0' },
-      },
-      ConditionExpression: '#releaseCode = :releaseCode',
-      ExpressionAttributeNames: { '#releaseCode': attribute.releaseCode },
-      ExpressionAttributeValues: { ':releaseCode': { S: lease.releaseCode } },
-    }),
-  );
-}
-
-/** Sends a release; answers false when its condition refused it (the lease is not the slot's). */
-async function writtenUnlessRefused(
-  store: LockStore,
-  command: UpdateItemCommand | PutItemCommand,
-): Promise<boolean> {
   try {
-    await sendWithRetry(store, command);
+    await sendWithRetry(
+      store,
+      new PutItemCommand({
+        TableName: store.tableName,
+        Item: {
+          ...holderItem(lease),
+          [attribute.expires]: { N: String(releasedSeconds(nowMs)) },
+          [attribute.expiresMs]: { N: '0' },
+        },
+        ConditionExpression: '#releaseCode = :releaseCode AND #fencingToken = :fencingToken',
+        ExpressionAttributeNames: {
+          '#releaseCode': attribute.releaseCode,
+          '#fencingToken': attribute.fencingToken,
+        },
+        ExpressionAttributeValues: {
+          ':releaseCode': { S: lease.releaseCode },
+          ':fencingToken': { N: String(lease.fencingToken) },
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
     return true;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    return error.Item?.[attribute.releaseCode]?.S === lease.releaseCode ? releaseSlot(store, lease) : false;
   }
 }

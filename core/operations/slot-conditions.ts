@@ -26,9 +26,10 @@ export const leaseNames = {
 };
 
 /**
- * Multiplier of the clock-based floor of a fencing token. A slot takes at most about one write
- * per millisecond, so a counter that starts at `now_ms * 1000` never catches up with the clock:
- * a token started from the floor after the item was deleted is larger than any earlier one.
+ * Multiplier of the clock-based floor of a fencing token: a taker offers at least
+ * `now_ms * 1000`, so tokens track the writers' clocks, with room for a thousand grants of one
+ * slot within a millisecond. A token started from the floor after the item was deleted is
+ * larger than the last one unless the taker's clock is behind the one that wrote it.
  */
 export const fencingFloorPerMs = 1000;
 

@@ -30,20 +30,22 @@ export type TakeSlotResult =
   | { granted: true; fresh: boolean; lease: Lease; writes: number }
   | { granted: false; holder?: Holder; writes: number };
 
-// This very write already landed and only its answer was lost: recognise it, do not fail.
-const alreadyOurs = '#releaseCode = :releaseCode';
+// This very write already landed and only its answer was lost, or a repeated request already
+// holds the slot: recognise it, do not fail; but never write a token below the stored one.
+const alreadyOurs = '(#releaseCode = :releaseCode AND #fencingToken <= :fencingToken)';
 // The token we write must exceed every token this slot had, whoever's clock chose them.
 const tokenBelowOurs = '(attribute_not_exists(#fencingToken) OR #fencingToken < :fencingToken)';
 
 const takeCondition = `(${slotIsFree} AND ${tokenBelowOurs}) OR ${alreadyOurs}`;
 
-// A free slot refused for its token (a clock behind, or two grants in one millisecond) is
-// written once more, above the token the refusal returned; refused again, another client is
-// taking it: that is contention, not a token to chase.
+// A slot refused only for its token (free, or ours, with a token from a clock ahead or from the
+// same millisecond) is written once more, above the token the refusal returned; refused again,
+// another client is taking it: that is contention, not a token to chase.
 const maxWrites = 2;
 
 /**
- * Tries to take one slot with one conditional write and no read.
+ * Tries to take one slot with one conditional write and no read (two when the first offered too
+ * low a fencing token).
  *
  * The write puts the whole item rather than updating it: a new holder keeps nothing of the old
  * item but its fencing order, and a conditional put is the cheapest write for the store to
@@ -103,7 +105,8 @@ export async function takeSlot(store: LockStore, request: TakeSlotRequest): Prom
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const item = error.Item;
-      if (item && isHeld(item, nowMs)) return { granted: false, holder: toHolder(item), writes };
+      const ours = item?.[attribute.releaseCode]?.S === request.releaseCode;
+      if (item && isHeld(item, nowMs) && !ours) return { granted: false, holder: toHolder(item), writes };
       const storedToken = Number(item?.[attribute.fencingToken]?.N ?? 0);
       if (writes >= maxWrites || storedToken < lease.fencingToken) return { granted: false, writes };
       seenToken = storedToken;

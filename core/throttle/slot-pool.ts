@@ -116,7 +116,8 @@ export class SlotPool {
     if (lease.expiresAtMs >= neededEndMs) return lease;
     try {
       const extended = await extendSlot(this.#store, lease, neededEndMs - nowMs);
-      return { ...lease, ...extended };
+      // An extend moves the end only: the token stays the one this lease was granted with.
+      return { ...lease, expiresAtMs: extended.expiresAtMs };
     } catch (error) {
       if (!(error instanceof LockLostError)) throw error;
       this.#store.logger.warn('SQS throttle: a lease ended between two records and was taken; not using it', {

@@ -6,7 +6,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbLock } from '../../core/index.js';
+import { DynamoDbLock, type LockStore, newReleaseCode, releaseLease, takeSlot } from '../../core/index.js';
 import { countingClient } from '../support/command-counter.js';
 import { dynamoDbClient, freshLockTable, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
@@ -166,5 +166,27 @@ describe('fencing token', () => {
     expect(counter.writes() - before).toBe(1);
     await lock.release();
     expect((await storedItem(resource))?.fencing_token?.N).toBe(String(again.fencingToken));
+  });
+
+  it('never moves back for a repeated take of the same request, or for a release with an older token', async () => {
+    const resourceId = uniqueResource('fencing-repeat');
+    const storeAt = (offsetMs: number): LockStore => ({
+      client: dynamoDbClient(),
+      tableName,
+      clock: () => Date.now() + offsetMs,
+      logger: recordingLogger(),
+    });
+    const request = { resourceId, concurrencyId: 0, releaseCode: newReleaseCode(), durationMs: 60_000 };
+    const first = await takeSlot(storeAt(3_600_000), request);
+    // The same request again (a retried workflow step), from a clock an hour behind the first.
+    const repeated = await takeSlot(storeAt(0), request);
+    if (!first.granted || !repeated.granted) throw new Error('both takes of one request must be granted');
+    expect(repeated).toMatchObject({ fresh: false, writes: 2 });
+    expect(repeated.lease.fencingToken).toBe(first.lease.fencingToken + 1);
+    // Releasing with the first grant's lease frees the slot but keeps the newer token.
+    expect(await releaseLease(storeAt(0), first.lease)).toBe(true);
+    const item = await storedItem(resourceId);
+    expect(item?.expires_ms?.N).toBe('0');
+    expect(item?.fencing_token?.N).toBe(String(repeated.lease.fencingToken));
   });
 });
