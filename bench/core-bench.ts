@@ -92,14 +92,14 @@ export async function runCoreBench(
     const warmedMs = await warmUntilSteady(clients, [bareCycle, lockCycle]);
     log(`uncontended, ${clients} client(s): DynamoDB Local warm after ${(warmedMs / 1000).toFixed(0)} s`);
     // Alternate lock and ceiling in ABBA order so that drift in machine load falls on both alike;
-    // eight rounds a side, because one round on this shared machine swings by about 10%.
+    // sixteen rounds a side, because one round on this shared machine swings by 10 to 30%.
     let lockCycles = 0;
     let bareCycles = 0;
     let lockMs = 0;
     let bareMs = 0;
     const roundMs = durationMs / 4;
     const rounds: string[] = [];
-    for (const side of Array.from({ length: 4 }, () => ['bare', 'lock', 'lock', 'bare']).flat()) {
+    for (const side of Array.from({ length: 8 }, () => ['bare', 'lock', 'lock', 'bare']).flat()) {
       const result = await runLoops(clients, roundMs, side === 'lock' ? lockCycle : bareCycle);
       rounds.push(`${side} ${result.perSecond.toFixed(0)}`);
       if (side === 'lock') {

@@ -4,7 +4,7 @@ import type { Lease } from '../lease.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
-import { holderItem, leaseNames } from './slot-conditions.js';
+import { holderItem, inlineNames, leaseNames } from './slot-conditions.js';
 
 /** Which lease to release: the acquire output, or any holder of its release code. */
 export interface SlotLease {
@@ -56,6 +56,11 @@ function releasedSeconds(nowMs: number): number {
   return Math.floor(nowMs / 1000) - 1;
 }
 
+const releaseLeaseCondition = inlineNames('#releaseCode = :releaseCode AND #fencingToken = :fencingToken', {
+  '#releaseCode': attribute.releaseCode,
+  '#fencingToken': attribute.fencingToken,
+});
+
 /**
  * Frees a slot like `releaseSlot`, but as a put of the whole freed item: the lease says all the
  * item holds (code, owner, fencing token), and a conditional put is cheaper for the store to
@@ -79,11 +84,7 @@ export async function releaseLease(store: LockStore, lease: Lease): Promise<bool
           [attribute.expires]: { N: String(releasedSeconds(nowMs)) },
           [attribute.expiresMs]: { N: '0' },
         },
-        ConditionExpression: '#releaseCode = :releaseCode AND #fencingToken = :fencingToken',
-        ExpressionAttributeNames: {
-          '#releaseCode': attribute.releaseCode,
-          '#fencingToken': attribute.fencingToken,
-        },
+        ConditionExpression: releaseLeaseCondition,
         ExpressionAttributeValues: {
           ':releaseCode': { S: lease.releaseCode },
           ':fencingToken': { N: String(lease.fencingToken) },

@@ -8,7 +8,7 @@ import type { Holder, Lease } from '../lease.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
-import { fencingFloorPerMs, holderItem, leaseNames, slotIsFree } from './slot-conditions.js';
+import { fencingFloorPerMs, holderItem, inlineNames, leaseNames, slotIsFree } from './slot-conditions.js';
 
 /** What `takeSlot` needs: which slot, and the lease to write into it. */
 export interface TakeSlotRequest {
@@ -36,7 +36,11 @@ const alreadyOurs = '(#releaseCode = :releaseCode AND #fencingToken <= :fencingT
 // The token we write must exceed every token this slot had, whoever's clock chose them.
 const tokenBelowOurs = '(attribute_not_exists(#fencingToken) OR #fencingToken < :fencingToken)';
 
-const takeCondition = `(${slotIsFree} AND ${tokenBelowOurs}) OR ${alreadyOurs}`;
+const takeCondition = inlineNames(`(${slotIsFree} AND ${tokenBelowOurs}) OR ${alreadyOurs}`, {
+  ...leaseNames,
+  '#resourceId': attribute.resourceId,
+  '#fencingToken': attribute.fencingToken,
+});
 
 // A slot refused only for its token (free, or ours, with a token from a clock ahead or from the
 // same millisecond) is written once more, above the token the refusal returned; refused again,
@@ -78,11 +82,6 @@ export async function takeSlot(store: LockStore, request: TakeSlotRequest): Prom
           TableName: store.tableName,
           Item: holderItem(lease),
           ConditionExpression: takeCondition,
-          ExpressionAttributeNames: {
-            ...leaseNames,
-            '#resourceId': attribute.resourceId,
-            '#fencingToken': attribute.fencingToken,
-          },
           ExpressionAttributeValues: {
             ':releaseCode': { S: request.releaseCode },
             ':fencingToken': { N: String(lease.fencingToken) },
