@@ -2,9 +2,9 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalLambdaRuntime } from '../../local/lambda/index.js';
-import { type LocalSqs, startLocalSqs } from '../../local/sqs/index.js';
+import type { LocalSqs } from '../../local/sqs/index.js';
 import { type ConcurrencyLimitOptions, limitConcurrency, throttleAttempts } from '../../sqs/index.js';
-import { createQueueWithDlq, drain, eventually, sqsClient } from '../local/sqs/sqs-test-kit.js';
+import { createQueueWithDlq, drain, eventually, sharedSqs, sqsClient } from '../local/sqs/sqs-test-kit.js';
 import { freshLockTable, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { sleep } from './throttle-kit.js';
@@ -18,7 +18,7 @@ let runtime: LocalLambdaRuntime;
 let tableName: string;
 
 beforeAll(async () => {
-  sqs = await startLocalSqs();
+  ({ sqs } = await sharedSqs());
   client = sqsClient(sqs.endpoint);
   runtime = new LocalLambdaRuntime({ logger: () => {} });
   tableName = await freshLockTable('sqs_e2e');
@@ -27,7 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await runtime.stop();
   client.destroy();
-  await sqs.stop();
 });
 
 interface Job {

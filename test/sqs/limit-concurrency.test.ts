@@ -2,9 +2,9 @@ import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLock } from '../../core/index.js';
-import { type LocalSqs, startLocalSqs } from '../../local/sqs/index.js';
+import type { LocalSqs } from '../../local/sqs/index.js';
 import { type ConcurrencyLimitOptions, limitConcurrency, throttleAttempts } from '../../sqs/index.js';
-import { createQueue, drain, queueName } from '../local/sqs/sqs-test-kit.js';
+import { createQueue, drain, queueName, sharedSqs } from '../local/sqs/sqs-test-kit.js';
 import { countingClient } from '../support/command-counter.js';
 import { freshLockTable, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
@@ -16,7 +16,7 @@ let client: SQSClient;
 let tableName: string;
 
 beforeAll(async () => {
-  sqs = await startLocalSqs();
+  ({ sqs } = await sharedSqs());
   sqsCounter = countingSqsClient(sqs.endpoint);
   client = sqsCounter.client;
   tableName = await freshLockTable('sqs_throttle');
@@ -24,7 +24,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client.destroy();
-  await sqs.stop();
 });
 
 /** A standard or FIFO queue holding `bodies` (FIFO: `group:body`), and the records of one receive. */

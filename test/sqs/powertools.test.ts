@@ -7,9 +7,9 @@ import {
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLock } from '../../core/index.js';
-import { type LocalSqs, startLocalSqs } from '../../local/sqs/index.js';
+import type { LocalSqs } from '../../local/sqs/index.js';
 import { type ConcurrencyLimitOptions, limitRecordConcurrency, throttleAttempts } from '../../sqs/index.js';
-import { createQueue, drain, queueName } from '../local/sqs/sqs-test-kit.js';
+import { createQueue, drain, queueName, sharedSqs } from '../local/sqs/sqs-test-kit.js';
 import { freshLockTable, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { countingSqsClient, lambdaContext, receiveRecords, sleep } from './throttle-kit.js';
@@ -19,14 +19,13 @@ let client: SQSClient;
 let tableName: string;
 
 beforeAll(async () => {
-  sqs = await startLocalSqs();
+  ({ sqs } = await sharedSqs());
   client = countingSqsClient(sqs.endpoint).client;
   tableName = await freshLockTable('sqs_powertools');
 });
 
 afterAll(async () => {
   client.destroy();
-  await sqs.stop();
 });
 
 const options = (): ConcurrencyLimitOptions => ({

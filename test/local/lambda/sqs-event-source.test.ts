@@ -6,7 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalLambdaRuntime } from '../../../local/lambda/index.js';
 import { type LocalSqs, startLocalSqs } from '../../../local/sqs/index.js';
 import {
@@ -15,6 +15,7 @@ import {
   drain,
   eventually,
   queueName,
+  sharedSqs,
   sqsClient,
 } from '../sqs/sqs-test-kit.js';
 
@@ -24,17 +25,11 @@ let runtime: LocalLambdaRuntime;
 let lines: string[];
 
 beforeAll(async () => {
-  sqs = await startLocalSqs();
-  client = sqsClient(sqs.endpoint);
+  ({ sqs, client } = await sharedSqs());
 });
 
 afterEach(async () => {
   await runtime?.stop();
-});
-
-afterAll(async () => {
-  client.destroy();
-  await sqs.stop();
 });
 
 function newRuntime(): LocalLambdaRuntime {

@@ -1,26 +1,20 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalLambdaRuntime } from '../../../local/lambda/index.js';
-import { type LocalSqs, startLocalSqs } from '../../../local/sqs/index.js';
-import { createQueue, drain, eventually, queueName, sqsClient } from '../sqs/sqs-test-kit.js';
+import type { LocalSqs } from '../../../local/sqs/index.js';
+import { createQueue, drain, eventually, queueName, sharedSqs } from '../sqs/sqs-test-kit.js';
 
 let sqs: LocalSqs;
 let client: SQSClient;
 let runtime: LocalLambdaRuntime;
 
 beforeAll(async () => {
-  sqs = await startLocalSqs();
-  client = sqsClient(sqs.endpoint);
+  ({ sqs, client } = await sharedSqs());
 });
 
 afterEach(async () => {
   await runtime?.stop();
-});
-
-afterAll(async () => {
-  client.destroy();
-  await sqs.stop();
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -7,25 +7,17 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalSqs, startLocalSqs } from '../../../local/sqs/index.js';
-import { createQueue, createQueueWithDlq, drain, queueName, sqsClient } from './sqs-test-kit.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createQueue, createQueueWithDlq, drain, queueName, sharedSqs } from './sqs-test-kit.js';
 
 // Where local-aws-sqs@2.0.2 (behind local/sqs) still differs from SQS. Each test pins the
 // emulator's behaviour, so a failure here means the emulator changed: update the list in
 // local/sqs/aws-compat.ts and the shims that work around these gaps.
 
-let sqs: LocalSqs;
 let client: SQSClient;
 
 beforeAll(async () => {
-  sqs = await startLocalSqs();
-  client = sqsClient(sqs.endpoint);
-});
-
-afterAll(async () => {
-  client.destroy();
-  await sqs.stop();
+  ({ client } = await sharedSqs());
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

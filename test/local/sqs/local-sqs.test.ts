@@ -8,21 +8,23 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type LocalSqs, startLocalSqs } from '../../../local/sqs/index.js';
-import { createQueue, createQueueWithDlq, drain, eventually, queueName, sqsClient } from './sqs-test-kit.js';
+import {
+  createQueue,
+  createQueueWithDlq,
+  drain,
+  eventually,
+  queueName,
+  sharedSqs,
+  sqsClient,
+} from './sqs-test-kit.js';
 
 let sqs: LocalSqs;
 let client: SQSClient;
 
 beforeAll(async () => {
-  sqs = await startLocalSqs();
-  client = sqsClient(sqs.endpoint);
-});
-
-afterAll(async () => {
-  client.destroy();
-  await sqs.stop();
+  ({ sqs, client } = await sharedSqs());
 });
 
 describe('startLocalSqs', () => {

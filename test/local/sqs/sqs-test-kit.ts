@@ -6,6 +6,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { type LocalSqs, startLocalSqs } from '../../../local/sqs/index.js';
 
 /** An SDK client for a local SQS endpoint. */
 export function sqsClient(endpoint: string): SQSClient {
@@ -14,6 +15,17 @@ export function sqsClient(endpoint: string): SQSClient {
     endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
+}
+
+let shared: Promise<{ sqs: LocalSqs; client: SQSClient }> | undefined;
+
+/**
+ * The local SQS the test files share, and a client for it: started once in the (single) test
+ * worker, whose exit stops it. Queue names are unique, so no file sees another's messages.
+ */
+export function sharedSqs(): Promise<{ sqs: LocalSqs; client: SQSClient }> {
+  shared ??= startLocalSqs().then((sqs) => ({ sqs, client: sqsClient(sqs.endpoint) }));
+  return shared;
 }
 
 /** A unique queue name, so test files can share one server. */
