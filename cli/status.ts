@@ -1,6 +1,7 @@
 import { isHeld, toHolder } from '../core/item.js';
 import type { LockStore } from '../core/store.js';
 import { readResource } from '../core/waiting/read-resource.js';
+import { isWaiting } from '../core/waiting/request.js';
 import { printable, textTable, whenFromNow } from './text-table.js';
 
 /** One unexpired holder as `dlm status` shows it. */
@@ -56,9 +57,9 @@ export async function readStatus(store: LockStore, resourceId: string): Promise<
       expiresInMs: holder.expiresAtMs - nowMs,
       fencingToken: holder.fencingToken ?? null,
     }));
-  // As the count step counts them: not yet granted, and not past their own deadline.
+  // As the count step counts them.
   const waiters = requests
-    .filter((request) => !request.granted && request.waitUntilMs >= nowMs)
+    .filter((request) => isWaiting(request, nowMs))
     .map((request, index) => ({
       position: index + 1,
       arrivedAt: new Date(request.arrivedMs).toISOString(),

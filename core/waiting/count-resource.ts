@@ -1,6 +1,7 @@
 import { isHeld } from '../item.js';
 import type { LockStore } from '../store.js';
 import { readResource } from './read-resource.js';
+import { isWaiting } from './request.js';
 
 /** Holders and waiters of one resource now. */
 export interface CountResult {
@@ -18,6 +19,6 @@ export async function countResource(store: LockStore, resourceId: string): Promi
   const { slots, requests } = await readResource(store, resourceId);
   const nowMs = store.clock();
   const held = [...slots.values()].filter((item) => isHeld(item, nowMs)).length;
-  const waiting = requests.filter((request) => !request.granted && request.waitUntilMs >= nowMs).length;
+  const waiting = requests.filter((request) => isWaiting(request, nowMs)).length;
   return { held, waiting };
 }

@@ -5,6 +5,7 @@ import { attribute } from '../table.js';
 import { grantSlot } from './grant-transaction.js';
 import type { Grant } from './grant-waiting.js';
 import type { ResourceState } from './read-resource.js';
+import { isWaiting } from './request.js';
 
 /**
  * Passes a held slot straight to the oldest waiting request that may use it, in one
@@ -25,8 +26,7 @@ export async function handOver(
   if (!slot || slot[attribute.releaseCode]?.S !== holder.releaseCode || !isHeld(slot, nowMs))
     return undefined;
   const candidates = state.requests.filter(
-    (request) =>
-      !request.granted && request.waitUntilMs >= nowMs && holder.concurrencyId < request.concurrency,
+    (request) => isWaiting(request, nowMs) && holder.concurrencyId < request.concurrency,
   );
   for (const request of candidates) {
     const outcome = await grantSlot(store, request, holder.concurrencyId, slot, {

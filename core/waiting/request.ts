@@ -24,6 +24,11 @@ export interface StoredRequest extends SlotRequest {
   granted?: { concurrencyId: number; expiresAtMs: number; fencingToken: number };
 }
 
+/** Still waiting at `nowMs`: not granted yet, and not past its own deadline. */
+export function isWaiting(request: StoredRequest, nowMs: number): boolean {
+  return !request.granted && request.waitUntilMs >= nowMs;
+}
+
 /** Sort keys below this are waiting requests; -1 .. -(this - 1) stay free for per-resource state. */
 export const firstRequestKey = -1_000_000;
 
