@@ -80,6 +80,26 @@ export async function sendWithRetry<Output>(
   }
 }
 
+/**
+ * Sends a conditional write with `sendWithRetry`; answers true when it landed, false when its
+ * condition refused it.
+ *
+ * @example
+ * const released = await sendConditional(store, new UpdateItemCommand(input));
+ */
+export async function sendConditional(
+  store: LockStore,
+  command: UpdateItemCommand | PutItemCommand | DeleteItemCommand,
+): Promise<boolean> {
+  try {
+    await sendWithRetry(store, command);
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
 /** Throttled, retryable (5xx, network, lost answer) or fatal (our request or setup is wrong). */
 export function classify(error: unknown): 'throttled' | 'retryable' | 'fatal' {
   if (!(error instanceof Error)) return 'fatal';

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { slotKey } from '../item.js';
 import type { Lease } from '../lease.js';
-import { sendWithRetry } from '../send.js';
+import { sendConditional, sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import { holderItem, inlineNames, leaseNames } from './slot-conditions.js';
@@ -27,28 +27,22 @@ export interface SlotLease {
  */
 export async function releaseSlot(store: LockStore, lease: SlotLease): Promise<boolean> {
   const nowMs = store.clock();
-  try {
-    await sendWithRetry(
-      store,
-      new UpdateItemCommand({
-        TableName: store.tableName,
-        Key: slotKey(lease.resourceId, lease.concurrencyId),
-        UpdateExpression: 'SET #expires = :releasedSeconds, #expiresMs = :zero',
-        // Only the holder of this lease may free the slot.
-        ConditionExpression: '#releaseCode = :releaseCode',
-        ExpressionAttributeNames: leaseNames,
-        ExpressionAttributeValues: {
-          ':releaseCode': { S: lease.releaseCode },
-          ':releasedSeconds': { N: String(releasedSeconds(nowMs)) },
-          ':zero': { N: '0' },
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+  return sendConditional(
+    store,
+    new UpdateItemCommand({
+      TableName: store.tableName,
+      Key: slotKey(lease.resourceId, lease.concurrencyId),
+      UpdateExpression: 'SET #expires = :releasedSeconds, #expiresMs = :zero',
+      // Only the holder of this lease may free the slot.
+      ConditionExpression: '#releaseCode = :releaseCode',
+      ExpressionAttributeNames: leaseNames,
+      ExpressionAttributeValues: {
+        ':releaseCode': { S: lease.releaseCode },
+        ':releasedSeconds': { N: String(releasedSeconds(nowMs)) },
+        ':zero': { N: '0' },
+      },
+    }),
+  );
 }
 
 /** The `expires` of a released item: a second in the past, free and uncounted by Python's rules. */

@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { slotKey } from '../item.js';
-import { sendWithRetry } from '../send.js';
+import { sendConditional } from '../send.js';
 import type { LockStore } from '../store.js';
 import { requestAttribute } from '../table.js';
 
@@ -19,24 +19,18 @@ export async function advanceRetryChain(
   from: string,
   to: string,
 ): Promise<boolean> {
-  try {
-    await sendWithRetry(
-      store,
-      new UpdateItemCommand({
-        TableName: store.tableName,
-        Key: slotKey(resourceId, requestKey),
-        UpdateExpression: 'SET #retryChain = :to',
-        ConditionExpression: '#retryChain = :from AND attribute_not_exists(#grantedSlot)',
-        ExpressionAttributeNames: {
-          '#retryChain': requestAttribute.retryChain,
-          '#grantedSlot': requestAttribute.grantedSlot,
-        },
-        ExpressionAttributeValues: { ':from': { S: from }, ':to': { S: to } },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+  return sendConditional(
+    store,
+    new UpdateItemCommand({
+      TableName: store.tableName,
+      Key: slotKey(resourceId, requestKey),
+      UpdateExpression: 'SET #retryChain = :to',
+      ConditionExpression: '#retryChain = :from AND attribute_not_exists(#grantedSlot)',
+      ExpressionAttributeNames: {
+        '#retryChain': requestAttribute.retryChain,
+        '#grantedSlot': requestAttribute.grantedSlot,
+      },
+      ExpressionAttributeValues: { ':from': { S: from }, ':to': { S: to } },
+    }),
+  );
 }

@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException, DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { slotKey } from '../item.js';
-import { sendWithRetry } from '../send.js';
+import { sendConditional } from '../send.js';
 import type { LockStore } from '../store.js';
 import { requestAttribute } from '../table.js';
 
@@ -18,23 +18,17 @@ export async function withdrawRequest(
   requestKey: number,
   { evenIfGranted = false } = {},
 ): Promise<boolean> {
-  try {
-    await sendWithRetry(
-      store,
-      new DeleteItemCommand({
-        TableName: store.tableName,
-        Key: slotKey(resourceId, requestKey),
-        ...(evenIfGranted
-          ? {}
-          : {
-              ConditionExpression: 'attribute_not_exists(#grantedSlot)',
-              ExpressionAttributeNames: { '#grantedSlot': requestAttribute.grantedSlot },
-            }),
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+  return sendConditional(
+    store,
+    new DeleteItemCommand({
+      TableName: store.tableName,
+      Key: slotKey(resourceId, requestKey),
+      ...(evenIfGranted
+        ? {}
+        : {
+            ConditionExpression: 'attribute_not_exists(#grantedSlot)',
+            ExpressionAttributeNames: { '#grantedSlot': requestAttribute.grantedSlot },
+          }),
+    }),
+  );
 }
