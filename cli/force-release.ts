@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { slotKey, toHolder } from '../core/item.js';
 import type { Holder } from '../core/lease.js';
+import { releasedSeconds } from '../core/operations/release-slot.js';
 import { sendWithRetry } from '../core/send.js';
 import type { LockStore } from '../core/store.js';
 import { attribute } from '../core/table.js';
@@ -20,7 +21,7 @@ export type ForceReleaseOutcome =
 /**
  * Frees slot `slot` of a resource whoever holds it: the operator's override for a holder that
  * will not release (a stuck process, a lease set far too long). One conditional UpdateItem that
- * marks the slot released exactly as `releaseSlot` does (`expires_ms` 0, `expires` a second in
+ * marks the slot released exactly as `releaseSlot` does (`releasedSeconds`) (`expires_ms` 0, `expires` a second in
  * the past, the fencing counter kept), so Python sees it free and the former holder's `extend`
  * fails with `Lock.Lost`. The condition (the item exists and is held) leaves a free slot alone,
  * so a repeated override answers `not-held` instead of rewriting it.
@@ -53,7 +54,7 @@ export async function forceReleaseSlot(
         ExpressionAttributeValues: {
           ':nowMs': { N: String(nowMs) },
           ':nowSeconds': { N: String(nowSeconds) },
-          ':releasedSeconds': { N: String(nowSeconds - 1) },
+          ':releasedSeconds': { N: String(releasedSeconds(nowMs)) },
           ':zero': { N: '0' },
         },
         // The former holder, to report whom the override hit; read instead of a second request.

@@ -46,7 +46,7 @@ export async function releaseSlot(store: LockStore, lease: SlotLease): Promise<b
 }
 
 /** The `expires` of a released item: a second in the past, free and uncounted by Python's rules. */
-function releasedSeconds(nowMs: number): number {
+export function releasedSeconds(nowMs: number): number {
   return Math.floor(nowMs / 1000) - 1;
 }
 
