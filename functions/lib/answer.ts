@@ -20,16 +20,20 @@ export interface AcquireOutput {
 /** Answers that mean the task no longer waits (timed out, execution stopped, token unknown). */
 const taskGoneErrors = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
-/** The acquire output for a lease. */
-export function acquireOutput(lease: Lease, waitedMs: number): AcquireOutput {
+/** A lease as the steps output it (acquire and extend): the end as an ISO 8601 time. */
+export function leaseOutput(lease: Omit<Lease, 'owner'>): Omit<AcquireOutput, 'waitedMs'> {
   return {
     resourceId: lease.resourceId,
     concurrencyId: lease.concurrencyId,
     releaseCode: lease.releaseCode,
     expiresAt: new Date(lease.expiresAtMs).toISOString(),
     fencingToken: lease.fencingToken,
-    waitedMs: Math.max(0, Math.round(waitedMs)),
   };
+}
+
+/** The acquire output for a lease. */
+export function acquireOutput(lease: Lease, waitedMs: number): AcquireOutput {
+  return { ...leaseOutput(lease), waitedMs: Math.max(0, Math.round(waitedMs)) };
 }
 
 /**
@@ -40,8 +44,11 @@ export function acquireOutput(lease: Lease, waitedMs: number): AcquireOutput {
  * if (!(await sendGrant(taskToken, output))) await releaseAndHandOff(store, lease);
  */
 export async function sendGrant(taskToken: string, output: AcquireOutput): Promise<boolean> {
-  return whileTaskExists(taskToken, 'grant', () =>
-    sfnClient().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })),
+  return whileTaskExists(
+    taskToken,
+    'grant',
+    () => sfnClient().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })),
+    { goneOnRetryMeansDelivered: true },
   );
 }
 
@@ -59,10 +66,15 @@ export async function taskStillWaits(taskToken: string): Promise<boolean> {
   );
 }
 
+/**
+ * Sends `send` to the task; false when the task is gone. With `goneOnRetryMeansDelivered`, a
+ * "gone" heard on the SDK's retry counts as delivered (see below): only a grant needs that.
+ */
 async function whileTaskExists(
   taskToken: string,
   what: string,
   send: () => Promise<unknown>,
+  { goneOnRetryMeansDelivered = false } = {},
 ): Promise<boolean> {
   try {
     await send();
@@ -71,7 +83,7 @@ async function whileTaskExists(
     if (error instanceof Error && taskGoneErrors.has(error.name)) {
       // "Gone" heard on the SDK's retry may be about our own first attempt, delivered but with its
       // answer lost: the grant may be in use, so never report it undelivered (the lease is the backstop).
-      if (what === 'grant' && attemptsOf(error) > 1) {
+      if (goneOnRetryMeansDelivered && attemptsOf(error) > 1) {
         logger.warn('grant answer uncertain: task gone on a retry; keeping the slot', {
           task: tokenHint(taskToken),
         });
