@@ -1,16 +1,5 @@
 import { DescribeExecutionCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 
-/** Starts one execution per input, all at once, and waits until all have ended successfully. */
-export async function runExecutions(
-  sfn: SFNClient,
-  stateMachineArn: string,
-  inputs: unknown[],
-): Promise<string[]> {
-  const arns = await startExecutions(sfn, stateMachineArn, inputs);
-  await waitForAll(sfn, arns);
-  return arns;
-}
-
 /** Starts one execution per input, all at once. */
 export async function startExecutions(
   sfn: SFNClient,

@@ -5,15 +5,8 @@ import { countRequests } from '../local/count-requests.js';
 import { type LocalHandler, LocalLambdaRuntime } from '../local/lambda/index.js';
 import { startLocalSqs } from '../local/sqs/index.js';
 import { type ConcurrencyLimitOptions, limitConcurrency } from '../sqs/index.js';
+import type { BenchRow } from './core-bench.js';
 import { countingDynamoDbClient } from './measure.js';
-
-/** One line of the bench table. */
-export interface SqsBenchRow {
-  case: string;
-  value: number;
-  unit: string;
-  note?: string;
-}
 
 /** Batches in flight per queue, as a mapping with maximum concurrency 5 would run them. */
 const mappingConcurrency = 5;
@@ -34,7 +27,7 @@ export async function runSqsBench(
   endpoints: { dynamodb: string },
   seconds: number,
   log: (line: string) => void,
-): Promise<SqsBenchRow[]> {
+): Promise<BenchRow[]> {
   const sqs = await startLocalSqs();
   const runtime = new LocalLambdaRuntime({ logger: () => {} });
   const dynamo = countingDynamoDbClient(endpoints.dynamodb);

@@ -45,6 +45,8 @@ export async function runWorkflowBench(
   const sqsCounts = countRequests(sqs).counts;
   useClients({ dynamodb: dynamodb.client, sqs });
   const records = new Map<string, WorkRecord[]>();
+  /** Resources whose first work step has begun: the holder is in, the waiters may start. */
+  const atWork = new Set<string>();
   const workArn = aws.lambda.register({
     name: 'bench-work',
     handler: async (event: {
@@ -53,7 +55,7 @@ export async function runWorkflowBench(
       lock: { waitedMs: number; expiresAt: string };
     }) => {
       const startMs = Date.now();
-      records.set(`${event.resourceId}:started`, []);
+      atWork.add(event.resourceId);
       await new Promise((resolve) => setTimeout(resolve, event.workMs));
       const list = records.get(event.resourceId) ?? [];
       const grantMs = Date.parse(event.lock.expiresAt) - leaseSeconds * 1000;
@@ -98,7 +100,7 @@ export async function runWorkflowBench(
       const started = performance.now();
       // The holder first, so that all the others queue behind it: arrival order is then clear.
       const [holder] = await startExecutions(sfn, stateMachineArn as string, [{ resourceId, workMs: 1_000 }]);
-      while (!records.has(`${resourceId}:started`)) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (!atWork.has(resourceId)) await new Promise((resolve) => setTimeout(resolve, 10));
       const queued = await startExecutions(
         sfn,
         stateMachineArn as string,
@@ -107,7 +109,6 @@ export async function runWorkflowBench(
       await waitForAll(sfn, [holder as string, ...queued]);
       const after = snapshot(dynamodb, sqsCounts, invocations);
       const work = (records.get(resourceId) ?? []).sort((a, b) => a.grantMs - b.grantMs);
-      records.delete(`${resourceId}:started`);
       // From the end of one holder's work (its release follows) to the grant of the next holder.
       const latencies = work
         .slice(1)
