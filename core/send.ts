@@ -22,7 +22,7 @@ const throttlingErrors = new Set([
 const storeRetryBackoff = { baseMs: 50, capMs: 5_000 };
 
 /** How long a store call may keep retrying throttling and lost answers before it gives up. */
-export const defaultStoreRetryMs = 20_000;
+const defaultStoreRetryMs = 20_000;
 
 /** The calls the lock makes: conditional writes, transactions and consistent reads. */
 type Command =
@@ -101,7 +101,7 @@ export async function sendConditional(
 }
 
 /** Throttled, retryable (5xx, network, lost answer) or fatal (our request or setup is wrong). */
-export function classify(error: unknown): 'throttled' | 'retryable' | 'fatal' {
+function classify(error: unknown): 'throttled' | 'retryable' | 'fatal' {
   if (!(error instanceof Error)) return 'fatal';
   if (throttlingErrors.has(error.name)) return 'throttled';
   const meta = error as Error & {

@@ -25,7 +25,7 @@ export const newRetryChain = (): string => randomUUID();
  * @example
  * retryDelaySeconds(3, config, request.waitUntilMs - Date.now()); // e.g. 5
  */
-export function retryDelaySeconds(attempt: number, config: FunctionConfig, msUntilDeadline: number): number {
+function retryDelaySeconds(attempt: number, config: FunctionConfig, msUntilDeadline: number): number {
   const ceiling = backoffCeiling(attempt, config.retryBaseSeconds, config.retryCapSeconds);
   const jittered = Math.max(1, Math.round(Math.random() * ceiling));
   const untilDeadline = Math.max(0, Math.ceil(msUntilDeadline / 1000));

@@ -57,6 +57,6 @@ export async function settlePass(store: LockStore, pass: GrantPass): Promise<voi
 }
 
 /** The cause of a `Lock.Timeout`. */
-export function timeoutCause(request: Pick<StoredRequest, 'resourceId' | 'arrivedMs'>): string {
+function timeoutCause(request: Pick<StoredRequest, 'resourceId' | 'arrivedMs'>): string {
   return `No slot of "${request.resourceId}" was free within waitSeconds (waited ${Date.now() - request.arrivedMs} ms)`;
 }
