@@ -4,14 +4,27 @@ import { handler as count } from '../functions/count.js';
 import { handler as extend } from '../functions/extend.js';
 import { handler as release } from '../functions/release.js';
 import { handler as retry } from '../functions/retry.js';
+import { lockFunctions } from '../stacks/functions.js';
 import type { LocalFunctionDefinition } from './lambda/index.js';
 
-/** The service's functions under their deployed names, with the deployed timeouts. */
+/** The service's functions under their deployed names, with the deployed timeouts (one source: the stack's). */
 export const serviceFunctions = {
-  acquire: { name: 'dynamo-dlm-acquire', handler: acquire, timeoutSeconds: 10 },
-  release: { name: 'dynamo-dlm-release', handler: release, timeoutSeconds: 10 },
-  count: { name: 'dynamo-dlm-count', handler: count, timeoutSeconds: 5 },
-  extend: { name: 'dynamo-dlm-extend', handler: extend, timeoutSeconds: 5 },
-  retry: { name: 'dynamo-dlm-retry', handler: retry, timeoutSeconds: 10 },
-  cleanup: { name: 'dynamo-dlm-cleanup', handler: cleanup, timeoutSeconds: 30 },
+  acquire: {
+    name: 'dynamo-dlm-acquire',
+    handler: acquire,
+    timeoutSeconds: lockFunctions.acquire.timeoutSeconds,
+  },
+  release: {
+    name: 'dynamo-dlm-release',
+    handler: release,
+    timeoutSeconds: lockFunctions.release.timeoutSeconds,
+  },
+  count: { name: 'dynamo-dlm-count', handler: count, timeoutSeconds: lockFunctions.count.timeoutSeconds },
+  extend: { name: 'dynamo-dlm-extend', handler: extend, timeoutSeconds: lockFunctions.extend.timeoutSeconds },
+  retry: { name: 'dynamo-dlm-retry', handler: retry, timeoutSeconds: lockFunctions.retry.timeoutSeconds },
+  cleanup: {
+    name: 'dynamo-dlm-cleanup',
+    handler: cleanup,
+    timeoutSeconds: lockFunctions.cleanup.timeoutSeconds,
+  },
 } satisfies Record<string, LocalFunctionDefinition>;
