@@ -15,6 +15,8 @@ export const defaults: { tableName: string; duration: number } = {
 /** Limits shared by the library, the workflow steps and the SQS throttle. */
 export const limits = {
   resourceIdMaxBytes: 1024,
+  /** The owner is a key of the owner index: at most this many bytes of UTF-8. */
+  ownerMaxBytes: 1024,
   concurrencyMax: 1000,
   durationMaxSeconds: 43_200,
 } as const;

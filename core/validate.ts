@@ -66,11 +66,11 @@ export function validateOwner(value: unknown, field = 'owner'): string | undefin
     typeof value !== 'string' ||
     value.length === 0 ||
     !value.isWellFormed() ||
-    Buffer.byteLength(value, 'utf8') > 1024
+    Buffer.byteLength(value, 'utf8') > limits.ownerMaxBytes
   ) {
     throw new InvalidLockOptionError(
       field,
-      'a non-empty string of at most 1024 bytes (UTF-8, no lone surrogates), or undefined',
+      `a non-empty string of at most ${limits.ownerMaxBytes} bytes (UTF-8, no lone surrogates), or undefined`,
       value,
     );
   }

@@ -2,14 +2,18 @@ import { z } from 'zod';
 import { limits } from '../../core/defaults.js';
 import { errorName, StepError } from './errors.js';
 
-const resourceId = z
-  .string()
-  .min(1)
-  .refine((value) => value.isWellFormed(), 'must be well-formed UTF-16 (no lone surrogates)')
-  .refine(
-    (value) => Buffer.byteLength(value, 'utf8') <= limits.resourceIdMaxBytes,
-    `must be at most ${limits.resourceIdMaxBytes} bytes of UTF-8`,
-  );
+/** A non-empty, well-formed string of at most `maxBytes` bytes of UTF-8 (a table key). */
+const utf8Key = (maxBytes: number) =>
+  z
+    .string()
+    .min(1)
+    .refine((value) => value.isWellFormed(), 'must be well-formed UTF-16 (no lone surrogates)')
+    .refine(
+      (value) => Buffer.byteLength(value, 'utf8') <= maxBytes,
+      `must be at most ${maxBytes} bytes of UTF-8`,
+    );
+
+const resourceId = utf8Key(limits.resourceIdMaxBytes);
 const concurrency = z.number().int().min(1).max(limits.concurrencyMax);
 const leaseSeconds = z.number().min(1).max(limits.durationMaxSeconds);
 const releaseCode = z.string().regex(/^[0-9a-f]{32}$/, 'must be the 32 hex digits the acquire step returned');
@@ -26,13 +30,8 @@ export const acquireInput = z.strictObject({
   concurrency: concurrency.default(1),
   leaseSeconds: leaseSeconds.default(10),
   waitSeconds: z.number().min(0).max(31_536_000).optional(),
-  // The owner is a key of the owner index: at most 1024 bytes of UTF-8, as in the library.
-  owner: z
-    .string()
-    .min(1)
-    .refine((value) => value.isWellFormed(), 'must be well-formed UTF-16 (no lone surrogates)')
-    .refine((value) => Buffer.byteLength(value, 'utf8') <= 1024, 'must be at most 1024 bytes of UTF-8')
-    .optional(),
+  // The owner is a key of the owner index, limited as in the library.
+  owner: utf8Key(limits.ownerMaxBytes).optional(),
 });
 
 /** The lease fields of the acquire output, as release and extend take them; other fields pass. */
