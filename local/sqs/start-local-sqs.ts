@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { findFreePort } from '../free-port.js';
+import { findFreePort, listenAt } from '../free-port.js';
 import { createCompatRequestHandler } from './aws-compat.js';
 
 /**
@@ -59,7 +59,7 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
       }),
     );
     try {
-      await listen(server, port);
+      await listenAt(server, port);
     } catch (error) {
       // Another process took the port between the probe and listen(): try another one.
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 3) throw error;
@@ -83,14 +83,4 @@ function running(server: Server, port: number): LocalSqs {
       return stopping;
     },
   };
-}
-
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

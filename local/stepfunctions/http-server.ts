@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenOnFreePort } from '../free-port.js';
 import type { Action } from './actions.js';
 import { SfnError } from './errors.js';
 
@@ -94,24 +95,18 @@ async function handle(
  * const server = await startJsonServer(0, { DescribeExecution: (body) => describe(body) });
  * server.endpoint; // 'http://127.0.0.1:41234'
  */
-export function startJsonServer(port: number, actions: Record<string, Action>): Promise<JsonServer> {
+export async function startJsonServer(port: number, actions: Record<string, Action>): Promise<JsonServer> {
   const server = createServer((req, res) => {
     void handle(req, res, actions);
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      const address = server.address();
-      const actual = typeof address === 'object' && address ? address.port : port;
-      resolve({
-        endpoint: `http://127.0.0.1:${actual}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+  // A taken preferred port (npm run local asks for 8083) falls back to any free one.
+  const actual = await listenOnFreePort(server, port);
+  return {
+    endpoint: `http://127.0.0.1:${actual}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
 }
