@@ -7,6 +7,7 @@ import { handOver } from './hand-over.js';
 import { markGranted } from './mark-granted.js';
 import { readResource } from './read-resource.js';
 import {
+  leaseOf,
   primarySlotOf,
   releaseCodeOf,
   requestKeyOf,
@@ -82,12 +83,5 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
 export function grantedLease(request: StoredRequest): Lease {
   const granted = request.granted;
   if (!granted) throw new Error('grantedLease: the request is not granted');
-  return {
-    resourceId: request.resourceId,
-    concurrencyId: granted.concurrencyId,
-    releaseCode: request.releaseCode,
-    expiresAtMs: granted.expiresAtMs,
-    fencingToken: granted.fencingToken,
-    ...(request.owner === undefined ? {} : { owner: request.owner }),
-  };
+  return leaseOf(request, granted);
 }

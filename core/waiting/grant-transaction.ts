@@ -9,7 +9,7 @@ import { fencingFloorPerMs, holderUpdate, slotIsFree } from '../operations/slot-
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
-import { primarySlotOf, type StoredRequest } from './request.js';
+import { leaseOf, primarySlotOf, type StoredRequest } from './request.js';
 import { markGrantedWrite, notHoldingPrimarySlot } from './request-writes.js';
 
 type Item = Record<string, AttributeValue>;
@@ -52,14 +52,7 @@ export async function grantSlot(
     fromHolder === undefined ? slotIsFree : '(#releaseCode = :fromHolder AND #expiresMs > :zero)';
   const fencingToken = (seenToken === undefined ? nowMs * fencingFloorPerMs : Number(seenToken)) + 1;
   const primarySlot = primarySlotOf(request.releaseCode, request.concurrency);
-  const lease: Lease = {
-    resourceId: request.resourceId,
-    concurrencyId,
-    releaseCode: request.releaseCode,
-    expiresAtMs,
-    fencingToken,
-    ...(request.owner === undefined ? {} : { owner: request.owner }),
-  };
+  const lease = leaseOf(request, { concurrencyId, expiresAtMs, fencingToken });
   const update = holderUpdate(lease, ':token');
   try {
     await sendWithRetry(

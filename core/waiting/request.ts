@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Lease } from '../lease.js';
 
 /**
  * A request for a slot made by a workflow: who asks, for how long, and how to answer it.
@@ -22,6 +23,18 @@ export interface StoredRequest extends SlotRequest {
   arrivedMs: number;
   retryChain?: string;
   granted?: { concurrencyId: number; expiresAtMs: number; fencingToken: number };
+}
+
+/** The lease a request holds once granted `grant`. */
+export function leaseOf(request: StoredRequest, grant: NonNullable<StoredRequest['granted']>): Lease {
+  return {
+    resourceId: request.resourceId,
+    concurrencyId: grant.concurrencyId,
+    releaseCode: request.releaseCode,
+    expiresAtMs: grant.expiresAtMs,
+    fencingToken: grant.fencingToken,
+    ...(request.owner === undefined ? {} : { owner: request.owner }),
+  };
 }
 
 /** Still waiting at `nowMs`: not granted yet, and not past its own deadline. */
