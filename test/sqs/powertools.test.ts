@@ -5,6 +5,7 @@ import {
   SqsFifoPartialProcessorAsync,
 } from '@aws-lambda-powertools/batch';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLock } from '../../core/index.js';
 import type { LocalSqs } from '../../local/sqs/index.js';
@@ -38,6 +39,13 @@ const options = (): ConcurrencyLimitOptions => ({
   backoff: { baseSeconds: 1, capSeconds: 1 },
 });
 
+/** Runs a batch the way a Powertools handler does: `processPartialResponse` with `processor`. */
+const inPowertools = (
+  records: SQSRecord[],
+  recordHandler: Parameters<typeof processPartialResponse>[1],
+  processor: Parameters<typeof processPartialResponse>[2],
+) => processPartialResponse({ Records: records }, recordHandler, processor, { context: lambdaContext() });
+
 async function queueWith(bodies: Array<[string, string?]>, fifo = false) {
   const { url, arn } = await createQueue(client, queueName('powertools', fifo), {
     VisibilityTimeout: '30',
@@ -60,14 +68,7 @@ describe('limitRecordConcurrency inside Powertools', () => {
     const recordHandler = limitRecordConcurrency(async (record) => {
       done.push(record.body);
     }, options());
-    const response = await processPartialResponse(
-      { Records: records },
-      recordHandler,
-      new BatchProcessor(EventType.SQS),
-      {
-        context: lambdaContext(),
-      },
-    );
+    const response = await inPowertools(records, recordHandler, new BatchProcessor(EventType.SQS));
     expect(response).toEqual({ batchItemFailures: [] });
     expect(done).toEqual([`${free}#1`]);
     expect(await drain(client, url)).toHaveLength(0);
@@ -90,14 +91,7 @@ describe('limitRecordConcurrency inside Powertools', () => {
       running--;
       done++;
     }, options());
-    const response = await processPartialResponse(
-      { Records: records },
-      recordHandler,
-      new BatchProcessor(EventType.SQS),
-      {
-        context: lambdaContext(),
-      },
-    );
+    const response = await inPowertools(records, recordHandler, new BatchProcessor(EventType.SQS));
     expect(response).toEqual({ batchItemFailures: [] });
     expect([highest, done]).toEqual([1, 3]); // one at a time, and none re-queued
   });
@@ -119,14 +113,7 @@ describe('limitRecordConcurrency inside Powertools', () => {
     const recordHandler = limitRecordConcurrency(async (record) => {
       done.push(record.body);
     }, options());
-    const response = await processPartialResponse(
-      { Records: records },
-      recordHandler,
-      new SqsFifoPartialProcessorAsync(),
-      {
-        context: lambdaContext(),
-      },
-    );
+    const response = await inPowertools(records, recordHandler, new SqsFifoPartialProcessorAsync());
     expect(done).toEqual([`${free}#1`]);
     expect(response.batchItemFailures.map((item) => item.itemIdentifier)).toEqual(
       records.slice(1).map((record) => record.messageId),
