@@ -5,21 +5,13 @@ import { exampleStateMachine } from '../../core/steps/example-state-machine.js';
 import { readResource } from '../../core/waiting/read-resource.js';
 import type { LocalAws } from '../../local/start-local-aws.js';
 import { dynamoDbClient, uniqueResource } from '../support/dynamodb.js';
-import {
-  createStateMachine,
-  eventually,
-  localAws,
-  startExecution,
-  waitForExecution,
-} from '../support/local-aws.js';
+import { createStateMachine, eventually, startExecution, waitForExecution } from '../support/local-aws.js';
 import { countFigure, figureLines } from './support/chaos-settings.js';
 import type { Fault } from './support/fault-injector.js';
 import {
   counts,
-  createExampleMachine,
   type FunctionFaults,
-  installFaultyClients,
-  registerTrackedWork,
+  faultyWorkflow,
   restoreFunctionClients,
   sqsEvent,
   tableStore,
@@ -32,10 +24,7 @@ let work: WorkRecord;
 let machineArn: string;
 
 beforeAll(async () => {
-  aws = await localAws();
-  faults = installFaultyClients();
-  work = registerTrackedWork(aws, 'answer-faults-work');
-  machineArn = await createExampleMachine(aws, work.arn, 'answer-faults');
+  ({ aws, faults, work, machineArn } = await faultyWorkflow('answer-faults'));
 }, 60_000);
 
 afterAll(() => {

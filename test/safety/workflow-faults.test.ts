@@ -3,15 +3,13 @@ import { DynamoDbLock } from '../../core/dynamo-db-lock.js';
 import { readResource } from '../../core/waiting/read-resource.js';
 import type { LocalAws } from '../../local/start-local-aws.js';
 import { dynamoDbClient, uniqueResource } from '../support/dynamodb.js';
-import { eventually, localAws, startExecution, waitForExecution } from '../support/local-aws.js';
+import { eventually, startExecution, waitForExecution } from '../support/local-aws.js';
 import { chaosSettings, countFigure, figureLines, seededRandom } from './support/chaos-settings.js';
 import {
   counts,
-  createExampleMachine,
   deadLetterDepth,
   type FunctionFaults,
-  installFaultyClients,
-  registerTrackedWork,
+  faultyWorkflow,
   restoreFunctionClients,
   sqsEvent,
   tableStore,
@@ -25,10 +23,7 @@ let work: WorkRecord;
 let machineArn: string;
 
 beforeAll(async () => {
-  aws = await localAws();
-  faults = installFaultyClients();
-  work = registerTrackedWork(aws, 'workflow-faults-work');
-  machineArn = await createExampleMachine(aws, work.arn, 'workflow-faults', 20);
+  ({ aws, faults, work, machineArn } = await faultyWorkflow('workflow-faults', 20));
 }, 60_000);
 
 afterAll(() => {

@@ -8,7 +8,7 @@ import { countResource } from '../../../core/waiting/count-resource.js';
 import { useClients } from '../../../functions/lib/clients.js';
 import type { LocalAws } from '../../../local/start-local-aws.js';
 import { dynamoDbClient } from '../../support/dynamodb.js';
-import { createStateMachine } from '../../support/local-aws.js';
+import { createStateMachine, localAws } from '../../support/local-aws.js';
 import { recordingLogger } from '../../support/recording-logger.js';
 import { FaultInjector } from './fault-injector.js';
 
@@ -213,4 +213,19 @@ export function sqsEvent(body: string) {
       },
     ],
   };
+}
+
+/**
+ * What a workflow fault test file starts from: the local AWS, the functions' clients behind
+ * fault injectors, a tracked work function and the example state machine on it.
+ *
+ * @example
+ * ({ aws, faults, work, machineArn } = await faultyWorkflow('answer-faults'));
+ */
+export async function faultyWorkflow(label: string, leaseSeconds?: number) {
+  const aws = await localAws();
+  const faults = installFaultyClients();
+  const work = registerTrackedWork(aws, `${label}-work`);
+  const machineArn = await createExampleMachine(aws, work.arn, label, leaseSeconds);
+  return { aws, faults, work, machineArn };
 }
