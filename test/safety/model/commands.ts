@@ -58,25 +58,45 @@ async function afterCommand(model: Model, real: Real, name: string): Promise<voi
   countFigure(`model.operation.${name}`);
 }
 
-/** `tryAcquire()`: true exactly when the model has a free slot (nothing else runs meanwhile). */
-class TryAcquire implements Command {
+/** A command on one lock object (client `index` of `resource`); it runs while that client does not wait. */
+abstract class OneClient implements Command {
   constructor(
     readonly resource: number,
     readonly index: number,
-    readonly delivery: Delivery,
   ) {}
   check = (model: Readonly<Model>) => !client(model, this.resource, this.index).waiting;
+  abstract run(model: Model, real: Real): Promise<void>;
+  /** The client's state in the model. */
+  protected state(model: Model) {
+    return client(model, this.resource, this.index);
+  }
+  /** The client's real lock object. */
+  protected lock(real: Real) {
+    return real.locks[this.resource]?.[this.index];
+  }
+  /** Asserts the client sent nothing since it had sent `before` requests. */
+  protected expectNoRequestSince(before: number, what: string) {
+    expectThat(clientFor(this.resource, this.index).faults.sentCount() === before, `${what} sent a request`);
+  }
+}
+
+/** `tryAcquire()`: true exactly when the model has a free slot (nothing else runs meanwhile). */
+class TryAcquire extends OneClient {
+  constructor(
+    resource: number,
+    index: number,
+    readonly delivery: Delivery,
+  ) {
+    super(resource, index);
+  }
   async run(model: Model, real: Real) {
-    const state = client(model, this.resource, this.index);
+    const state = this.state(model);
     const before = arm(this.resource, this.index, this.delivery, 'PutItem');
-    const got = await (real.locks[this.resource]?.[this.index]?.tryAcquire() as Promise<boolean>);
-    const lease = real.locks[this.resource]?.[this.index]?.lease;
+    const got = await (this.lock(real)?.tryAcquire() as Promise<boolean>);
+    const lease = this.lock(real)?.lease;
     if (state.lease) {
       expectThat(!got, 'tryAcquire on a lock object that holds a lease answered true');
-      expectThat(
-        clientFor(this.resource, this.index).faults.sentCount() === before,
-        'tryAcquire while holding sent a request',
-      );
+      this.expectNoRequestSince(before, 'tryAcquire while holding');
     } else {
       const free = freeCount(model, this.resource);
       expectThat(got === free > 0, `tryAcquire answered ${got} with ${free} free slot(s)`);
@@ -87,21 +107,22 @@ class TryAcquire implements Command {
     }
     await afterCommand(model, real, 'tryAcquire');
   }
-  toString = () => `tryAcquire(r${this.resource}, c${this.index}, ${this.delivery})`;
+  override toString = () => `tryAcquire(r${this.resource}, c${this.index}, ${this.delivery})`;
 }
 
 /** `acquire({ timeoutMs })` in the background: it ends granted, or with a timeout at its deadline. */
-class Acquire implements Command {
+class Acquire extends OneClient {
   constructor(
-    readonly resource: number,
-    readonly index: number,
+    resource: number,
+    index: number,
     readonly waitMs: number,
-  ) {}
-  check = (model: Readonly<Model>) => !client(model, this.resource, this.index).waiting;
+  ) {
+    super(resource, index);
+  }
   async run(model: Model, real: Real) {
-    const state = client(model, this.resource, this.index);
+    const state = this.state(model);
     if (state.lease) {
-      const error = await real.locks[this.resource]?.[this.index]
+      const error = await this.lock(real)
         ?.acquire({ timeoutMs: this.waitMs })
         .catch((e: unknown) => e);
       expectThat(error instanceof LockAlreadyHeldError, `acquire while holding gave ${String(error)}`);
@@ -111,28 +132,26 @@ class Acquire implements Command {
     }
     await afterCommand(model, real, 'acquire');
   }
-  toString = () => `acquire(r${this.resource}, c${this.index}, wait ${this.waitMs} ms)`;
+  override toString = () => `acquire(r${this.resource}, c${this.index}, wait ${this.waitMs} ms)`;
 }
 
 /** `release()`: true while the lease is the slot's (even expired); never touches a new holder. */
-class Release implements Command {
+class Release extends OneClient {
   constructor(
-    readonly resource: number,
-    readonly index: number,
+    resource: number,
+    index: number,
     readonly delivery: Delivery,
-  ) {}
-  check = (model: Readonly<Model>) => !client(model, this.resource, this.index).waiting;
+  ) {
+    super(resource, index);
+  }
   async run(model: Model, real: Real) {
-    const state = client(model, this.resource, this.index);
+    const state = this.state(model);
     const before = arm(this.resource, this.index, this.delivery, 'PutItem');
-    const released = await (real.locks[this.resource]?.[this.index]?.release() as Promise<boolean>);
+    const released = await (this.lock(real)?.release() as Promise<boolean>);
     const lease = state.lease;
     if (!lease) {
       expectThat(!released, 'release without a lease answered true');
-      expectThat(
-        clientFor(this.resource, this.index).faults.sentCount() === before,
-        'release without a lease sent a request',
-      );
+      this.expectNoRequestSince(before, 'release without a lease');
     } else {
       const item = model.slots.get(slotKey(this.resource, lease.concurrencyId));
       const ours = item?.code === lease.releaseCode;
@@ -155,25 +174,28 @@ class Release implements Command {
     }
     await afterCommand(model, real, 'release');
   }
-  toString = () => `release(r${this.resource}, c${this.index}, ${this.delivery})`;
+  override toString = () => `release(r${this.resource}, c${this.index}, ${this.delivery})`;
 }
 
 /** `extend(seconds)`: moves the end while nobody else took the slot; `LockLostError` otherwise. */
-class Extend implements Command {
+class Extend extends OneClient {
   constructor(
-    readonly resource: number,
-    readonly index: number,
+    resource: number,
+    index: number,
     readonly seconds: number,
     readonly delivery: Delivery,
-  ) {}
-  check = (model: Readonly<Model>) => !client(model, this.resource, this.index).waiting;
+  ) {
+    super(resource, index);
+  }
   async run(model: Model, real: Real) {
-    const state = client(model, this.resource, this.index);
+    const state = this.state(model);
     arm(this.resource, this.index, this.delivery, 'UpdateItem');
-    const outcome = await real.locks[this.resource]?.[this.index]?.extend(this.seconds).then(
-      (lease) => ({ lease }),
-      (error: unknown) => ({ error }),
-    );
+    const outcome = await this.lock(real)
+      ?.extend(this.seconds)
+      .then(
+        (lease) => ({ lease }),
+        (error: unknown) => ({ error }),
+      );
     const lease = state.lease;
     const item = lease ? model.slots.get(slotKey(this.resource, lease.concurrencyId)) : undefined;
     if (lease && item && item.code === lease.releaseCode && item.endMs > 0) {
@@ -194,7 +216,7 @@ class Extend implements Command {
     }
     await afterCommand(model, real, 'extend');
   }
-  toString = () => `extend(r${this.resource}, c${this.index}, ${this.seconds} s, ${this.delivery})`;
+  override toString = () => `extend(r${this.resource}, c${this.index}, ${this.seconds} s, ${this.delivery})`;
 }
 
 /** The holder dies: its lock object is dropped, the lease is abandoned and ends by itself. */
