@@ -22,12 +22,17 @@ export const attribute = {
 } as const;
 
 /**
- * Attributes of a waiting request's item (at a negative `concurrency_id`). It has no `expires`
- * on purpose: Python dynamo-dlm counts every item of a resource with `expires >= now`.
+ * Attributes of a waiting request's item (at a negative `concurrency_id`). `expires` is written
+ * only when the request ends, a second in the past: Python dynamo-dlm counts every item of a
+ * resource with `expires >= now`, and TTL removes items whose `expires` has passed.
  */
 export const requestAttribute = {
   releaseCode: 'release_code',
+  state: 'request_state',
   taskToken: 'task_token',
+  expires: 'expires',
+  dueShard: 'due_shard',
+  dueMs: 'due_ms',
   arrivedMs: 'arrived_ms',
   waitUntilMs: 'wait_until_ms',
   leaseMs: 'lease_ms',
@@ -44,6 +49,17 @@ export const requestAttribute = {
  * the waiting requests of a failed execution. Optional for the library; needed by the cleanup step.
  */
 export const ownerIndexName = 'owner-index';
+
+/**
+ * The index of requests by when something must happen to them next (sparse: only requests that
+ * have not ended carry `due_ms`), read by the sweeper to re-drive a request whose retry turn or
+ * answer is overdue. Its partition key is one of `dueShardCount` shards, so that no single index
+ * partition takes every request write.
+ */
+export const dueIndexName = 'due-index';
+
+/** How many `due_shard` values requests spread over; the sweeper queries each. */
+export const dueShardCount = 4;
 
 /**
  * Creates the lock table if it does not exist: `resource_id` (S) partition key, `concurrency_id`
@@ -63,6 +79,8 @@ export async function createLockTable(client: DynamoDBClient, tableName: string)
           { AttributeName: attribute.resourceId, AttributeType: 'S' },
           { AttributeName: attribute.concurrencyId, AttributeType: 'N' },
           { AttributeName: attribute.owner, AttributeType: 'S' },
+          { AttributeName: requestAttribute.dueShard, AttributeType: 'S' },
+          { AttributeName: requestAttribute.dueMs, AttributeType: 'N' },
         ],
         KeySchema: [
           { AttributeName: attribute.resourceId, KeyType: 'HASH' },
@@ -75,6 +93,16 @@ export async function createLockTable(client: DynamoDBClient, tableName: string)
             IndexName: ownerIndexName,
             KeySchema: [{ AttributeName: attribute.owner, KeyType: 'HASH' }],
             Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [attribute.releaseCode] },
+          },
+          // Finds requests whose next step is overdue (a lost retry turn, an unanswered grant).
+          {
+            IndexName: dueIndexName,
+            KeySchema: [
+              { AttributeName: requestAttribute.dueShard, KeyType: 'HASH' },
+              { AttributeName: requestAttribute.dueMs, KeyType: 'RANGE' },
+            ],
+            // The chain lets the sweeper re-drive a waiting request as its own retry turn would.
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [requestAttribute.retryChain] },
           },
         ],
       }),

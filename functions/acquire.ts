@@ -1,16 +1,16 @@
 import type { Context } from 'aws-lambda';
-import { firstAttempt, grantedLease } from '../core/waiting/first-attempt.js';
+import { firstAttempt } from '../core/waiting/first-attempt.js';
 import { grantWaiting } from '../core/waiting/grant-waiting.js';
 import { recordWaiting } from '../core/waiting/record-waiting.js';
 import type { SlotRequest } from '../core/waiting/request.js';
 import { sendFailure } from './lib/answer.js';
-import { lockStore } from './lib/clients.js';
+import { lockStore, now } from './lib/clients.js';
 import { readConfig } from './lib/config.js';
 import { errorName, StepError } from './lib/errors.js';
 import { logger, tokenHint } from './lib/logger.js';
-import { enqueueRetry, newRetryChain } from './lib/retry-queue.js';
+import { enqueueRetry, newRetryChain, turnGraceMs } from './lib/retry-queue.js';
 import { acquireInput, parseStepInput } from './lib/schemas.js';
-import { answerGrant, settlePass } from './lib/settle.js';
+import { answerUnrecorded, driveSettled, settlePass } from './lib/settle.js';
 
 /** What the function returns (Step Functions ignores it: the task waits for its token). */
 export type AcquireResult = { status: 'granted' | 'waiting' | 'answered-elsewhere' | 'invalid' | 'timeout' };
@@ -24,7 +24,7 @@ export type AcquireResult = { status: 'granted' | 'waiting' | 'answered-elsewher
  * // Parameters: { "taskToken.$": "$$.Task.Token", "resourceId": "partner-api", "concurrency": 3, "owner.$": "$$.Execution.Id" }
  */
 export async function handler(event: unknown, context?: Context): Promise<AcquireResult> {
-  const arrivedMs = Date.now();
+  const arrivedMs = now();
   const taskToken = (event as { taskToken?: unknown } | null)?.taskToken;
   if (typeof taskToken !== 'string' || taskToken.length === 0) {
     // Without a token there is no task to answer: failing the invocation fails the state.
@@ -59,13 +59,14 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
   try {
     const attempt = await firstAttempt(store, request);
     if (attempt.kind === 'granted') {
-      await answerGrant(store, request, attempt.lease, { fresh: attempt.fresh, arrivedMs });
+      await answerUnrecorded(request, attempt.lease, arrivedMs);
       return { status: 'granted' };
     }
-    if (attempt.handedOver) {
-      const { request: oldest, lease } = attempt.handedOver;
-      await answerGrant(store, oldest, lease, { fresh: true, arrivedMs: oldest.arrivedMs });
+    if (attempt.kind === 'settled') {
+      await driveSettled(store, attempt.request);
+      return { status: 'answered-elsewhere' };
     }
+    if (attempt.handedOver) await settlePass(store, { grants: [attempt.handedOver], expired: [] });
     if (input.waitSeconds === 0) {
       await sendFailure(
         taskToken,
@@ -74,17 +75,20 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
       );
       return { status: 'timeout' };
     }
-    const recorded = await recordWaiting(store, request, newRetryChain());
+    // Its first turn waits at most the base delay; past that and a grace, the sweeper re-drives it.
+    const chain = newRetryChain();
+    const dueMs = now() + config.retryBaseSeconds * 1000 + turnGraceMs;
+    const recorded = await recordWaiting(store, request, { retryChain: chain, dueMs });
     if (recorded.kind === 'holds-primary') return { status: 'answered-elsewhere' };
-    if (recorded.kind === 'granted') {
-      await answerGrant(store, recorded.request, grantedLease(recorded.request), { fresh: false, arrivedMs });
-      return { status: 'granted' };
+    if (recorded.kind === 'settled') {
+      await driveSettled(store, recorded.request);
+      return { status: 'answered-elsewhere' };
     }
     // A slot may have freed between the first attempt and the record: look once more, in order.
     const pass = await grantWaiting(store, input.resourceId);
     await settlePass(store, pass);
     const stillWaiting = pass.waiting.some((waiting) => waiting.requestKey === recorded.request.requestKey);
-    if (stillWaiting) await enqueueRetry(config, recorded.request, recorded.request.retryChain ?? '', 0);
+    if (stillWaiting) await enqueueRetry(config, recorded.request, chain, 0);
     logger.info(stillWaiting ? 'waiting' : 'settled in the first pass');
     return { status: stillWaiting ? 'waiting' : 'granted' };
   } finally {

@@ -1,9 +1,10 @@
+import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { findOwned } from '../core/waiting/find-owned.js';
+import { withdraw } from '../core/waiting/lifecycle.js';
 import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
 import { firstRequestKey } from '../core/waiting/request.js';
-import { withdrawRequest } from '../core/waiting/withdraw.js';
-import { lockStore } from './lib/clients.js';
+import { lockStore, sfnClient } from './lib/clients.js';
 import { logger } from './lib/logger.js';
 import { settlePass } from './lib/settle.js';
 
@@ -15,8 +16,9 @@ const endedBadly = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
 /**
  * Frees what a failed, timed-out or aborted execution holds, and withdraws what it waits for,
  * so a dead execution never keeps a slot until its lease ends, nor receives one. Slots are
- * handed on to the next waiters at once. Duplicate or late events find nothing of theirs left:
- * a release with a code that no longer holds a slot changes nothing.
+ * handed on to the next waiters at once. The event alone is no evidence: Step Functions itself
+ * must say the execution is no longer running (`DescribeExecution`) before anything is freed.
+ * Duplicate or late events find nothing of theirs left.
  *
  * @example
  * // EventBridge rule: source aws.states, detail-type "Step Functions Execution Status Change",
@@ -28,13 +30,18 @@ export async function handler(
 ): Promise<{ released: number; withdrawn: number }> {
   const { executionArn, status } = event.detail ?? {};
   if (typeof executionArn !== 'string' || !endedBadly.has(status)) return { released: 0, withdrawn: 0 };
+  if (await stillRunning(executionArn)) {
+    logger.warn('ignored a status event of an execution that is still running', { executionArn, status });
+    return { released: 0, withdrawn: 0 };
+  }
   const store = lockStore(context);
   let released = 0;
   let withdrawn = 0;
   const owned = await findOwned(store, executionArn);
-  // Waiting requests first: a slot freed below must not be handed to this dead execution.
+  // Requests first, granted ones too: a slot freed below must not be handed to this dead execution.
   for (const item of owned.filter((owned) => owned.concurrencyId <= firstRequestKey)) {
-    if (await withdrawRequest(store, item.resourceId, item.concurrencyId)) withdrawn++;
+    const request = { resourceId: item.resourceId, requestKey: item.concurrencyId };
+    if (await withdraw(store, request, { evenIfGranted: true })) withdrawn++;
   }
   for (const item of owned.filter((owned) => owned.concurrencyId >= 0)) {
     const outcome = await releaseAndHandOff(store, item);
@@ -43,4 +50,16 @@ export async function handler(
   }
   logger.info('cleaned up after an execution', { executionArn, status, released, withdrawn });
   return { released, withdrawn };
+}
+
+/** What Step Functions says of the execution: only RUNNING (or PENDING_REDRIVE) keeps its slots. */
+async function stillRunning(executionArn: string): Promise<boolean> {
+  try {
+    const { status } = await sfnClient().send(new DescribeExecutionCommand({ executionArn }));
+    return status === 'RUNNING' || status === 'PENDING_REDRIVE';
+  } catch (error) {
+    // An execution Step Functions does not know cannot be using a slot.
+    if (error instanceof ExecutionDoesNotExist) return false;
+    throw error;
+  }
 }

@@ -11,9 +11,11 @@ export {
   type AcquireStateOptions,
   acquireState,
   type CountStateOptions,
+  defaultHeartbeatSeconds,
   countState,
   type ExtendStateOptions,
   extendState,
   type ReleaseStateOptions,
   releaseState,
+  waitTimeoutMarginSeconds,
 } from './states.js';

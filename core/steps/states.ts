@@ -26,10 +26,47 @@ export interface AcquireStateOptions extends StepOptions {
   waitSeconds?: number | PathValue;
   /** Where the lease goes in the state's output. Default `$.lock`. */
   resultPath?: string;
-  /** The task's own time-out (`TimeoutSeconds`); a waiting acquire past it fails with `States.Timeout`. */
+  /**
+   * The task's own time-out (`TimeoutSeconds`), the last backstop: a waiting acquire past it fails
+   * with `States.Timeout`. Default: `waitSeconds` plus `waitTimeoutMarginSeconds` when
+   * `waitSeconds` is a number; none otherwise.
+   */
   timeoutSeconds?: number;
-  /** With a heartbeat, the retry loop keeps the task alive; a lost loop is noticed in this time. */
-  heartbeatSeconds?: number;
+  /**
+   * `HeartbeatSeconds`: each retry turn heartbeats the waiting task, so a request whose loop was
+   * lost (and not re-driven by the sweeper) fails with `States.HeartbeatTimeout` after this long.
+   * Default `defaultHeartbeatSeconds` (it must exceed the retry back-off cap plus a sweep);
+   * `false` for none.
+   */
+  heartbeatSeconds?: number | false;
+}
+
+/**
+ * Default `HeartbeatSeconds` of the acquire task: five back-off caps (60 s) of the retry loop,
+ * which heartbeats at every turn, so only a loop lost past the sweeper's re-drive lapses it.
+ */
+export const defaultHeartbeatSeconds = 300;
+
+/**
+ * Added to `waitSeconds` for the acquire task's `TimeoutSeconds`: a `Lock.Timeout` comes from
+ * the retry turn at the deadline, or at worst from the sweeper (a minute later, plus a turn);
+ * the task's own time-out must not fire before it.
+ */
+export const waitTimeoutMarginSeconds = 360;
+
+/** The acquire task's `TimeoutSeconds` and `HeartbeatSeconds`, defaults applied (heartbeat < timeout, as AWS requires). */
+function acquireTimeouts(options: AcquireStateOptions): { TimeoutSeconds?: number; HeartbeatSeconds?: number } {
+  const timeout =
+    options.timeoutSeconds ??
+    (typeof options.waitSeconds === 'number' ? Math.ceil(options.waitSeconds) + waitTimeoutMarginSeconds : undefined);
+  const heartbeat = options.heartbeatSeconds === false ? undefined : (options.heartbeatSeconds ?? defaultHeartbeatSeconds);
+  const heartbeatFits = heartbeat !== undefined && (timeout === undefined || heartbeat < timeout);
+  if (!heartbeatFits && typeof options.heartbeatSeconds === 'number')
+    throw new TypeError(`Expected \`heartbeatSeconds\` (${heartbeat}) to be below the task's timeoutSeconds (${timeout})`);
+  return {
+    ...(timeout === undefined ? {} : { TimeoutSeconds: timeout }),
+    ...(heartbeatFits ? { HeartbeatSeconds: heartbeat } : {}),
+  };
 }
 
 /**
@@ -57,8 +94,7 @@ export function acquireState(options: AcquireStateOptions & Transition): AslStat
       },
     },
     ResultPath: options.resultPath ?? '$.lock',
-    ...(options.timeoutSeconds === undefined ? {} : { TimeoutSeconds: options.timeoutSeconds }),
-    ...(options.heartbeatSeconds === undefined ? {} : { HeartbeatSeconds: options.heartbeatSeconds }),
+    ...acquireTimeouts(options),
     Retry: lambdaServiceRetry,
     ...(options.catch ? { Catch: options.catch } : {}),
     ...transition(options),

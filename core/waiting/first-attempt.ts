@@ -7,7 +7,6 @@ import { handOver } from './hand-over.js';
 import { markGranted } from './mark-granted.js';
 import { readResource } from './read-resource.js';
 import {
-  leaseOf,
   primarySlotOf,
   releaseCodeOf,
   requestKeyOf,
@@ -16,12 +15,14 @@ import {
 } from './request.js';
 
 /**
- * The first attempt's verdict. `granted` with `fresh` false is a repeated request whose slot
- * was granted before: answer it again, but never free the slot if that answer fails (the first
- * answer may have gone through). `busy`: record the request as waiting.
+ * The first attempt's verdict. `granted`: the slot is this request's and it has no record (with
+ * `fresh` false, a repeated request that held it already); answer it. `busy`: record the request
+ * as waiting.
  */
 export type FirstAttempt =
   | { kind: 'granted'; lease: Lease; fresh: boolean }
+  /** A repeated delivery of a request stored already and no longer waiting: drive it from its record. */
+  | { kind: 'settled'; request: StoredRequest }
   /** `handedOver`: the slot this attempt found free went to the oldest waiter; answer it. */
   | { kind: 'busy'; handedOver?: Grant };
 
@@ -54,22 +55,24 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
   const state = await readResource(store, request.resourceId);
   const { requests } = state;
   const own = requests.find((stored) => stored.requestKey === requestKey);
-  if (own?.granted) {
-    if (own.granted.concurrencyId !== primary) await giveBack();
-    return { kind: 'granted', lease: grantedLease(own), fresh: false };
+  if (own && own.state !== 'waiting') {
+    // A repeated delivery of a request that moved on: it is settled through its record alone.
+    if (own.granted?.concurrencyId !== primary || own.state === 'withdrawn' || own.state === 'timed-out')
+      await giveBack();
+    return { kind: 'settled', request: own };
   }
   if (own) {
     const marked = await markGranted(store, requestKey, taken.lease);
-    if (marked.marked) return { kind: 'granted', ...taken };
+    if (marked.marked) {
+      const { concurrencyId, expiresAtMs, fencingToken } = taken.lease;
+      return { kind: 'settled', request: { ...own, state: 'granted', granted: { concurrencyId, expiresAtMs, fencingToken } } };
+    }
+    // Moved on between the read and the mark (granted elsewhere, withdrawn, timed out).
     const settled = marked.current;
-    // Granted the primary slot: by this very mark, whose answer was lost and whose retry was
-    // refused. That slot is the grant: keep it. Granted elsewhere, or withdrawn: give it back.
     if (settled?.granted?.concurrencyId !== primary) await giveBack();
-    return settled?.granted
-      ? { kind: 'granted', lease: grantedLease(settled), fresh: false }
-      : { kind: 'busy' };
+    return settled ? { kind: 'settled', request: settled } : { kind: 'busy' };
   }
-  if (taken.fresh && requests.some((stored) => !stored.granted)) {
+  if (taken.fresh && requests.some((stored) => stored.state === 'waiting')) {
     // Others were first: pass the slot to the oldest of them without freeing it in between.
     const handedOver = await handOver(store, taken.lease, state);
     if (handedOver) return { kind: 'busy', handedOver };
@@ -79,9 +82,3 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
   return { kind: 'granted', ...taken };
 }
 
-/** The lease a stored, granted request holds. */
-export function grantedLease(request: StoredRequest): Lease {
-  const granted = request.granted;
-  if (!granted) throw new Error('grantedLease: the request is not granted');
-  return leaseOf(request, granted);
-}

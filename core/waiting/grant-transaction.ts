@@ -10,7 +10,8 @@ import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import { leaseOf, primarySlotOf, type StoredRequest } from './request.js';
-import { markGrantedWrite, notHoldingPrimarySlot } from './request-writes.js';
+import { grantWrite } from './lifecycle.js';
+import { notHoldingPrimarySlot } from './request-writes.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -48,9 +49,12 @@ export async function grantSlot(
   const seenToken = slotAsRead?.[attribute.fencingToken]?.N;
   // Free now, or (a transfer) still held by the holder who passes it on; in both cases unchanged
   // since it was read, which also fixes the new token without a read-back.
-  const slotCondition =
+  const passedOn =
     fromHolder === undefined ? slotIsFree : '(#releaseCode = :fromHolder AND #expiresMs > :zero)';
   const fencingToken = (seenToken === undefined ? nowMs * fencingFloorPerMs : Number(seenToken)) + 1;
+  const unchanged = seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken';
+  // Or this very transaction landed already and only its answer was lost: accept its own result.
+  const ownResult = '(#releaseCode = :releaseCode AND #fencingToken = :token)';
   const primarySlot = primarySlotOf(request.releaseCode, request.concurrency);
   const lease = leaseOf(request, { concurrencyId, expiresAtMs, fencingToken });
   const update = holderUpdate(lease, ':token');
@@ -64,7 +68,7 @@ export async function grantSlot(
               TableName: store.tableName,
               Key: slotKey(request.resourceId, concurrencyId),
               UpdateExpression: update.expression,
-              ConditionExpression: `${slotCondition} AND ${seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken'}`,
+              ConditionExpression: `(${passedOn} AND ${unchanged}) OR ${ownResult}`,
               ExpressionAttributeNames: {
                 ...update.names,
                 ...(fromHolder === undefined ? { '#resourceId': attribute.resourceId } : {}),
@@ -79,7 +83,7 @@ export async function grantSlot(
               },
             },
           },
-          { Update: markGrantedWrite(store.tableName, request.requestKey, lease) },
+          { Update: grantWrite(store.tableName, request, lease, nowMs) },
           ...(primarySlot === concurrencyId
             ? []
             : [{ ConditionCheck: notHoldingPrimarySlot(store.tableName, request, nowMs) }]),

@@ -6,9 +6,9 @@ import { attribute } from '../table.js';
 import { grantSlot } from './grant-transaction.js';
 import { type ResourceState, readResource } from './read-resource.js';
 import { primarySlotOf, type StoredRequest } from './request.js';
-import { withdrawRequest } from './withdraw.js';
+import { forget, timeOut } from './lifecycle.js';
 
-/** A request that just got a slot: its task must be told (and the slot freed if the task is gone). */
+/** A request that just got a slot (now `granted`): its task must be told. */
 export interface Grant {
   request: StoredRequest;
   lease: Lease;
@@ -17,7 +17,7 @@ export interface Grant {
 /** What a pass over a resource's waiting requests did. */
 export interface GrantPass {
   grants: Grant[];
-  /** Requests whose own deadline passed; withdrawn, their tasks must fail with `Lock.Timeout`. */
+  /** Requests whose own deadline passed, now `timed-out`: their tasks must fail with `Lock.Timeout`. */
   expired: StoredRequest[];
   /** Requests still waiting after the pass, oldest first. */
   waiting: StoredRequest[];
@@ -30,8 +30,8 @@ const conflictBackoff = { baseMs: 25, capMs: 400 };
 /**
  * Hands every free slot of a resource to its oldest waiting requests, in arrival order.
  * Called when a slot may have become free: after a release (the handoff), by the retry loop,
- * and after a failed execution's slots were freed. Along the way it withdraws requests past
- * their deadline and forgets granted requests whose lease has ended.
+ * and after a failed execution's slots were freed. Along the way it times out requests past
+ * their deadline and forgets answered requests whose grant is over.
  *
  * @example
  * const { grants, expired } = await grantWaiting(store, 'partner-api');
@@ -68,16 +68,13 @@ async function grantPass(
   const expired: StoredRequest[] = [];
   const waiting: StoredRequest[] = [];
   const open: StoredRequest[] = [];
-  const finished: StoredRequest[] = [];
+  const over: StoredRequest[] = [];
   const overdue: StoredRequest[] = [];
   for (const request of current.requests) {
-    if (request.granted) {
-      if (grantIsOver(request, current, nowMs)) finished.push(request);
-    } else if (request.waitUntilMs < nowMs) {
-      overdue.push(request);
-    } else {
-      open.push(request);
-    }
+    if (request.state === 'answered' && grantIsOver(request, current, nowMs)) over.push(request);
+    else if (request.state === 'waiting' && request.waitUntilMs < nowMs) overdue.push(request);
+    else if (request.state === 'waiting') open.push(request);
+    // Granted but unanswered: its answerers (the granter, its retry turn, the sweeper) see to it.
   }
   const widest = Math.max(0, ...open.map((request) => request.concurrency));
   const free = new Set<number>();
@@ -93,18 +90,17 @@ async function grantPass(
     else waiting.push(request);
   }
   // Housekeeping after the grants, off their critical path.
-  for (const request of finished)
-    await withdrawRequest(store, resourceId, request.requestKey, { evenIfGranted: true });
+  for (const request of over) if (request.granted) await forget(store, request, request.granted);
   for (const request of overdue) {
     // Refused when a grant came first: then the request is answered as granted, not timed out.
-    if (await withdrawRequest(store, resourceId, request.requestKey)) expired.push(request);
+    if (await timeOut(store, request)) expired.push({ ...request, state: 'timed-out' });
   }
   return { grants, expired, waiting, state: current, conflicted };
 }
 
 /**
- * A granted request's item only guards against a repeated delivery while its grant lasts: it is
- * over once the lease ended, or the slot was released or passed to another holder.
+ * An answered request's item only guards against a repeated delivery while its grant lasts: it
+ * is over once the lease ended, or the slot was released or passed to another holder.
  */
 function grantIsOver(request: StoredRequest, state: ResourceState, nowMs: number): boolean {
   const granted = request.granted;

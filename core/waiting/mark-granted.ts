@@ -4,7 +4,7 @@ import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import type { StoredRequest } from './request.js';
 import { fromRequestItem } from './request-item.js';
-import { markGrantedWrite } from './request-writes.js';
+import { grantWrite } from './lifecycle.js';
 
 /**
  * Marks a waiting request as granted the lease it already holds (its first attempt got the
@@ -24,7 +24,7 @@ export async function markGranted(
     await sendWithRetry(
       store,
       new UpdateItemCommand({
-        ...markGrantedWrite(store.tableName, requestKey, lease),
+        ...grantWrite(store.tableName, { resourceId: lease.resourceId, requestKey }, lease, store.clock()),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );

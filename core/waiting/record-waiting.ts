@@ -1,27 +1,20 @@
-import {
-  ConditionalCheckFailedException,
-  type TransactionCanceledException,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-  type UpdateItemCommandOutput,
-} from '@aws-sdk/client-dynamodb';
-import { slotKey } from '../item.js';
+import { type TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
-import { requestAttribute } from '../table.js';
+import { continueWaiting, recordWrite } from './lifecycle.js';
 import { releaseCodeOf, requestKeyOf, type SlotRequest, type StoredRequest } from './request.js';
-import { fromRequestItem, toRequestItem } from './request-item.js';
 import { notHoldingPrimarySlot } from './request-writes.js';
 
 /**
  * `recorded`: the request now waits, under `retryChain`. `rechained`: it already waited (a
  * repeated delivery) and now continues under the new `retryChain`; older retry messages drop
- * themselves. `granted`: a repeated delivery of a request granted meanwhile. `holds-primary`:
- * another delivery of the same request holds its primary slot and answers it.
+ * themselves. `settled`: a repeated delivery of a request that moved on meanwhile (granted,
+ * answered, or ended): drive it as it stands. `holds-primary`: another delivery of the same
+ * request holds its primary slot and answers it.
  */
 export type RecordOutcome =
   | { kind: 'recorded' | 'rechained'; request: StoredRequest }
-  | { kind: 'granted'; request: StoredRequest }
+  | { kind: 'settled'; request: StoredRequest }
   | { kind: 'holds-primary' };
 
 /**
@@ -30,12 +23,12 @@ export type RecordOutcome =
  * transaction, so that a request never both waits and holds.
  *
  * @example
- * const outcome = await recordWaiting(store, request, randomUUID());
+ * const outcome = await recordWaiting(store, request, { retryChain: randomUUID(), dueMs });
  */
 export async function recordWaiting(
   store: LockStore,
   request: SlotRequest,
-  retryChain: string,
+  chain: { retryChain: string; dueMs: number },
 ): Promise<RecordOutcome> {
   const releaseCode = releaseCodeOf(request.taskToken);
   const stored: StoredRequest = {
@@ -43,21 +36,16 @@ export async function recordWaiting(
     releaseCode,
     requestKey: requestKeyOf(releaseCode),
     arrivedMs: store.clock(),
-    retryChain,
+    state: 'waiting',
+    retryChain: chain.retryChain,
+    dueMs: chain.dueMs,
   };
   try {
     await sendWithRetry(
       store,
       new TransactWriteItemsCommand({
         TransactItems: [
-          {
-            Put: {
-              TableName: store.tableName,
-              Item: toRequestItem(stored),
-              ConditionExpression: 'attribute_not_exists(#releaseCode)',
-              ExpressionAttributeNames: { '#releaseCode': requestAttribute.releaseCode },
-            },
-          },
+          { Put: recordWrite(store.tableName, stored) },
           // The request does not hold its primary slot already.
           { ConditionCheck: notHoldingPrimarySlot(store.tableName, stored, stored.arrivedMs) },
         ],
@@ -69,38 +57,12 @@ export async function recordWaiting(
     const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
     if (reasons[1]?.Code === 'ConditionalCheckFailed') return { kind: 'holds-primary' };
     if (reasons[0]?.Code !== 'ConditionalCheckFailed') throw error;
-    return rechain(store, stored);
   }
-}
-
-/** The request already waits or was granted: continue its retry loop under a new chain. */
-async function rechain(store: LockStore, stored: StoredRequest): Promise<RecordOutcome> {
-  try {
-    const output = await sendWithRetry<UpdateItemCommandOutput>(
-      store,
-      new UpdateItemCommand({
-        TableName: store.tableName,
-        Key: slotKey(stored.resourceId, stored.requestKey),
-        UpdateExpression: 'SET #retryChain = :retryChain',
-        ConditionExpression: 'attribute_exists(#releaseCode) AND attribute_not_exists(#grantedSlot)',
-        ExpressionAttributeNames: {
-          '#retryChain': requestAttribute.retryChain,
-          '#releaseCode': requestAttribute.releaseCode,
-          '#grantedSlot': requestAttribute.grantedSlot,
-        },
-        ExpressionAttributeValues: { ':retryChain': { S: stored.retryChain ?? '' } },
-        // The request as stored (its first arrival, not this delivery's), with no read-back.
-        ReturnValues: 'ALL_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    return { kind: 'rechained', request: output.Attributes ? fromRequestItem(output.Attributes) : stored };
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    const current = error.Item ? fromRequestItem(error.Item) : undefined;
-    // Granted meanwhile; or withdrawn between our two writes, then record it afresh.
-    return current?.granted
-      ? { kind: 'granted', request: current }
-      : recordWaiting(store, stored, stored.retryChain ?? '');
-  }
+  // The item exists: this very record retried after a lost answer, or a repeated delivery.
+  const continued = await continueWaiting(store, stored, { to: chain.retryChain, dueMs: chain.dueMs });
+  if (continued.continued) return { kind: 'rechained', request: continued.request };
+  // Gone between our two writes (forgotten after its grant ended): record it afresh.
+  return continued.current
+    ? { kind: 'settled', request: continued.current }
+    : recordWaiting(store, request, chain);
 }

@@ -28,11 +28,11 @@ export async function releaseAndHandOff(
   const state = await readResource(store, lease.resourceId);
   const handed = await handOver(store, lease, state);
   if (handed) {
-    const waiting = state.requests.filter((request) => !request.granted && request !== handed.request);
+    const waiting = state.requests.filter((request) => request.state === 'waiting' && request !== handed.request);
     return { released: true, pass: { grants: [handed], expired: [], waiting, state } };
   }
   const released = await releaseSlot(store, lease);
-  if (!state.requests.some((request) => !request.granted)) return { released };
+  if (!state.requests.some((request) => request.state === 'waiting')) return { released };
   // Nobody could take it over directly (deadlines, other slot counts, a race): one pass, re-read.
   return { released, pass: await grantWaiting(store, lease.resourceId) };
 }

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { attribute, requestAttribute } from '../table.js';
-import type { StoredRequest } from './request.js';
+import { dueShardOf, type RequestState, type StoredRequest } from './request.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -10,7 +10,14 @@ export function toRequestItem(request: StoredRequest): Item {
     [attribute.resourceId]: { S: request.resourceId },
     [attribute.concurrencyId]: { N: String(request.requestKey) },
     [requestAttribute.releaseCode]: { S: request.releaseCode },
+    [requestAttribute.state]: { S: request.state },
     [requestAttribute.taskToken]: { S: request.taskToken },
+    ...(request.dueMs === undefined
+      ? {}
+      : {
+          [requestAttribute.dueShard]: { S: dueShardOf(request.releaseCode) },
+          [requestAttribute.dueMs]: { N: String(request.dueMs) },
+        }),
     [requestAttribute.arrivedMs]: { N: String(request.arrivedMs) },
     // Infinity has no DynamoDB form; no attribute means "no deadline of our own".
     ...(Number.isFinite(request.waitUntilMs)
@@ -29,10 +36,13 @@ export function fromRequestItem(item: Item): StoredRequest {
   const grantedSlot = number(requestAttribute.grantedSlot);
   const owner = item[requestAttribute.owner]?.S;
   const retryChain = item[requestAttribute.retryChain]?.S;
+  const dueMs = number(requestAttribute.dueMs);
   return {
     resourceId: item[attribute.resourceId]?.S ?? '',
     requestKey: Number(item[attribute.concurrencyId]?.N),
     releaseCode: item[requestAttribute.releaseCode]?.S ?? '',
+    // Items written before the lifecycle had a state: granted when they name a slot.
+    state: (item[requestAttribute.state]?.S ?? (grantedSlot === undefined ? 'waiting' : 'granted')) as RequestState,
     taskToken: item[requestAttribute.taskToken]?.S ?? '',
     arrivedMs: number(requestAttribute.arrivedMs) ?? 0,
     waitUntilMs: number(requestAttribute.waitUntilMs) ?? Number.POSITIVE_INFINITY,
@@ -40,6 +50,7 @@ export function fromRequestItem(item: Item): StoredRequest {
     concurrency: number(requestAttribute.concurrency) ?? 1,
     ...(owner === undefined ? {} : { owner }),
     ...(retryChain === undefined ? {} : { retryChain }),
+    ...(dueMs === undefined ? {} : { dueMs }),
     ...(grantedSlot === undefined
       ? {}
       : {

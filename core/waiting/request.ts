@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Lease } from '../lease.js';
+import { dueShardCount } from '../table.js';
 
 /**
  * A request for a slot made by a workflow: who asks, for how long, and how to answer it.
@@ -16,17 +17,31 @@ export interface SlotRequest {
   owner?: string;
 }
 
-/** A waiting (or recently granted) request as stored in the table. */
+/** A request's place in its lifecycle (`core/waiting/lifecycle.ts` has the transitions). */
+export type RequestState = 'waiting' | 'granted' | 'answered' | 'timed-out' | 'withdrawn';
+
+/** The slot and lease a request was granted. */
+export interface RequestGrant {
+  concurrencyId: number;
+  expiresAtMs: number;
+  fencingToken: number;
+}
+
+/** A request as stored in the table. */
 export interface StoredRequest extends SlotRequest {
   requestKey: number;
   releaseCode: string;
   arrivedMs: number;
+  state: RequestState;
   retryChain?: string;
-  granted?: { concurrencyId: number; expiresAtMs: number; fencingToken: number };
+  /** Epoch ms by which its next step (retry turn, answer, forgetting) is due; absent once it ended. */
+  dueMs?: number;
+  /** Set in `granted` and `answered` (and kept in `withdrawn` after a grant). */
+  granted?: RequestGrant;
 }
 
 /** The lease a request holds once granted `grant`. */
-export function leaseOf(request: StoredRequest, grant: NonNullable<StoredRequest['granted']>): Lease {
+export function leaseOf(request: StoredRequest, grant: RequestGrant): Lease {
   return {
     resourceId: request.resourceId,
     concurrencyId: grant.concurrencyId,
@@ -39,7 +54,7 @@ export function leaseOf(request: StoredRequest, grant: NonNullable<StoredRequest
 
 /** Still waiting at `nowMs`: not granted yet, and not past its own deadline. */
 export function isWaiting(request: StoredRequest, nowMs: number): boolean {
-  return !request.granted && request.waitUntilMs >= nowMs;
+  return request.state === 'waiting' && request.waitUntilMs >= nowMs;
 }
 
 /** Sort keys below this are waiting requests; -1 .. -(this - 1) stay free for per-resource state. */
@@ -70,4 +85,9 @@ export function requestKeyOf(releaseCode: string): number {
  */
 export function primarySlotOf(releaseCode: string, concurrency: number): number {
   return Number.parseInt(releaseCode.slice(12, 20), 16) % concurrency;
+}
+
+/** The shard of the due index a request lives in (fixed per request). */
+export function dueShardOf(releaseCode: string): string {
+  return String(Number.parseInt(releaseCode.slice(20, 24), 16) % dueShardCount);
 }

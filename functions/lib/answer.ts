@@ -37,18 +37,17 @@ export function acquireOutput(lease: Lease, waitedMs: number): AcquireOutput {
 }
 
 /**
- * Sends the grant to the waiting task. Answers false when the task is gone (the caller then
- * frees the slot if the grant was its own doing); other failures throw for a retry.
+ * Sends the grant to the waiting task. Answers false when the task takes no answer: it may have
+ * ended, or another answerer may have delivered this very grant first (Step Functions answers
+ * `TaskTimedOut` to every answer after the first), so "false" is never a reason to free the
+ * slot. Other failures throw for a retry.
  *
  * @example
- * if (!(await sendGrant(taskToken, output))) await releaseAndHandOff(store, lease);
+ * await sendGrant(taskToken, output); // then record the request as answered either way
  */
 export async function sendGrant(taskToken: string, output: AcquireOutput): Promise<boolean> {
-  return whileTaskExists(
-    taskToken,
-    'grant',
-    () => sfnClient().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })),
-    { goneOnRetryMeansDelivered: true },
+  return whileTaskExists(taskToken, 'grant', () =>
+    sfnClient().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })),
   );
 }
 
@@ -66,37 +65,16 @@ export async function taskStillWaits(taskToken: string): Promise<boolean> {
   );
 }
 
-/**
- * Sends `send` to the task; false when the task is gone. With `goneOnRetryMeansDelivered`, a
- * "gone" heard on the SDK's retry counts as delivered (see below): only a grant needs that.
- */
-async function whileTaskExists(
-  taskToken: string,
-  what: string,
-  send: () => Promise<unknown>,
-  { goneOnRetryMeansDelivered = false } = {},
-): Promise<boolean> {
+/** Sends `send` to the task; false when the task takes no answer any more. */
+async function whileTaskExists(taskToken: string, what: string, send: () => Promise<unknown>): Promise<boolean> {
   try {
     await send();
     return true;
   } catch (error) {
     if (error instanceof Error && taskGoneErrors.has(error.name)) {
-      // "Gone" heard on the SDK's retry may be about our own first attempt, delivered but with its
-      // answer lost: the grant may be in use, so never report it undelivered (the lease is the backstop).
-      if (goneOnRetryMeansDelivered && attemptsOf(error) > 1) {
-        logger.warn('grant answer uncertain: task gone on a retry; keeping the slot', {
-          task: tokenHint(taskToken),
-        });
-        return true;
-      }
-      logger.info('task no longer waits', { what, answer: error.name, task: tokenHint(taskToken) });
+      logger.info('task takes no answer', { what, answer: error.name, task: tokenHint(taskToken) });
       return false;
     }
     throw error;
   }
-}
-
-/** How many attempts the SDK made for the call that failed (its retry middleware records it). */
-function attemptsOf(error: Error): number {
-  return (error as Error & { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
 }

@@ -10,6 +10,7 @@ import { logger } from './logger.js';
 let dynamodb: DynamoDBClient | undefined;
 let sqs: SQSClient | undefined;
 let sfn: SFNClient | undefined;
+let clock: () => number = Date.now;
 
 /**
  * Replaces the clients the functions use, for example with clients that count or inject faults
@@ -18,10 +19,22 @@ let sfn: SFNClient | undefined;
  * @example
  * useClients({ dynamodb: countingClient });
  */
-export function useClients(clients: { dynamodb?: DynamoDBClient; sqs?: SQSClient; sfn?: SFNClient }): void {
-  dynamodb = clients.dynamodb ?? dynamodb;
-  sqs = clients.sqs ?? sqs;
-  sfn = clients.sfn ?? sfn;
+export function useClients(clients: {
+  dynamodb?: Pick<DynamoDBClient, 'send'>;
+  sqs?: Pick<SQSClient, 'send'>;
+  sfn?: Pick<SFNClient, 'send'>;
+  /** The functions' clock (a simulation's fake one); `Date.now` by default. */
+  clock?: () => number;
+}): void {
+  dynamodb = (clients.dynamodb as DynamoDBClient | undefined) ?? dynamodb;
+  sqs = (clients.sqs as SQSClient | undefined) ?? sqs;
+  sfn = (clients.sfn as SFNClient | undefined) ?? sfn;
+  clock = clients.clock ?? clock;
+}
+
+/** Epoch ms on the functions' clock. */
+export function now(): number {
+  return clock();
 }
 
 /** Time kept back from a Lambda's deadline to report a failing store call before being cut off. */
@@ -36,9 +49,9 @@ export function lockStore(context?: Pick<Context, 'getRemainingTimeInMillis'>): 
   return {
     client: dynamodb,
     tableName: readConfig().tableName,
-    clock: Date.now,
+    clock,
     logger: { warn: (message, details) => logger.warn(message, { details }) },
-    ...(context ? { deadlineMs: Date.now() + context.getRemainingTimeInMillis() - reserveMs } : {}),
+    ...(context ? { deadlineMs: clock() + context.getRemainingTimeInMillis() - reserveMs } : {}),
   };
 }
 

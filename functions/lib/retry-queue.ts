@@ -3,7 +3,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { backoffCeiling } from '../../core/backoff.js';
 import type { StoredRequest } from '../../core/waiting/request.js';
-import { sqsClient } from './clients.js';
+import { now, sqsClient } from './clients.js';
 import { type FunctionConfig, maxDelaySeconds } from './config.js';
 
 /** A retry message: which request to look at again, under which chain, which turn. */
@@ -33,17 +33,25 @@ function retryDelaySeconds(attempt: number, config: FunctionConfig, msUntilDeadl
 }
 
 /**
- * Puts the request back on the retry queue for its next turn.
+ * How long after its message's delay a turn may be late before the sweeper re-drives it: two
+ * consumer timeouts (a turn that is cut off comes back only after the visibility timeout, and
+ * the sweeper's re-drive supersedes it).
+ */
+export const turnGraceMs = 20_000;
+
+/**
+ * Puts the request on the retry queue for its next turn; answers when that turn is due at the
+ * latest (the `due_ms` the sweeper watches).
  *
  * @example
- * await enqueueRetry(config, request, chain, 0);
+ * const dueMs = await enqueueRetry(config, request, chain, 0);
  */
 export async function enqueueRetry(
   config: FunctionConfig,
-  request: StoredRequest,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey' | 'waitUntilMs'>,
   retryChain: string,
   attempt: number,
-): Promise<void> {
+): Promise<number> {
   if (!config.retryQueueUrl) throw new Error('DLM_RETRY_QUEUE_URL is not set: the acquire step cannot wait');
   const message: RetryMessage = {
     resourceId: request.resourceId,
@@ -51,11 +59,14 @@ export async function enqueueRetry(
     retryChain,
     attempt,
   };
+  const sentMs = now();
+  const delaySeconds = retryDelaySeconds(attempt, config, request.waitUntilMs - sentMs);
   await sqsClient().send(
     new SendMessageCommand({
       QueueUrl: config.retryQueueUrl,
       MessageBody: JSON.stringify(message),
-      DelaySeconds: retryDelaySeconds(attempt, config, request.waitUntilMs - Date.now()),
+      DelaySeconds: delaySeconds,
     }),
   );
+  return sentMs + delaySeconds * 1000 + turnGraceMs;
 }

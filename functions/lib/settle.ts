@@ -1,62 +1,119 @@
 import type { Lease } from '../../core/lease.js';
 import type { LockStore } from '../../core/store.js';
-import type { GrantPass } from '../../core/waiting/grant-waiting.js';
-import { releaseAndHandOff } from '../../core/waiting/release-and-hand-off.js';
-import type { StoredRequest } from '../../core/waiting/request.js';
-import { withdrawRequest } from '../../core/waiting/withdraw.js';
+import { type GrantPass, grantWaiting } from '../../core/waiting/grant-waiting.js';
+import {
+  answerMarginMs,
+  extendGrant,
+  forget,
+  markAnswered,
+  markTimeoutTold,
+  regrant,
+} from '../../core/waiting/lifecycle.js';
+import { leaseOf, type RequestGrant, type StoredRequest } from '../../core/waiting/request.js';
 import { acquireOutput, sendFailure, sendGrant } from './answer.js';
 import { errorName } from './errors.js';
 import { logger, tokenHint } from './logger.js';
 
 /**
- * Answers a granted request. When the grant was this call's own doing (`fresh`) and the task is
- * gone, the slot is released at once and handed on; a repeated answer never frees the slot,
- * because an earlier answer may have gone through and the workflow may be using it.
+ * Answers a grant that has no request record (a first attempt that found the slot free): this
+ * call and repeated deliveries of the same request are its only answerers. Whatever Step
+ * Functions answers, the slot stays: its lease or the workflow's release frees it.
  *
  * @example
- * await answerGrant(store, request, lease, { fresh: true, arrivedMs });
+ * await answerUnrecorded(request, lease, arrivedMs);
  */
-export async function answerGrant(
-  store: LockStore,
-  request: Pick<StoredRequest, 'taskToken' | 'resourceId' | 'leaseMs'> & { requestKey?: number },
+export async function answerUnrecorded(
+  request: Pick<StoredRequest, 'taskToken' | 'leaseMs'>,
   lease: Lease,
-  { fresh, arrivedMs }: { fresh: boolean; arrivedMs: number },
+  arrivedMs: number,
 ): Promise<void> {
-  // Waited from arrival to the grant itself (the lease starts at the grant), not to the answer.
   const grantedAtMs = lease.expiresAtMs - request.leaseMs;
-  if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - arrivedMs))) {
-    logger.info('granted', {
-      resourceId: lease.resourceId,
-      slot: lease.concurrencyId,
-      task: tokenHint(request.taskToken),
-    });
-    return;
-  }
-  if (!fresh) return;
-  const { pass } = await releaseAndHandOff(store, lease);
-  if (request.requestKey !== undefined) {
-    await withdrawRequest(store, request.resourceId, request.requestKey, { evenIfGranted: true });
-  }
-  if (pass) await settlePass(store, pass);
+  if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - arrivedMs))) logGranted(request, lease);
 }
 
 /**
- * Answers everything a grant pass decided: the grants, and `Lock.Timeout` for the requests
- * whose own deadline passed.
+ * The answer transition of a `granted` request, by any of its answerers (the granter, its retry
+ * turn, the sweeper), any number of times at once. The grant is answered only while its lease
+ * keeps `answerMarginMs`; otherwise it is extended first, or, when its lease ended unanswered,
+ * the request queues again and is granted afresh. After SendTaskSuccess the request is marked
+ * `answered` whatever Step Functions said: "task gone" may mean another answerer delivered it.
+ *
+ * @example
+ * await answerGranted(store, request, request.granted);
+ */
+export async function answerGranted(store: LockStore, request: StoredRequest, grant: RequestGrant): Promise<void> {
+  let current = grant;
+  if (current.expiresAtMs - store.clock() < answerMarginMs(request.leaseMs)) {
+    const extended = await extendGrant(store, request, current, store.clock() + request.leaseMs);
+    if (!extended) {
+      // The slot no longer holds the grant (its lease ended), or the record moved on already.
+      if (await regrant(store, request, current)) {
+        logger.info('grant lapsed unanswered; granting afresh', { task: tokenHint(request.taskToken) });
+        await settlePass(store, await grantWaiting(store, request.resourceId));
+      }
+      return;
+    }
+    current = extended;
+  }
+  const lease = leaseOf(request, current);
+  const grantedAtMs = current.expiresAtMs - request.leaseMs;
+  if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - request.arrivedMs)))
+    logGranted(request, lease);
+  await markAnswered(store, request, current);
+}
+
+/** The time-out's answer: Lock.Timeout to a `timed-out` request's task, then the request ends. */
+export async function tellTimeout(store: LockStore, request: StoredRequest): Promise<void> {
+  await sendFailure(request.taskToken, errorName.timeout, timeoutCause(request, store.clock()));
+  await markTimeoutTold(store, request);
+}
+
+/**
+ * Does what a request that no longer waits calls for, from its record: answer a grant, tell a
+ * time-out, forget an answered request whose lease is over. Used by retry turns, repeated
+ * deliveries and the sweeper, which may all see the same record at once.
+ *
+ * @example
+ * if (request.state !== 'waiting') await driveSettled(store, request);
+ */
+export async function driveSettled(store: LockStore, request: StoredRequest): Promise<void> {
+  if (request.state === 'granted' && request.granted) await answerGranted(store, request, request.granted);
+  else if (request.state === 'timed-out' && request.taskToken) await tellTimeout(store, request);
+  else if (request.state === 'answered' && request.granted && request.granted.expiresAtMs < store.clock())
+    await forget(store, request, request.granted);
+}
+
+/**
+ * Answers everything a grant pass decided: the grants, and `Lock.Timeout` for the requests whose
+ * own deadline passed. One failed answer does not stop the others, nor fail the caller's own
+ * step: each decision is on its record, and the request's retry turn or the sweeper answers it.
  *
  * @example
  * await settlePass(store, await grantWaiting(store, resourceId));
  */
-export async function settlePass(store: LockStore, pass: GrantPass): Promise<void> {
-  for (const grant of pass.grants) {
-    await answerGrant(store, grant.request, grant.lease, { fresh: true, arrivedMs: grant.request.arrivedMs });
-  }
-  for (const request of pass.expired) {
-    await sendFailure(request.taskToken, errorName.timeout, timeoutCause(request));
+export async function settlePass(store: LockStore, pass: Pick<GrantPass, 'grants' | 'expired'>): Promise<void> {
+  const answers = [
+    ...pass.grants.map((grant) => {
+      const { concurrencyId, expiresAtMs, fencingToken } = grant.lease;
+      const granted = { concurrencyId, expiresAtMs, fencingToken };
+      return () => answerGranted(store, { ...grant.request, state: 'granted', granted }, granted);
+    }),
+    ...pass.expired.map((request) => () => tellTimeout(store, request)),
+  ];
+  for (const answer of answers) {
+    await answer().catch((error: unknown) => {
+      logger.warn('could not answer a settled request; its retry turn or the sweeper will', {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+    });
   }
 }
 
+function logGranted(request: Pick<StoredRequest, 'taskToken'>, lease: Lease): void {
+  logger.info('granted', { resourceId: lease.resourceId, slot: lease.concurrencyId, task: tokenHint(request.taskToken) });
+}
+
 /** The cause of a `Lock.Timeout`. */
-function timeoutCause(request: Pick<StoredRequest, 'resourceId' | 'arrivedMs'>): string {
-  return `No slot of "${request.resourceId}" was free within waitSeconds (waited ${Date.now() - request.arrivedMs} ms)`;
+function timeoutCause(request: Pick<StoredRequest, 'resourceId' | 'arrivedMs'>, nowMs: number): string {
+  return `No slot of "${request.resourceId}" was free within waitSeconds (waited ${nowMs - request.arrivedMs} ms)`;
 }

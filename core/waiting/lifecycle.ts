@@ -1,0 +1,430 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import { slotKey, toExpiresSeconds } from '../item.js';
+import type { Lease } from '../lease.js';
+import { releasedSeconds } from '../operations/release-slot.js';
+import { sendConditional, sendWithRetry } from '../send.js';
+import type { LockStore } from '../store.js';
+import { attribute, requestAttribute } from '../table.js';
+import type { RequestGrant, RequestState, StoredRequest } from './request.js';
+import { fromRequestItem, toRequestItem } from './request-item.js';
+
+/*
+ * The lifecycle of a waiting request: the one module that writes request transitions.
+ *
+ *   (none) ──record──▶ waiting ──grant──▶ granted ──answer──▶ answered ──forget──▶ (deleted)
+ *                       │  ▲               │  │
+ *                       │  └───regrant─────┘  └──extend──▶ granted (a later lease end)
+ *                       ├──time-out──▶ timed-out ──told──▶ (token removed, TTL)
+ *                       └──withdraw──▶ withdrawn (also from granted)
+ *
+ * | transition | from → to               | writer(s)                                   | durable fact it rests on |
+ * |------------|-------------------------|---------------------------------------------|--------------------------|
+ * | record     | none → waiting          | acquire                                     | the item did not exist (a repeat finds it and continues it) |
+ * | rechain    | waiting → waiting       | acquire's repeat, retry turn, sweeper       | the item still waits (and, for a turn, under the chain it read) |
+ * | grant      | waiting → granted       | hand-over, any grant pass, first attempt    | the slot write in the same transaction (free, or passed on by its holder) |
+ * | extend     | granted → granted       | any answerer, when the lease lacks a margin | the slot still holds this grant's code and token, unexpired |
+ * | regrant    | granted → waiting       | any answerer, when the lease ended unanswered | the slot no longer holds this grant unexpired |
+ * | answer     | granted → answered      | any answerer, after SendTaskSuccess returned, or the task said it takes no answer | the grant's fencing token on the item |
+ * | time-out   | waiting → timed-out     | any grant pass, retry turn, sweeper         | `wait_until_ms` passed while the item still waits |
+ * | told       | timed-out → timed-out, ended | whoever sent the Lock.Timeout          | SendTaskFailure returned (or the task is gone) |
+ * | withdraw   | waiting/granted → withdrawn | cleanup (DescribeExecution: the execution ended), retry turn (heartbeat: the task is gone, while waiting) | the execution's end, or a waiting task that no longer exists |
+ * | forget     | answered → deleted      | any grant pass, sweeper                     | the slot no longer holds the grant unexpired (released, passed on, lease over) |
+ *
+ * Every transition is one conditional write whose condition names the state it leaves and
+ * accepts the state it produces itself, so a write retried after a lost answer recognises its
+ * own result. Writers that lose a race learn it from the refusal (the record), never from
+ * Step Functions' answer to a task: that answer says nothing about who else answered it.
+ *
+ * A slot is never freed here: only a release, a lease's end, or the cleanup of an ended
+ * execution frees one. A grant's answer that hears "task gone" marks it answered and leaves
+ * the slot to those three, because the task may be gone exactly because another answerer
+ * delivered the same grant and the workflow is using the slot.
+ */
+
+type Item = Record<string, AttributeValue>;
+
+/** The parts of a conditional update, as UpdateItem and a transaction's Update take them. */
+export interface RequestUpdate {
+  TableName: string;
+  Key: Item;
+  UpdateExpression: string;
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues?: Item;
+}
+
+/** How long a grant may stay unanswered before the sweeper re-drives it. */
+export const answerGraceMs = 30_000;
+
+/**
+ * The least lease a grant must have left when it is answered: the larger of 1 s and 10% of the
+ * lease. An answer is assumed to reach the workflow within this margin of being sent.
+ */
+export function answerMarginMs(leaseMs: number): number {
+  return Math.max(1_000, Math.round(leaseMs / 10));
+}
+
+const names = {
+  '#state': requestAttribute.state,
+  '#token': requestAttribute.taskToken,
+  '#dueMs': requestAttribute.dueMs,
+  '#dueShard': requestAttribute.dueShard,
+  '#expires': requestAttribute.expires,
+  '#retryChain': requestAttribute.retryChain,
+  '#grantedSlot': requestAttribute.grantedSlot,
+  '#grantedUntilMs': requestAttribute.grantedUntilMs,
+  '#grantedToken': requestAttribute.grantedFencingToken,
+};
+
+const state = (value: RequestState): AttributeValue => ({ S: value });
+const number = (value: number): AttributeValue => ({ N: String(value) });
+
+// An ended request: no task token to steal, out of the due index, and TTL-eligible at once. Its
+// `expires` is in the past, so Python dynamo-dlm never counts it.
+const endFields = 'REMOVE #token, #dueMs, #dueShard';
+const endExpires = (nowMs: number) => ({ ':ended': number(releasedSeconds(nowMs)) });
+
+function update(
+  tableName: string,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
+  expression: string,
+  condition: string,
+  values: Item,
+): RequestUpdate {
+  return {
+    TableName: tableName,
+    Key: slotKey(request.resourceId, request.requestKey),
+    UpdateExpression: expression,
+    ConditionExpression: condition,
+    // Only the names each expression uses: DynamoDB refuses unused ones.
+    ExpressionAttributeNames: Object.fromEntries(
+      Object.entries(names).filter(([placeholder]) => `${expression} ${condition}`.includes(placeholder)),
+    ),
+    ExpressionAttributeValues: values,
+  };
+}
+
+/**
+ * grant: waiting → granted, as one item of the grant transaction (the other takes the slot).
+ * Accepts its own result (same fencing token), so a transaction retried after a lost answer
+ * lands again instead of reading as "granted by someone else".
+ */
+export function grantWrite(
+  tableName: string,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
+  lease: Pick<Lease, 'concurrencyId' | 'expiresAtMs' | 'fencingToken'>,
+  nowMs: number,
+): RequestUpdate {
+  return update(
+    tableName,
+    request,
+    'SET #state = :granted, #grantedSlot = :slot, #grantedUntilMs = :expiresMs, #grantedToken = :grantToken, #dueMs = :due',
+    '#state = :waiting OR (#state = :granted AND #grantedToken = :grantToken)',
+    {
+      ':waiting': state('waiting'),
+      ':granted': state('granted'),
+      ':slot': number(lease.concurrencyId),
+      ':expiresMs': number(lease.expiresAtMs),
+      ':grantToken': number(lease.fencingToken),
+      ':due': number(nowMs + answerGraceMs),
+    },
+  );
+}
+
+/**
+ * rechain: the request still waits and continues under `to`. With `from`, only if it waits under
+ * `from` (a retry turn's own chain) or already under `to` (this very write, retried).
+ */
+export async function rechain(
+  store: LockStore,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
+  chain: { from?: string; to: string; dueMs: number },
+): Promise<boolean> {
+  const onChain = chain.from === undefined ? '' : ' AND (#retryChain = :from OR #retryChain = :to)';
+  return sendConditional(
+    store,
+    new UpdateItemCommand(
+      update(store.tableName, request, 'SET #retryChain = :to, #dueMs = :due', `#state = :waiting${onChain}`, {
+        ':waiting': state('waiting'),
+        ':to': { S: chain.to },
+        ':due': number(chain.dueMs),
+        ...(chain.from === undefined ? {} : { ':from': { S: chain.from } }),
+      }),
+    ),
+  );
+}
+
+/** The slot still holds `grant` for this request, unexpired at `:now`. */
+const grantStillHeld = '#releaseCode = :releaseCode AND #fencingToken = :grantToken AND #expiresMs >= :now';
+
+function slotWrite(
+  tableName: string,
+  request: Pick<StoredRequest, 'resourceId' | 'releaseCode'>,
+  grant: RequestGrant,
+  nowMs: number,
+) {
+  return {
+    TableName: tableName,
+    Key: slotKey(request.resourceId, grant.concurrencyId),
+    ExpressionAttributeNames: {
+      '#releaseCode': attribute.releaseCode,
+      '#fencingToken': attribute.fencingToken,
+      '#expiresMs': attribute.expiresMs,
+    },
+    values: {
+      ':releaseCode': { S: request.releaseCode },
+      ':grantToken': number(grant.fencingToken),
+      ':now': number(nowMs),
+    },
+  };
+}
+
+/**
+ * extend: the grant's lease moves to `expiresAtMs`, on the slot and the record at once, while the
+ * slot still holds it unexpired. Repeating it lands again (the slot is still held). Answers the
+ * extended grant, or undefined when the slot or the record moved on.
+ */
+export async function extendGrant(
+  store: LockStore,
+  request: StoredRequest,
+  grant: RequestGrant,
+  expiresAtMs: number,
+): Promise<RequestGrant | undefined> {
+  const nowMs = store.clock();
+  const slot = slotWrite(store.tableName, request, grant, nowMs);
+  const record = update(
+    store.tableName,
+    request,
+    'SET #grantedUntilMs = :expiresMs',
+    '#state = :granted AND #grantedToken = :grantToken',
+    { ':granted': state('granted'), ':grantToken': number(grant.fencingToken), ':expiresMs': number(expiresAtMs) },
+  );
+  try {
+    await sendWithRetry(
+      store,
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: slot.TableName,
+              Key: slot.Key,
+              UpdateExpression: 'SET #expires = :expires, #expiresMs = :expiresMs',
+              ConditionExpression: grantStillHeld,
+              ExpressionAttributeNames: { ...slot.ExpressionAttributeNames, '#expires': attribute.expires },
+              ExpressionAttributeValues: {
+                ...slot.values,
+                ':expires': number(toExpiresSeconds(expiresAtMs)),
+                ':expiresMs': number(expiresAtMs),
+              },
+            },
+          },
+          { Update: record },
+        ],
+      }),
+    );
+    return { ...grant, expiresAtMs };
+  } catch (error) {
+    if ((error as Error).name === 'TransactionCanceledException') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * regrant: granted → waiting, because the grant's lease ended before anyone answered it: the
+ * slot may belong to someone else now, so the request queues again (at its old place) and is
+ * granted afresh. Refused while the slot still holds the grant unexpired (an extension won).
+ */
+export async function regrant(store: LockStore, request: StoredRequest, grant: RequestGrant): Promise<boolean> {
+  const nowMs = store.clock();
+  const slot = slotWrite(store.tableName, request, grant, nowMs);
+  try {
+    await sendWithRetry(
+      store,
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: slot.TableName,
+              Key: slot.Key,
+              ConditionExpression: `NOT (${grantStillHeld})`,
+              ExpressionAttributeNames: slot.ExpressionAttributeNames,
+              ExpressionAttributeValues: slot.values,
+            },
+          },
+          {
+            Update: update(
+              store.tableName,
+              request,
+              'SET #state = :waiting, #dueMs = :now REMOVE #grantedSlot, #grantedUntilMs, #grantedToken',
+              '(#state = :granted AND #grantedToken = :grantToken) OR #state = :waiting',
+              {
+                ':waiting': state('waiting'),
+                ':granted': state('granted'),
+                ':grantToken': number(grant.fencingToken),
+                ':now': number(nowMs),
+              },
+            ),
+          },
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'TransactionCanceledException') return false;
+    throw error;
+  }
+}
+
+/**
+ * answer: granted → answered, once SendTaskSuccess returned (or the task said it takes no more
+ * answers). Nobody answers it again; the record stays until `forget`, to recognise a repeated
+ * delivery while the grant lasts. Its task token goes at once.
+ */
+export async function markAnswered(store: LockStore, request: StoredRequest, grant: RequestGrant): Promise<boolean> {
+  return sendConditional(
+    store,
+    new UpdateItemCommand(
+      update(
+        store.tableName,
+        request,
+        'SET #state = :answered, #dueMs = :due REMOVE #token',
+        '(#state = :granted OR #state = :answered) AND #grantedToken = :grantToken',
+        {
+          ':granted': state('granted'),
+          ':answered': state('answered'),
+          ':grantToken': number(grant.fencingToken),
+          // The sweeper forgets it once the lease is over.
+          ':due': number(grant.expiresAtMs + 1),
+        },
+      ),
+    ),
+  );
+}
+
+/**
+ * time-out: waiting → timed-out, because its own deadline passed. True also when it was timed
+ * out already (by this write retried, or another pass): a Lock.Timeout sent twice is harmless.
+ */
+export async function timeOut(store: LockStore, request: StoredRequest): Promise<boolean> {
+  const nowMs = store.clock();
+  return sendConditional(
+    store,
+    new UpdateItemCommand(
+      update(
+        store.tableName,
+        request,
+        'SET #state = :timedOut, #dueMs = :due',
+        '(#state = :waiting AND attribute_exists(#token)) OR (#state = :timedOut AND attribute_exists(#token))',
+        { ':waiting': state('waiting'), ':timedOut': state('timed-out'), ':due': number(nowMs + answerGraceMs) },
+      ),
+    ),
+  );
+}
+
+/** told: a timed-out request's Lock.Timeout was sent; the request has ended. */
+export async function markTimeoutTold(store: LockStore, request: StoredRequest): Promise<boolean> {
+  return sendConditional(
+    store,
+    new UpdateItemCommand(
+      update(store.tableName, request, `SET #expires = :ended ${endFields}`, '#state = :timedOut', {
+        ':timedOut': state('timed-out'),
+        ...endExpires(store.clock()),
+      }),
+    ),
+  );
+}
+
+/**
+ * withdraw: the request ends without a slot, from `waiting` (or, with `evenIfGranted`, from
+ * `granted`: the cleanup of an ended execution, which frees the slot itself). False when it had
+ * moved on (granted meanwhile: then it is answered as granted, not withdrawn).
+ */
+export async function withdraw(
+  store: LockStore,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
+  { evenIfGranted = false } = {},
+): Promise<boolean> {
+  const from = evenIfGranted ? '#state IN (:waiting, :granted, :withdrawn)' : '#state IN (:waiting, :withdrawn)';
+  return sendConditional(
+    store,
+    new UpdateItemCommand(
+      update(store.tableName, request, `SET #state = :withdrawn, #expires = :ended ${endFields}`, from, {
+        ':waiting': state('waiting'),
+        ':withdrawn': state('withdrawn'),
+        ...(evenIfGranted ? { ':granted': state('granted') } : {}),
+        ...endExpires(store.clock()),
+      }),
+    ),
+  );
+}
+
+/** forget: an answered request whose grant is over (released, passed on, or its lease ended) goes. */
+export async function forget(store: LockStore, request: StoredRequest, grant: RequestGrant): Promise<boolean> {
+  const { ExpressionAttributeNames, ConditionExpression, ExpressionAttributeValues } = update(
+    store.tableName,
+    request,
+    '',
+    '#state = :answered AND #grantedToken = :grantToken',
+    { ':answered': state('answered'), ':grantToken': number(grant.fencingToken) },
+  );
+  return sendConditional(
+    store,
+    new DeleteItemCommand({
+      TableName: store.tableName,
+      Key: slotKey(request.resourceId, request.requestKey),
+      ConditionExpression,
+      ExpressionAttributeNames,
+      ExpressionAttributeValues,
+    }),
+  );
+}
+
+/**
+ * record: none → waiting, as the Put of the record transaction (the other item checks that the
+ * request does not hold its primary slot already). Refused when the item exists: a repeated
+ * delivery, which continues the stored request with `continueWaiting` instead.
+ */
+export function recordWrite(tableName: string, request: StoredRequest) {
+  return {
+    TableName: tableName,
+    Item: toRequestItem({ ...request, state: 'waiting' }),
+    ConditionExpression: 'attribute_not_exists(#releaseCode)',
+    ExpressionAttributeNames: { '#releaseCode': requestAttribute.releaseCode },
+  };
+}
+
+/**
+ * rechain for a repeated delivery: the stored request (its first arrival) continues under a new
+ * chain if it still waits. Otherwise answers the request as it stands (absent: gone).
+ */
+export async function continueWaiting(
+  store: LockStore,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
+  chain: { to: string; dueMs: number },
+): Promise<{ continued: true; request: StoredRequest } | { continued: false; current?: StoredRequest }> {
+  try {
+    const output = await sendWithRetry<UpdateItemCommandOutput>(
+      store,
+      new UpdateItemCommand({
+        ...update(store.tableName, request, 'SET #retryChain = :to, #dueMs = :due', '#state = :waiting', {
+          ':waiting': state('waiting'),
+          ':to': { S: chain.to },
+          ':due': number(chain.dueMs),
+        }),
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { continued: true, request: fromRequestItem(output.Attributes ?? {}) };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    return error.Item ? { continued: false, current: fromRequestItem(error.Item) } : { continued: false };
+  }
+}

@@ -1,0 +1,54 @@
+import type { LockStore } from '../../core/store.js';
+import { grantWaiting } from '../../core/waiting/grant-waiting.js';
+import { rechain, withdraw } from '../../core/waiting/lifecycle.js';
+import { readResource } from '../../core/waiting/read-resource.js';
+import { taskStillWaits } from './answer.js';
+import type { FunctionConfig } from './config.js';
+import { logger, tokenHint } from './logger.js';
+import { enqueueRetry, newRetryChain, type RetryMessage } from './retry-queue.js';
+import { driveSettled, settlePass } from './settle.js';
+
+/** What a turn did with its request. */
+export type TurnOutcome = 'gone' | 'superseded' | 'settled' | 'withdrawn' | 'requeued';
+
+/**
+ * One turn of the retry loop for one request, from its message (a retry message, or the
+ * sweeper's re-drive of an overdue request):
+ * - the request moved on (granted, timed out...): do what its record calls for;
+ * - it waits under another chain: another turn carries it, drop this one;
+ * - otherwise hand free slots to the oldest waiters and answer them; if this request still
+ *   waits and its task still exists, enqueue the next turn, then move the chain to it. The
+ *   order matters: a turn whose send fails has not moved the chain, so its message comes back
+ *   and carries on; a turn whose chain write was retried after a lost answer accepts its own
+ *   result.
+ *
+ * @example
+ * await retryTurn(store, config, message);
+ */
+export async function retryTurn(
+  store: LockStore,
+  config: FunctionConfig,
+  message: RetryMessage,
+): Promise<TurnOutcome> {
+  const state = await readResource(store, message.resourceId);
+  const request = state.requests.find((stored) => stored.requestKey === message.requestKey);
+  if (!request) return 'gone';
+  if (request.state !== 'waiting') {
+    await driveSettled(store, request);
+    return 'settled';
+  }
+  if (request.retryChain !== message.retryChain) return 'superseded';
+  const pass = await grantWaiting(store, message.resourceId, state);
+  await settlePass(store, pass);
+  if (!pass.waiting.some((waiting) => waiting.requestKey === request.requestKey)) return 'settled';
+  if (!(await taskStillWaits(request.taskToken))) {
+    // Nobody answered it (it still waits), so its task ended on its own: stopped or timed out.
+    // If it was granted since the pass, the withdrawal is refused and the granter answers it.
+    if (await withdraw(store, request)) logger.info('withdrew a request whose task is gone', { task: tokenHint(request.taskToken) });
+    return 'withdrawn';
+  }
+  const next = newRetryChain();
+  const dueMs = await enqueueRetry(config, request, next, message.attempt + 1);
+  await rechain(store, request, { from: message.retryChain, to: next, dueMs });
+  return 'requeued';
+}
