@@ -19,7 +19,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   return processPartialResponse(
     event,
     async (record: SQSRecord) => {
-      await retryTurn(lockStore(context), readConfig(), retryMessage.parse(JSON.parse(record.body)));
+      const message = retryMessage.parse(JSON.parse(record.body));
+      await retryTurn(lockStore(context), readConfig(), message);
     },
     processor,
     { context },

@@ -27,7 +27,13 @@ const reserveMs = 5_000;
 export async function handler(_event: unknown, context?: Context): Promise<Record<TurnOutcome, number>> {
   const store = lockStore(context);
   const config = readConfig();
-  const counts: Record<TurnOutcome, number> = { gone: 0, superseded: 0, settled: 0, withdrawn: 0, requeued: 0 };
+  const counts: Record<TurnOutcome, number> = {
+    gone: 0,
+    superseded: 0,
+    settled: 0,
+    withdrawn: 0,
+    requeued: 0,
+  };
   const due = await findDue(store, store.clock(), maxPerSweep);
   for (const request of due) {
     if (context && context.getRemainingTimeInMillis() < reserveMs) break;

@@ -55,14 +55,22 @@ export const defaultHeartbeatSeconds = 300;
 export const waitTimeoutMarginSeconds = 360;
 
 /** The acquire task's `TimeoutSeconds` and `HeartbeatSeconds`, defaults applied (heartbeat < timeout, as AWS requires). */
-function acquireTimeouts(options: AcquireStateOptions): { TimeoutSeconds?: number; HeartbeatSeconds?: number } {
+function acquireTimeouts(options: AcquireStateOptions): {
+  TimeoutSeconds?: number;
+  HeartbeatSeconds?: number;
+} {
   const timeout =
     options.timeoutSeconds ??
-    (typeof options.waitSeconds === 'number' ? Math.ceil(options.waitSeconds) + waitTimeoutMarginSeconds : undefined);
-  const heartbeat = options.heartbeatSeconds === false ? undefined : (options.heartbeatSeconds ?? defaultHeartbeatSeconds);
+    (typeof options.waitSeconds === 'number'
+      ? Math.ceil(options.waitSeconds) + waitTimeoutMarginSeconds
+      : undefined);
+  const heartbeat =
+    options.heartbeatSeconds === false ? undefined : (options.heartbeatSeconds ?? defaultHeartbeatSeconds);
   const heartbeatFits = heartbeat !== undefined && (timeout === undefined || heartbeat < timeout);
   if (!heartbeatFits && typeof options.heartbeatSeconds === 'number')
-    throw new TypeError(`Expected \`heartbeatSeconds\` (${heartbeat}) to be below the task's timeoutSeconds (${timeout})`);
+    throw new TypeError(
+      `Expected \`heartbeatSeconds\` (${heartbeat}) to be below the task's timeoutSeconds (${timeout})`,
+    );
   return {
     ...(timeout === undefined ? {} : { TimeoutSeconds: timeout }),
     ...(heartbeatFits ? { HeartbeatSeconds: heartbeat } : {}),

@@ -65,7 +65,10 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
     const marked = await markGranted(store, requestKey, taken.lease);
     if (marked.marked) {
       const { concurrencyId, expiresAtMs, fencingToken } = taken.lease;
-      return { kind: 'settled', request: { ...own, state: 'granted', granted: { concurrencyId, expiresAtMs, fencingToken } } };
+      return {
+        kind: 'settled',
+        request: { ...own, state: 'granted', granted: { concurrencyId, expiresAtMs, fencingToken } },
+      };
     }
     // Moved on between the read and the mark (granted elsewhere, withdrawn, timed out).
     const settled = marked.current;
@@ -81,4 +84,3 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
   }
   return { kind: 'granted', ...taken };
 }
-

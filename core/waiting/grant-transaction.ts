@@ -9,8 +9,8 @@ import { fencingFloorPerMs, holderUpdate, slotIsFree } from '../operations/slot-
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
-import { leaseOf, primarySlotOf, type StoredRequest } from './request.js';
 import { grantWrite } from './lifecycle.js';
+import { leaseOf, primarySlotOf, type StoredRequest } from './request.js';
 import { notHoldingPrimarySlot } from './request-writes.js';
 
 type Item = Record<string, AttributeValue>;
@@ -52,7 +52,8 @@ export async function grantSlot(
   const passedOn =
     fromHolder === undefined ? slotIsFree : '(#releaseCode = :fromHolder AND #expiresMs > :zero)';
   const fencingToken = (seenToken === undefined ? nowMs * fencingFloorPerMs : Number(seenToken)) + 1;
-  const unchanged = seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken';
+  const unchanged =
+    seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken';
   // Or this very transaction landed already and only its answer was lost: accept its own result.
   const ownResult = '(#releaseCode = :releaseCode AND #fencingToken = :token)';
   const primarySlot = primarySlotOf(request.releaseCode, request.concurrency);

@@ -4,9 +4,9 @@ import type { Lease } from '../lease.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import { grantSlot } from './grant-transaction.js';
+import { forget, timeOut } from './lifecycle.js';
 import { type ResourceState, readResource } from './read-resource.js';
 import { primarySlotOf, type StoredRequest } from './request.js';
-import { forget, timeOut } from './lifecycle.js';
 
 /** A request that just got a slot (now `granted`): its task must be told. */
 export interface Grant {
@@ -41,13 +41,13 @@ export async function grantWaiting(
   resourceId: string,
   state?: ResourceState,
 ): Promise<GrantPass> {
-  let pass = await grantPass(store, resourceId, state ?? (await readResource(store, resourceId)));
+  let pass = await grantPass(store, state ?? (await readResource(store, resourceId)));
   // Two passes on one resource (a release and a retry) can cancel each other's transactions and
   // leave a slot free; look again a few times. Many passes at once (a burst of arrivals) may
   // all cancel; full jitter lets one of them win.
   for (let round = 0; pass.conflicted && round < 5; round++) {
     await sleep(fullJitterDelay(round, conflictBackoff));
-    const again = await grantPass(store, resourceId, await readResource(store, resourceId));
+    const again = await grantPass(store, await readResource(store, resourceId));
     pass = {
       ...again,
       grants: [...pass.grants, ...again.grants],
@@ -60,7 +60,6 @@ export async function grantWaiting(
 
 async function grantPass(
   store: LockStore,
-  resourceId: string,
   current: ResourceState,
 ): Promise<GrantPass & { conflicted: boolean }> {
   const nowMs = store.clock();

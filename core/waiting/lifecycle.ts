@@ -151,12 +151,18 @@ export async function rechain(
   return sendConditional(
     store,
     new UpdateItemCommand(
-      update(store.tableName, request, 'SET #retryChain = :to, #dueMs = :due', `#state = :waiting${onChain}`, {
-        ':waiting': state('waiting'),
-        ':to': { S: chain.to },
-        ':due': number(chain.dueMs),
-        ...(chain.from === undefined ? {} : { ':from': { S: chain.from } }),
-      }),
+      update(
+        store.tableName,
+        request,
+        'SET #retryChain = :to, #dueMs = :due',
+        `#state = :waiting${onChain}`,
+        {
+          ':waiting': state('waiting'),
+          ':to': { S: chain.to },
+          ':due': number(chain.dueMs),
+          ...(chain.from === undefined ? {} : { ':from': { S: chain.from } }),
+        },
+      ),
     ),
   );
 }
@@ -204,7 +210,11 @@ export async function extendGrant(
     request,
     'SET #grantedUntilMs = :expiresMs',
     '#state = :granted AND #grantedToken = :grantToken',
-    { ':granted': state('granted'), ':grantToken': number(grant.fencingToken), ':expiresMs': number(expiresAtMs) },
+    {
+      ':granted': state('granted'),
+      ':grantToken': number(grant.fencingToken),
+      ':expiresMs': number(expiresAtMs),
+    },
   );
   try {
     await sendWithRetry(
@@ -241,7 +251,11 @@ export async function extendGrant(
  * slot may belong to someone else now, so the request queues again (at its old place) and is
  * granted afresh. Refused while the slot still holds the grant unexpired (an extension won).
  */
-export async function regrant(store: LockStore, request: StoredRequest, grant: RequestGrant): Promise<boolean> {
+export async function regrant(
+  store: LockStore,
+  request: StoredRequest,
+  grant: RequestGrant,
+): Promise<boolean> {
   const nowMs = store.clock();
   const slot = slotWrite(store.tableName, request, grant, nowMs);
   try {
@@ -287,7 +301,11 @@ export async function regrant(store: LockStore, request: StoredRequest, grant: R
  * answers). Nobody answers it again; the record stays until `forget`, to recognise a repeated
  * delivery while the grant lasts. Its task token goes at once.
  */
-export async function markAnswered(store: LockStore, request: StoredRequest, grant: RequestGrant): Promise<boolean> {
+export async function markAnswered(
+  store: LockStore,
+  request: StoredRequest,
+  grant: RequestGrant,
+): Promise<boolean> {
   return sendConditional(
     store,
     new UpdateItemCommand(
@@ -322,7 +340,11 @@ export async function timeOut(store: LockStore, request: StoredRequest): Promise
         request,
         'SET #state = :timedOut, #dueMs = :due',
         '(#state = :waiting AND attribute_exists(#token)) OR (#state = :timedOut AND attribute_exists(#token))',
-        { ':waiting': state('waiting'), ':timedOut': state('timed-out'), ':due': number(nowMs + answerGraceMs) },
+        {
+          ':waiting': state('waiting'),
+          ':timedOut': state('timed-out'),
+          ':due': number(nowMs + answerGraceMs),
+        },
       ),
     ),
   );
@@ -351,7 +373,9 @@ export async function withdraw(
   request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
   { evenIfGranted = false } = {},
 ): Promise<boolean> {
-  const from = evenIfGranted ? '#state IN (:waiting, :granted, :withdrawn)' : '#state IN (:waiting, :withdrawn)';
+  const from = evenIfGranted
+    ? '#state IN (:waiting, :granted, :withdrawn)'
+    : '#state IN (:waiting, :withdrawn)';
   return sendConditional(
     store,
     new UpdateItemCommand(
@@ -366,7 +390,11 @@ export async function withdraw(
 }
 
 /** forget: an answered request whose grant is over (released, passed on, or its lease ended) goes. */
-export async function forget(store: LockStore, request: StoredRequest, grant: RequestGrant): Promise<boolean> {
+export async function forget(
+  store: LockStore,
+  request: StoredRequest,
+  grant: RequestGrant,
+): Promise<boolean> {
   const { ExpressionAttributeNames, ConditionExpression, ExpressionAttributeValues } = update(
     store.tableName,
     request,

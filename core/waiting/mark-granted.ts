@@ -2,9 +2,9 @@ import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/cli
 import type { Lease } from '../lease.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
+import { grantWrite } from './lifecycle.js';
 import type { StoredRequest } from './request.js';
 import { fromRequestItem } from './request-item.js';
-import { grantWrite } from './lifecycle.js';
 
 /**
  * Marks a waiting request as granted the lease it already holds (its first attempt got the

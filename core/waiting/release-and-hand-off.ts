@@ -28,7 +28,9 @@ export async function releaseAndHandOff(
   const state = await readResource(store, lease.resourceId);
   const handed = await handOver(store, lease, state);
   if (handed) {
-    const waiting = state.requests.filter((request) => request.state === 'waiting' && request !== handed.request);
+    const waiting = state.requests.filter(
+      (request) => request.state === 'waiting' && request !== handed.request,
+    );
     return { released: true, pass: { grants: [handed], expired: [], waiting, state } };
   }
   const released = await releaseSlot(store, lease);

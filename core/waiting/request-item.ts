@@ -42,7 +42,8 @@ export function fromRequestItem(item: Item): StoredRequest {
     requestKey: Number(item[attribute.concurrencyId]?.N),
     releaseCode: item[requestAttribute.releaseCode]?.S ?? '',
     // Items written before the lifecycle had a state: granted when they name a slot.
-    state: (item[requestAttribute.state]?.S ?? (grantedSlot === undefined ? 'waiting' : 'granted')) as RequestState,
+    state: (item[requestAttribute.state]?.S ??
+      (grantedSlot === undefined ? 'waiting' : 'granted')) as RequestState,
     taskToken: item[requestAttribute.taskToken]?.S ?? '',
     arrivedMs: number(requestAttribute.arrivedMs) ?? 0,
     waitUntilMs: number(requestAttribute.waitUntilMs) ?? Number.POSITIVE_INFINITY,

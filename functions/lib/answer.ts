@@ -66,7 +66,11 @@ export async function taskStillWaits(taskToken: string): Promise<boolean> {
 }
 
 /** Sends `send` to the task; false when the task takes no answer any more. */
-async function whileTaskExists(taskToken: string, what: string, send: () => Promise<unknown>): Promise<boolean> {
+async function whileTaskExists(
+  taskToken: string,
+  what: string,
+  send: () => Promise<unknown>,
+): Promise<boolean> {
   try {
     await send();
     return true;

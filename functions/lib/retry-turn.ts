@@ -44,7 +44,8 @@ export async function retryTurn(
   if (!(await taskStillWaits(request.taskToken))) {
     // Nobody answered it (it still waits), so its task ended on its own: stopped or timed out.
     // If it was granted since the pass, the withdrawal is refused and the granter answers it.
-    if (await withdraw(store, request)) logger.info('withdrew a request whose task is gone', { task: tokenHint(request.taskToken) });
+    if (await withdraw(store, request))
+      logger.info('withdrew a request whose task is gone', { task: tokenHint(request.taskToken) });
     return 'withdrawn';
   }
   const next = newRetryChain();

@@ -28,7 +28,8 @@ export async function answerUnrecorded(
   arrivedMs: number,
 ): Promise<void> {
   const grantedAtMs = lease.expiresAtMs - request.leaseMs;
-  if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - arrivedMs))) logGranted(request, lease);
+  if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - arrivedMs)))
+    logGranted(request, lease);
 }
 
 /**
@@ -41,7 +42,11 @@ export async function answerUnrecorded(
  * @example
  * await answerGranted(store, request, request.granted);
  */
-export async function answerGranted(store: LockStore, request: StoredRequest, grant: RequestGrant): Promise<void> {
+export async function answerGranted(
+  store: LockStore,
+  request: StoredRequest,
+  grant: RequestGrant,
+): Promise<void> {
   let current = grant;
   if (current.expiresAtMs - store.clock() < answerMarginMs(request.leaseMs)) {
     const extended = await extendGrant(store, request, current, store.clock() + request.leaseMs);
@@ -85,32 +90,30 @@ export async function driveSettled(store: LockStore, request: StoredRequest): Pr
 
 /**
  * Answers everything a grant pass decided: the grants, and `Lock.Timeout` for the requests whose
- * own deadline passed. One failed answer does not stop the others, nor fail the caller's own
- * step: each decision is on its record, and the request's retry turn or the sweeper answers it.
+ * own deadline passed. A failure stops here and fails the caller's invocation; each decision is
+ * on its record already, so the request's retry turn or the sweeper answers it later.
  *
  * @example
  * await settlePass(store, await grantWaiting(store, resourceId));
  */
-export async function settlePass(store: LockStore, pass: Pick<GrantPass, 'grants' | 'expired'>): Promise<void> {
-  const answers = [
-    ...pass.grants.map((grant) => {
-      const { concurrencyId, expiresAtMs, fencingToken } = grant.lease;
-      const granted = { concurrencyId, expiresAtMs, fencingToken };
-      return () => answerGranted(store, { ...grant.request, state: 'granted', granted }, granted);
-    }),
-    ...pass.expired.map((request) => () => tellTimeout(store, request)),
-  ];
-  for (const answer of answers) {
-    await answer().catch((error: unknown) => {
-      logger.warn('could not answer a settled request; its retry turn or the sweeper will', {
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      });
-    });
+export async function settlePass(
+  store: LockStore,
+  pass: Pick<GrantPass, 'grants' | 'expired'>,
+): Promise<void> {
+  for (const grant of pass.grants) {
+    const { concurrencyId, expiresAtMs, fencingToken } = grant.lease;
+    const granted = { concurrencyId, expiresAtMs, fencingToken };
+    await answerGranted(store, { ...grant.request, state: 'granted', granted }, granted);
   }
+  for (const request of pass.expired) await tellTimeout(store, request);
 }
 
 function logGranted(request: Pick<StoredRequest, 'taskToken'>, lease: Lease): void {
-  logger.info('granted', { resourceId: lease.resourceId, slot: lease.concurrencyId, task: tokenHint(request.taskToken) });
+  logger.info('granted', {
+    resourceId: lease.resourceId,
+    slot: lease.concurrencyId,
+    task: tokenHint(request.taskToken),
+  });
 }
 
 /** The cause of a `Lock.Timeout`. */

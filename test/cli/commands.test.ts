@@ -36,7 +36,7 @@ async function busyResource(resourceId: string): Promise<{ secrets: string[]; le
   await recordWaiting(
     store,
     { resourceId, concurrency: 2, leaseMs: 30_000, waitUntilMs, taskToken, owner },
-    'c1',
+    { retryChain: 'c1', dueMs: Date.now() + 60_000 },
   );
   const releaseCode = releaseCodeOf(taskToken);
   const requestKey = String(requestKeyOf(releaseCode));
