@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { findOwned } from '../core/waiting/find-owned.js';
 import { withdraw } from '../core/waiting/lifecycle.js';
@@ -59,7 +59,7 @@ async function stillRunning(executionArn: string): Promise<boolean> {
     return status === 'RUNNING' || status === 'PENDING_REDRIVE';
   } catch (error) {
     // An execution Step Functions does not know cannot be using a slot.
-    if (error instanceof ExecutionDoesNotExist) return false;
+    if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return false;
     throw error;
   }
 }

@@ -11,6 +11,9 @@ export interface ChaosSettings {
   /** Wall-time budget of the model test; runs past it are not started (shrinking is bounded too). */
   modelSeconds: number;
   faultRounds: number;
+  /** Runs of the protocol simulation, and its wall-time budget. */
+  protocolRuns: number;
+  protocolSeconds: number;
   soakExecutions: number;
   soakSeconds: number;
 }
@@ -34,6 +37,8 @@ export function chaosSettings(): ChaosSettings {
     modelCommands: numberFromEnv('CHAOS_COMMANDS', long ? 80 : 40),
     modelSeconds: numberFromEnv('CHAOS_MODEL_SECONDS', long ? 1_200 : 25),
     faultRounds: numberFromEnv('CHAOS_FAULT_ROUNDS', long ? 400 : 48),
+    protocolRuns: numberFromEnv('CHAOS_PROTOCOL_RUNS', long ? 400 : 40),
+    protocolSeconds: numberFromEnv('CHAOS_PROTOCOL_SECONDS', long ? 1_500 : 60),
     soakExecutions: numberFromEnv('CHAOS_SOAK_EXECUTIONS', long ? 1_000 : 150),
     soakSeconds: numberFromEnv('CHAOS_SOAK_SECONDS', long ? 300 : 45),
   };

@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logger } from '../../functions/lib/logger.js';
+import { dynamoDbClient, freshLockTable, uniqueResource } from '../support/dynamodb.js';
+import type { CallFault } from './simulation/services.js';
+import { type Scenario, simulated, World } from './simulation/world.js';
+import { chaosSettings, countFigure, figureLines } from './support/chaos-settings.js';
+import { restoreFunctionClients } from './support/workflow-kit.js';
+
+const settings = chaosSettings();
+const savedEnv = { ...process.env };
+let tableName: string;
+
+beforeAll(async () => {
+  tableName = await freshLockTable('protocol');
+  Object.assign(process.env, {
+    DLM_TABLE_NAME: tableName,
+    DLM_RETRY_QUEUE_URL: 'https://sqs.simulated/000000000000/retry',
+    DLM_RETRY_BASE_SECONDS: String(simulated.retryBaseSeconds),
+    DLM_RETRY_CAP_SECONDS: String(simulated.retryCapSeconds),
+  });
+  // Lost answers make the store warn at every retry; the simulation counts them instead.
+  logger.setLogLevel('CRITICAL');
+});
+
+afterAll(() => {
+  for (const name of [
+    'DLM_TABLE_NAME',
+    'DLM_RETRY_QUEUE_URL',
+    'DLM_RETRY_BASE_SECONDS',
+    'DLM_RETRY_CAP_SECONDS',
+  ]) {
+    if (savedEnv[name] === undefined) delete process.env[name];
+    else process.env[name] = savedEnv[name];
+  }
+  logger.setLogLevel('WARN');
+  restoreFunctionClients();
+  console.log(`protocol simulation (seed ${settings.seed}):\n  ${figureLines('protocol.').join('\n  ')}`);
+});
+
+const faults: fc.Arbitrary<CallFault> = fc.constantFrom(
+  'lost-request',
+  'lose-answer',
+  'duplicate',
+  'crash',
+  'crash-after',
+);
+
+/** A few executions on one resource, a library client sometimes, and a few faults anywhere. */
+const scenarios: fc.Arbitrary<Scenario> = fc.record(
+  {
+    concurrency: fc.constantFrom(1, 1, 2),
+    leaseSeconds: fc.constantFrom(5, 10),
+    executions: fc.array(
+      fc.record(
+        {
+          startMs: fc.integer({ min: 0, max: 4_000 }),
+          workMs: fc.integer({ min: 100, max: 12_000 }),
+          waitSeconds: fc.integer({ min: 2, max: 40 }),
+          skipsRelease: fc.boolean(),
+          stopAfterMs: fc.integer({ min: 0, max: 15_000 }),
+        },
+        { requiredKeys: ['startMs', 'workMs', 'waitSeconds', 'skipsRelease'] },
+      ),
+      { minLength: 2, maxLength: 4 },
+    ),
+    library: fc.record({
+      atMs: fc.integer({ min: 0, max: 20_000 }),
+      holdMs: fc.integer({ min: 100, max: 8_000 }),
+    }),
+    faults: fc.array(fc.record({ at: fc.nat(120), fault: faults }), { maxLength: 4 }),
+  },
+  { requiredKeys: ['concurrency', 'leaseSeconds', 'executions', 'faults'] },
+);
+
+describe('the waiting protocol, simulated', () => {
+  it('never puts two on one slot, answers every request within its wait plus the bound, and leaves no request behind, under any interleaving and faults', async () => {
+    const property = fc.asyncProperty(fc.scheduler(), scenarios, async (scheduler, scenario) => {
+      countFigure('protocol.runs');
+      countFigure('protocol.executions', scenario.executions.length);
+      const world = new World(scheduler, scenario, uniqueResource('sim'), tableName, dynamoDbClient());
+      try {
+        await world.run();
+      } finally {
+        countFigure('protocol.faults', world.gate.injected.length);
+        countFigure('protocol.interleaved-calls', world.gate.calls);
+        restoreFunctionClients();
+      }
+    });
+    const details = await fc.check(property, {
+      seed: settings.seed,
+      numRuns: settings.protocolRuns,
+      interruptAfterTimeLimit: settings.protocolSeconds * 1000,
+      markInterruptAsFailure: false,
+    });
+    if (details.failed) throw new Error(fc.defaultReportMessage(details) ?? 'the protocol simulation failed');
+    expect(details.numRuns).toBeGreaterThanOrEqual(Math.min(10, settings.protocolRuns));
+  }, 600_000);
+});

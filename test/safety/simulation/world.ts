@@ -1,0 +1,365 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import type { Scheduler } from 'fast-check';
+import { DynamoDbLock } from '../../../core/dynamo-db-lock.js';
+import { answerMarginMs } from '../../../core/waiting/lifecycle.js';
+import { readResource } from '../../../core/waiting/read-resource.js';
+import { handler as acquire } from '../../../functions/acquire.js';
+import { handler as cleanup } from '../../../functions/cleanup.js';
+import { useClients } from '../../../functions/lib/clients.js';
+import { handler as release } from '../../../functions/release.js';
+import { handler as retry } from '../../../functions/retry.js';
+import { handler as sweeper } from '../../../functions/sweeper.js';
+import { recordingLogger } from '../../support/recording-logger.js';
+import { FakeClock } from '../support/fake-clock.js';
+import {
+  CallGate,
+  gatedDynamoDb,
+  type PlannedFault,
+  SimulatedQueue,
+  SimulatedStepFunctions,
+} from './services.js';
+
+/** One workflow execution of the scenario: acquire, work, release (or not), maybe stopped. */
+export interface ExecutionPlan {
+  startMs: number;
+  workMs: number;
+  waitSeconds: number;
+  /** It ends without calling release (its lease is the backstop). */
+  skipsRelease: boolean;
+  /** Stopped (aborted) this long after its start, whatever it was doing. */
+  stopAfterMs?: number;
+}
+
+/** A scenario: one resource, its executions, a library client, and the planned faults. */
+export interface Scenario {
+  concurrency: number;
+  leaseSeconds: number;
+  executions: ExecutionPlan[];
+  /** A library client that takes a free slot at this moment and holds it for `holdMs`. */
+  library?: { atMs: number; holdMs: number };
+  faults: PlannedFault[];
+}
+
+/** Settings of the simulated service (the functions read them from the environment). */
+export const simulated = { retryBaseSeconds: 1, retryCapSeconds: 8, sweepMs: 60_000, visibilityMs: 60_000 };
+
+/**
+ * How long after `waitSeconds` every request must have ended: one back-off cap, the turn's grace
+ * (20 s) and one sweep interval (a lost turn is re-driven by the next sweep after its due time),
+ * an answer's grace (30 s) and a sweep for a grant whose answer was lost, and 10 s of slack.
+ */
+export const endBoundMs = simulated.retryCapSeconds * 1000 + 20_000 + 30_000 + 2 * simulated.sweepMs + 10_000;
+
+interface Holder {
+  who: string;
+  slot: number;
+  startMs: number;
+  endMs: number;
+}
+
+/** A broken promise of the protocol, with the trace that led to it. */
+export class Violation extends Error {
+  override name = 'Violation';
+}
+
+/** Longest a call may wait at its gate while time passes; the answer margin must cover it. */
+const maxTickMs = 400;
+
+/**
+ * One run of the simulation: real functions against DynamoDB Local, with a simulated queue, Step
+ * Functions and clock; the scheduler interleaves every call; invariants are checked as it goes.
+ */
+export class World {
+  readonly clock = new FakeClock(Date.now());
+  readonly gate: CallGate;
+  readonly queue: SimulatedQueue;
+  readonly sfn: SimulatedStepFunctions;
+  readonly trace: string[] = [];
+  readonly holders: Holder[] = [];
+  readonly endedAt = new Map<number, { at: number; how: string }>();
+  #events: Array<{ atMs: number; what: string; fire: () => void }> = [];
+  #running = 0;
+  #tickPending = false;
+  readonly t0: number;
+
+  constructor(
+    readonly scheduler: Scheduler,
+    readonly scenario: Scenario,
+    readonly resourceId: string,
+    readonly tableName: string,
+    readonly dynamodb: DynamoDBClient,
+  ) {
+    this.gate = new CallGate(scheduler, scenario.faults);
+    this.queue = new SimulatedQueue(this.gate, this.clock.now, simulated.visibilityMs);
+    this.sfn = new SimulatedStepFunctions(this.gate);
+    this.t0 = this.clock.now();
+    useClients({
+      dynamodb: gatedDynamoDb(this.gate, dynamodb),
+      sqs: this.queue.client,
+      sfn: this.sfn.client,
+      clock: this.clock.now,
+    });
+  }
+
+  /** Runs the scenario to its end and checks what must hold afterwards. */
+  async run(): Promise<void> {
+    this.scenario.executions.forEach((plan, index) => this.#plan(index, plan));
+    if (this.scenario.library) this.#planLibrary(this.scenario.library);
+    for (let at = simulated.sweepMs; at < this.#horizonMs(); at += simulated.sweepMs)
+      this.#at(this.t0 + at, 'sweep', () => this.#spawn('sweeper', () => sweeper({}, this.#context())));
+    while (await this.#step()) {
+      this.#checkDeadlines();
+    }
+    await this.#checkNothingLeft();
+  }
+
+  #horizonMs(): number {
+    const lastEnd = Math.max(
+      ...this.scenario.executions.map((plan) => plan.startMs + plan.waitSeconds * 1000 + plan.workMs),
+    );
+    return lastEnd + endBoundMs + this.scenario.leaseSeconds * 1000 + 2 * simulated.sweepMs;
+  }
+
+  #plan(index: number, plan: ExecutionPlan): void {
+    const executionArn = `arn:aws:states:us-east-1:000000000000:execution:sim:${this.resourceId}-${index}`;
+    const token = `token-${this.resourceId}-${index}-${'x'.repeat(40)}`;
+    const who = `exec-${index}`;
+    this.#at(this.t0 + plan.startMs, `${who} starts`, () => {
+      this.sfn.executions.set(executionArn, 'RUNNING');
+      this.sfn.tasks.set(token, {
+        token,
+        executionArn,
+        status: 'waiting',
+        onSuccess: (output) => this.#granted(index, who, plan, output, executionArn),
+        onFailure: (error) => this.#ended(index, `failed ${error}`, executionArn, 'FAILED'),
+      });
+      this.#spawn(`${who} acquire`, async () => {
+        try {
+          await acquire(
+            {
+              taskToken: token,
+              resourceId: this.resourceId,
+              concurrency: this.scenario.concurrency,
+              leaseSeconds: this.scenario.leaseSeconds,
+              waitSeconds: plan.waitSeconds,
+              owner: executionArn,
+            },
+            this.#context(),
+          );
+        } catch (error) {
+          // A failed invocation fails a task that nobody answered; an answered task ignores it.
+          const task = this.sfn.tasks.get(token);
+          if (task?.status === 'waiting') {
+            task.status = 'failed';
+            this.#ended(index, `acquire failed: ${(error as Error).name}`, executionArn, 'FAILED');
+          }
+        }
+      });
+    });
+    if (plan.stopAfterMs !== undefined) {
+      this.#at(this.t0 + plan.startMs + plan.stopAfterMs, `${who} stopped`, () => {
+        const task = this.sfn.tasks.get(token);
+        if (this.sfn.executions.get(executionArn) !== 'RUNNING' || !task) return;
+        if (task.status === 'waiting') task.status = 'stopped';
+        for (const holder of this.holders)
+          if (holder.who === who) holder.endMs = Math.min(holder.endMs, this.clock.now());
+        this.#ended(index, 'stopped', executionArn, 'ABORTED');
+      });
+    }
+  }
+
+  #granted(index: number, who: string, plan: ExecutionPlan, output: string, executionArn: string): void {
+    const lease = JSON.parse(output) as { concurrencyId: number; releaseCode: string; expiresAt: string };
+    const nowMs = this.clock.now();
+    const expiresAtMs = Date.parse(lease.expiresAt);
+    if (expiresAtMs < nowMs + answerMarginMs(this.scenario.leaseSeconds * 1000) - maxTickMs * 2)
+      this.#violation(`${who} was answered a lease with ${expiresAtMs - nowMs} ms left (margin broken)`);
+    this.#hold(who, lease.concurrencyId, expiresAtMs);
+    this.endedAt.set(index, { at: nowMs, how: 'granted' });
+    this.#at(nowMs + plan.workMs, `${who} work done`, () => {
+      if (this.sfn.executions.get(executionArn) !== 'RUNNING') return;
+      for (const holder of this.holders)
+        if (holder.who === who) holder.endMs = Math.min(holder.endMs, this.clock.now());
+      if (plan.skipsRelease) return this.#ended(index, 'granted', executionArn, 'SUCCEEDED');
+      this.#spawn(`${who} release`, async () => {
+        try {
+          await release(
+            {
+              resourceId: this.resourceId,
+              concurrencyId: lease.concurrencyId,
+              releaseCode: lease.releaseCode,
+            },
+            this.#context(),
+          );
+          this.#ended(index, 'granted', executionArn, 'SUCCEEDED');
+        } catch {
+          this.#ended(index, 'granted', executionArn, 'FAILED');
+        }
+      });
+    });
+  }
+
+  #planLibrary({ atMs, holdMs }: { atMs: number; holdMs: number }): void {
+    const lock = new DynamoDbLock(this.resourceId, {
+      concurrency: this.scenario.concurrency,
+      duration: this.scenario.leaseSeconds,
+      tableName: this.tableName,
+      client: gatedDynamoDb(this.gate, this.dynamodb) as DynamoDBClient,
+      clock: this.clock.now,
+      logger: recordingLogger(),
+    });
+    this.#at(this.t0 + atMs, 'library tries', () =>
+      this.#spawn('library tryAcquire', async () => {
+        const taken = await lock.tryAcquire().catch(() => false);
+        const lease = lock.lease;
+        if (!taken || !lease) return;
+        this.#hold('library', lease.concurrencyId, lease.expiresAtMs);
+        this.#at(this.clock.now() + holdMs, 'library releases', () => {
+          for (const holder of this.holders)
+            if (holder.who === 'library') holder.endMs = Math.min(holder.endMs, this.clock.now());
+          this.#spawn('library release', () => lock.release().catch(() => false));
+        });
+      }),
+    );
+  }
+
+  /** Never two holders of one slot with unexpired leases, never a slot outside 0..K-1. */
+  #hold(who: string, slot: number, leaseEndMs: number): void {
+    const nowMs = this.clock.now();
+    if (slot < 0 || slot >= this.scenario.concurrency)
+      this.#violation(`${who} got slot ${slot} of ${this.scenario.concurrency}`);
+    for (const other of this.holders) {
+      if (other.slot === slot && other.startMs <= nowMs && nowMs < other.endMs)
+        this.#violation(`${who} got slot ${slot} while ${other.who} held it until ${other.endMs - this.t0}`);
+    }
+    this.holders.push({ who, slot, startMs: nowMs, endMs: leaseEndMs });
+    this.trace.push(`${nowMs - this.t0} ms: ${who} holds slot ${slot} until ${leaseEndMs - this.t0}`);
+  }
+
+  #ended(index: number, how: string, executionArn: string, status: 'SUCCEEDED' | 'FAILED' | 'ABORTED'): void {
+    if (!this.endedAt.has(index)) this.endedAt.set(index, { at: this.clock.now(), how });
+    if (this.sfn.executions.get(executionArn) !== 'RUNNING') return;
+    this.sfn.executions.set(executionArn, status);
+    this.trace.push(`${this.clock.now() - this.t0} ms: exec-${index} ${status} (${how})`);
+    for (const task of this.sfn.tasks.values())
+      if (task.executionArn === executionArn && task.status === 'waiting') task.status = 'stopped';
+    if (status === 'SUCCEEDED') return;
+    // EventBridge's status event, a moment later, to the cleanup function.
+    this.#at(this.clock.now() + 500, `cleanup exec-${index}`, () =>
+      this.#spawn(`cleanup exec-${index}`, () =>
+        cleanup({ detail: { executionArn, status } } as never, this.#context()).catch(() => undefined),
+      ),
+    );
+  }
+
+  /** Every request is answered (granted or Lock.Timeout) within its wait plus the bound. */
+  #checkDeadlines(): void {
+    this.scenario.executions.forEach((plan, index) => {
+      const deadline = this.t0 + plan.startMs + plan.waitSeconds * 1000 + endBoundMs;
+      if (!this.endedAt.has(index) && this.clock.now() > deadline)
+        this.#violation(
+          `exec-${index} was neither granted nor timed out by ${deadline - this.t0} ms (stranded)`,
+        );
+    });
+  }
+
+  /** No request left behind: every item of a request that ended is gone, or has no token and is TTL-eligible. */
+  async #checkNothingLeft(): Promise<void> {
+    useClients({ dynamodb: this.dynamodb });
+    const store = {
+      client: this.dynamodb,
+      tableName: this.tableName,
+      clock: this.clock.now,
+      logger: recordingLogger(),
+    };
+    const { requests } = await readResource(store, this.resourceId);
+    for (const request of requests) {
+      if (request.state === 'withdrawn' || (request.state === 'timed-out' && !request.taskToken)) continue;
+      this.#violation(`request ${request.requestKey} left ${request.state} at the end`);
+    }
+  }
+
+  #violation(message: string): never {
+    throw new Violation(
+      `${message}\nfaults: ${this.gate.injected.join('; ') || 'none'}\ntrace:\n  ${this.trace.slice(-30).join('\n  ')}`,
+    );
+  }
+
+  #context(): Context {
+    return { getRemainingTimeInMillis: () => 10_000, awsRequestId: 'sim' } as Context;
+  }
+
+  #at(atMs: number, what: string, fire: () => void): void {
+    this.#events.push({ atMs, what, fire });
+  }
+
+  #spawn(what: string, body: () => Promise<unknown>): void {
+    this.#running++;
+    this.trace.push(`${this.clock.now() - this.t0} ms: ${what}`);
+    void body()
+      .catch(() => undefined)
+      .finally(() => this.#running--);
+  }
+
+  /** Waits until every actor is at a gate or done (their real calls to DynamoDB Local finish). */
+  async #quiesce(): Promise<void> {
+    const started = Date.now();
+    while (this.#running > this.gate.atGate) {
+      if (Date.now() - started > 30_000)
+        throw new Error('the simulation hung: an actor neither finished nor reached a gate');
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  /** One step: release one gate (or let time pass), or fire the next timed event. False when all is done. */
+  async #step(): Promise<boolean> {
+    await this.#quiesce();
+    this.#deliverMessages();
+    if (this.gate.atGate > 0) {
+      // Time may pass while calls wait: the scheduler picks the tick like any other call.
+      if (!this.#tickPending && this.#events.length > 0) {
+        this.#tickPending = true;
+        void this.scheduler.schedule(Promise.resolve(), 'time passes').then(() => {
+          this.#tickPending = false;
+          this.#advance(maxTickMs);
+        });
+      }
+      await this.scheduler.waitOne();
+      return true;
+    }
+    if (this.#tickPending) {
+      await this.scheduler.waitOne();
+      return true;
+    }
+    return this.#advance(Number.POSITIVE_INFINITY);
+  }
+
+  /** Moves the clock to the next event (at most `byMs` ahead) and fires what is due. */
+  #advance(byMs: number): boolean {
+    const nextQueue = this.queue.nextVisibleMs();
+    const next = Math.min(...this.#events.map((event) => event.atMs), nextQueue ?? Number.POSITIVE_INFINITY);
+    if (!Number.isFinite(next)) return false;
+    const target = Math.min(next, this.clock.now() + byMs);
+    if (target > this.clock.now()) this.clock.advanceTo(target);
+    const due = this.#events.filter((event) => event.atMs <= this.clock.now());
+    this.#events = this.#events.filter((event) => event.atMs > this.clock.now());
+    for (const event of due.sort((a, b) => a.atMs - b.atMs)) event.fire();
+    this.#deliverMessages();
+    return true;
+  }
+
+  /** The retry queue's event source: each visible message goes to the consumer, alone. */
+  #deliverMessages(): void {
+    for (let message = this.queue.receive(); message; message = this.queue.receive()) {
+      const delivered = message;
+      this.#spawn(`retry turn ${delivered.body.slice(-40)}`, async () => {
+        const event = { Records: [{ messageId: String(delivered.id), body: delivered.body }] };
+        const answer = await retry(event as never, this.#context()).catch(() => ({
+          batchItemFailures: [{}],
+        }));
+        if (answer.batchItemFailures.length === 0) this.queue.delete(delivered);
+      });
+    }
+  }
+}
