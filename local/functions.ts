@@ -4,6 +4,7 @@ import { handler as count } from '../functions/count.js';
 import { handler as extend } from '../functions/extend.js';
 import { handler as release } from '../functions/release.js';
 import { handler as retry } from '../functions/retry.js';
+import { handler as sweeper } from '../functions/sweeper.js';
 import { lockFunctions } from '../stacks/functions.js';
 import type { LocalFunctionDefinition } from './lambda/index.js';
 
@@ -26,5 +27,10 @@ export const serviceFunctions = {
     name: 'dynamo-dlm-cleanup',
     handler: cleanup,
     timeoutSeconds: lockFunctions.cleanup.timeoutSeconds,
+  },
+  sweeper: {
+    name: 'dynamo-dlm-sweeper',
+    handler: sweeper,
+    timeoutSeconds: lockFunctions.sweeper.timeoutSeconds,
   },
 } satisfies Record<string, LocalFunctionDefinition>;

@@ -4,6 +4,7 @@ import { createLockTable } from '../core/table.js';
 import { startDynamoDbLocal } from './dynamodb/start-dynamodb-local.js';
 import { serviceFunctions } from './functions.js';
 import { type LocalFunctionDefinition, LocalLambdaRuntime, type LocalLogger } from './lambda/index.js';
+import { everySeconds, scheduledEvent } from './schedule.js';
 import { startLocalSqs } from './sqs/index.js';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions/index.js';
 
@@ -21,6 +22,13 @@ export interface LocalAwsOptions {
   logger?: LocalLogger;
   /** Called at every invocation of a service function, with its name (to count them). */
   onInvoke?: (functionName: string) => void;
+  /**
+   * Seconds between runs of the sweeper (`dynamo-dlm-sweeper`), which re-drives waiting requests
+   * whose retry turn or answer is overdue, as the stack's `rate(1 minute)` schedule does. A run
+   * still going when the next is due makes that one skipped; the first run is one period after
+   * the start. `0` runs no sweeper (a test that wants to call it itself). Default 60.
+   */
+  sweepSeconds?: number;
 }
 
 /** The running local AWS. */
@@ -45,8 +53,9 @@ const accountId = '000000000000';
 
 /**
  * Starts DynamoDB Local (Java), SQS and Step Functions on 127.0.0.1 with the service set up in
- * them: the lock table, the retry queue and its consumer, and the functions `dynamo-dlm-acquire`,
- * `-release`, `-count` and `-extend`. It points this process's AWS SDK clients at them through
+ * them: the lock table, the retry queue and its consumer, the functions `dynamo-dlm-acquire`,
+ * `-release`, `-count` and `-extend`, the cleanup of failed executions, and the sweeper on its
+ * schedule (`sweepSeconds`). It points this process's AWS SDK clients at them through
  * `AWS_ENDPOINT_URL_*`, so the functions run unchanged.
  *
  * @example
@@ -56,6 +65,12 @@ const accountId = '000000000000';
  * await aws.stop();
  */
 export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
+  const sweepSeconds = options.sweepSeconds ?? 60;
+  if (!(Number.isFinite(sweepSeconds) && sweepSeconds >= 0)) {
+    throw new TypeError(
+      `Expected \`sweepSeconds\` to be 0 (no sweeper) or a positive number, got ${JSON.stringify(sweepSeconds)}`,
+    );
+  }
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const stopOne of stops.reverse()) await stopOne().catch(() => {});
@@ -124,6 +139,14 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       maxConcurrency: 2,
       sqsEndpoint: sqs.endpoint,
     });
+    // The stack's schedule rule: the sweeper, every sweepSeconds, one run at a time.
+    if (sweepSeconds > 0) {
+      const ruleArn = `arn:aws:events:${region}:${accountId}:rule/${serviceFunctions.sweeper.name}`;
+      const sweeps = everySeconds(sweepSeconds, () =>
+        lambda.invoke(arns.sweeper, scheduledEvent(ruleArn, region, accountId)),
+      );
+      stops.push(sweeps.stop);
+    }
 
     return {
       endpoints: { dynamodb: dynamodbEndpoint, sqs: sqs.endpoint, stepfunctions: stepFunctions.endpoint },

@@ -10,8 +10,9 @@ export interface DynamoDlmArgs {
   tableName?: string;
   /**
    * Use the table `tableName` that exists already (for example one shared with Python
-   * dynamo-dlm) instead of creating it. It must have the dynamo-dlm keys and the `owner-index`;
-   * the deployment stops with the command that adds the index when it is missing.
+   * dynamo-dlm) instead of creating it. It must have the dynamo-dlm keys, the `owner-index` and
+   * the `due-index`; the deployment stops with the commands that add the indexes when they are
+   * missing.
    */
   existingTable?: boolean;
   /** Prefix of the functions', queues' and alarm's names. Default `<app>-<stage>` under SST. */
@@ -48,10 +49,14 @@ export interface StepFunctionArns {
 /** Seconds of a standard SQS queue's longest message retention, for the dead-letter queue. */
 const fourteenDays = 1_209_600;
 
+/** When the sweeper runs: the EventBridge schedule expression of `DynamoDlm.sweepRule`. */
+export const sweepSchedule = 'rate(1 minute)';
+
 /**
  * The whole dynamo-dlm service for Step Functions: the lock table (or an existing one), the
- * retry queue with its dead-letter queue and alarm, the step functions, the retry consumer and
- * the cleanup of failed executions. Each function has its own least-privilege role.
+ * retry queue with its dead-letter queue and alarm, the step functions, the retry consumer, the
+ * cleanup of failed executions and the sweeper of overdue requests (once a minute). Each
+ * function has its own least-privilege role.
  *
  * @example
  * // sst.config.ts of another app, in run():
@@ -78,12 +83,16 @@ export class DynamoDlm extends $util.ComponentResource {
   readonly executionFailedRule: aws.cloudwatch.EventRule;
   readonly executionFailedTarget: aws.cloudwatch.EventTarget;
   readonly executionFailedPermission: aws.lambda.Permission;
+  /** The schedule (`rate(1 minute)`) that runs the sweeper, which re-drives overdue requests. */
+  readonly sweepRule: aws.cloudwatch.EventRule;
+  readonly sweepTarget: aws.cloudwatch.EventTarget;
+  readonly sweepPermission: aws.lambda.Permission;
 
   constructor(name: string, args: DynamoDlmArgs = {}, opts: $util.ComponentResourceOptions = {}) {
     super('dynamo-dlm:index:DynamoDlm', name, {}, opts);
     const parent = { parent: this };
     const prefix = args.namePrefix ?? defaultPrefix();
-    // Lambda function names end at 64 characters; `-cleanup` is the longest suffix.
+    // Lambda function names end at 64 characters; `-cleanup` and `-sweeper` are the longest suffixes.
     if (!/^[A-Za-z0-9-_]{1,56}$/.test(prefix)) {
       throw new TypeError(
         `Expected \`namePrefix\` to be 1 to 56 letters, digits, - or _, got ${JSON.stringify(prefix)}`,
@@ -116,6 +125,8 @@ export class DynamoDlm extends $util.ComponentResource {
             { name: lockTable.partitionKey, type: 'S' },
             { name: lockTable.sortKey, type: 'N' },
             { name: lockTable.ownerAttribute, type: 'S' },
+            { name: lockTable.dueShardAttribute, type: 'S' },
+            { name: lockTable.dueMsAttribute, type: 'N' },
           ],
           // Sparse (only items with an owner): what a failed execution holds or waits for.
           globalSecondaryIndexes: [
@@ -124,6 +135,16 @@ export class DynamoDlm extends $util.ComponentResource {
               keySchemas: [{ attributeName: lockTable.ownerAttribute, keyType: 'HASH' }],
               projectionType: 'INCLUDE',
               nonKeyAttributes: [lockTable.releaseCodeAttribute],
+            },
+            // Sparse (only requests that have not ended): what is overdue, for the sweeper.
+            {
+              name: lockTable.dueIndex,
+              keySchemas: [
+                { attributeName: lockTable.dueShardAttribute, keyType: 'HASH' },
+                { attributeName: lockTable.dueMsAttribute, keyType: 'RANGE' },
+              ],
+              projectionType: 'INCLUDE',
+              nonKeyAttributes: [lockTable.retryChainAttribute],
             },
           ],
           ttl: { attributeName: lockTable.ttlAttribute, enabled: true },
@@ -184,6 +205,7 @@ export class DynamoDlm extends $util.ComponentResource {
     const callers = args.callerStateMachineArns ?? [
       $util.interpolate`arn:${partition}:states:${region}:${account}:stateMachine:*`,
     ];
+    const executions = $util.interpolate`arn:${partition}:states:${region}:${account}:execution:*`;
     const sourceRoot = args.sourceRoot ?? defaultSourceRoot();
     const deployed = (key: LockFunctionName): DeployedFunction => {
       const spec: FunctionSpec = lockFunctions[key];
@@ -194,16 +216,18 @@ export class DynamoDlm extends $util.ComponentResource {
         environment: this.environment(spec, args),
         policy: (logGroupArn) =>
           $util
-            .all([this.tableArn, this.retryQueue.arn, logGroupArn, $util.all(callers)])
-            .apply(([tableArn, retryQueueArn, logGroup, callerStateMachineArns]) =>
+            .all([this.tableArn, this.retryQueue.arn, logGroupArn, $util.all(callers), executions])
+            .apply(([tableArn, retryQueueArn, logGroup, callerStateMachineArns, executionArns]) =>
               functionPolicy(
                 spec,
                 {
                   tableArn,
                   ownerIndexArn: `${tableArn}/index/${lockTable.ownerIndex}`,
+                  dueIndexArn: `${tableArn}/index/${lockTable.dueIndex}`,
                   retryQueueArn,
                   logGroupArn: logGroup,
                   callerStateMachineArns,
+                  executionArns: [executionArns],
                 },
                 { consumesRetryQueue: key === 'retry' },
               ),
@@ -219,6 +243,7 @@ export class DynamoDlm extends $util.ComponentResource {
       count: deployed('count'),
       extend: deployed('extend'),
       cleanup: deployed('cleanup'),
+      sweeper: deployed('sweeper'),
     };
     this.steps = {
       acquire: this.functions.acquire.function.arn,
@@ -261,6 +286,32 @@ export class DynamoDlm extends $util.ComponentResource {
         function: this.functions.cleanup.function.name,
         principal: 'events.amazonaws.com',
         sourceArn: this.executionFailedRule.arn,
+      },
+      parent,
+    );
+
+    this.sweepRule = new aws.cloudwatch.EventRule(
+      `${name}SweepRule`,
+      {
+        name: `${prefix}-sweeper`,
+        description:
+          'dynamo-dlm: once a minute, re-drives waiting requests whose retry turn or answer is overdue',
+        scheduleExpression: sweepSchedule,
+      },
+      parent,
+    );
+    this.sweepTarget = new aws.cloudwatch.EventTarget(
+      `${name}SweepTarget`,
+      { rule: this.sweepRule.name, arn: this.functions.sweeper.function.arn },
+      parent,
+    );
+    this.sweepPermission = new aws.lambda.Permission(
+      `${name}SweepPermission`,
+      {
+        action: 'lambda:InvokeFunction',
+        function: this.functions.sweeper.function.name,
+        principal: 'events.amazonaws.com',
+        sourceArn: this.sweepRule.arn,
       },
       parent,
     );

@@ -41,9 +41,11 @@ export class ExampleWorkflow extends $util.ComponentResource {
           functionPolicy(exampleWorkFunction, {
             tableArn: '',
             ownerIndexArn: '',
+            dueIndexArn: '',
             retryQueueArn: '',
             logGroupArn: logGroup,
             callerStateMachineArns: [],
+            executionArns: [],
           }),
         ),
       logRetentionDays: args.logRetentionDays ?? 30,

@@ -10,9 +10,11 @@ export type TableAction = 'UpdateItem' | 'PutItem' | 'DeleteItem' | 'ConditionCh
 /** Step Functions actions on a waiting task. */
 export type TaskAnswer = 'SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat';
 
-// Grants and timeouts answer with success and failure; the retry loop also sends heartbeats to
-// learn whether a task still waits before it queues the request again.
+// Grants and timeouts answer with success and failure; the retry loop (and the sweeper, which
+// re-drives a request as its retry turn would) also sends heartbeats to learn whether a task
+// still waits before it queues the request again.
 const grantsAndTimeouts: TaskAnswer[] = ['SendTaskSuccess', 'SendTaskFailure'];
+const grantsAndHeartbeats: TaskAnswer[] = [...grantsAndTimeouts, 'SendTaskHeartbeat'];
 
 /** What one function is and may do. */
 export interface FunctionSpec {
@@ -25,10 +27,17 @@ export interface FunctionSpec {
   table: TableAction[];
   /** `dynamodb:Query` on the `owner-index` (finds what a failed execution holds). */
   ownerIndex: boolean;
+  /** `dynamodb:Query` on the `due-index` (finds the requests whose next step is overdue). */
+  dueIndex: boolean;
   /** Puts requests on the retry queue: `sqs:SendMessage`, and `DLM_RETRY_QUEUE_URL` in its environment. */
   sendsRetries: boolean;
   /** The `states:` calls that answer waiting workflow tasks (a heartbeat asks whether a task still waits). */
   taskAnswers: TaskAnswer[];
+  /**
+   * `states:DescribeExecution` on the executions of the account in the region: asks Step
+   * Functions whether an execution still runs before anything of it is freed.
+   */
+  describesExecutions: boolean;
 }
 
 // A grant pass reads the resource (Query), grants in a transaction (Update + ConditionCheck),
@@ -53,8 +62,10 @@ export const lockFunctions = {
     memoryMb: 256,
     table: recordsWaiting,
     ownerIndex: false,
+    dueIndex: false,
     sendsRetries: true,
     taskAnswers: grantsAndTimeouts,
+    describesExecutions: false,
   },
   retry: {
     source: 'functions/retry.ts',
@@ -63,8 +74,10 @@ export const lockFunctions = {
     memoryMb: 256,
     table: grantsWaiting,
     ownerIndex: false,
+    dueIndex: false,
     sendsRetries: true,
-    taskAnswers: [...grantsAndTimeouts, 'SendTaskHeartbeat'],
+    taskAnswers: grantsAndHeartbeats,
+    describesExecutions: false,
   },
   release: {
     source: 'functions/release.ts',
@@ -73,8 +86,10 @@ export const lockFunctions = {
     memoryMb: 256,
     table: grantsWaiting,
     ownerIndex: false,
+    dueIndex: false,
     sendsRetries: false,
     taskAnswers: grantsAndTimeouts,
+    describesExecutions: false,
   },
   count: {
     source: 'functions/count.ts',
@@ -83,8 +98,10 @@ export const lockFunctions = {
     memoryMb: 256,
     table: ['Query'],
     ownerIndex: false,
+    dueIndex: false,
     sendsRetries: false,
     taskAnswers: [],
+    describesExecutions: false,
   },
   extend: {
     source: 'functions/extend.ts',
@@ -93,8 +110,10 @@ export const lockFunctions = {
     memoryMb: 256,
     table: ['UpdateItem'],
     ownerIndex: false,
+    dueIndex: false,
     sendsRetries: false,
     taskAnswers: [],
+    describesExecutions: false,
   },
   cleanup: {
     source: 'functions/cleanup.ts',
@@ -103,8 +122,22 @@ export const lockFunctions = {
     memoryMb: 256,
     table: grantsWaiting,
     ownerIndex: true,
+    dueIndex: false,
     sendsRetries: false,
     taskAnswers: grantsAndTimeouts,
+    describesExecutions: true,
+  },
+  sweeper: {
+    source: 'functions/sweeper.ts',
+    description: 'dynamo-dlm sweeper (once a minute): re-drives requests whose next step is overdue',
+    timeoutSeconds: 60,
+    memoryMb: 256,
+    table: grantsWaiting,
+    ownerIndex: false,
+    dueIndex: true,
+    sendsRetries: true,
+    taskAnswers: grantsAndHeartbeats,
+    describesExecutions: false,
   },
 } as const satisfies Record<string, FunctionSpec>;
 
@@ -119,6 +152,8 @@ export const exampleWorkFunction: FunctionSpec = {
   memoryMb: 128,
   table: [],
   ownerIndex: false,
+  dueIndex: false,
   sendsRetries: false,
   taskAnswers: [],
+  describesExecutions: false,
 };

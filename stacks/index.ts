@@ -7,6 +7,7 @@ export {
   type DynamoDlmArgs,
   executionFailedPattern,
   type StepFunctionArns,
+  sweepSchedule,
 } from './dynamo-dlm.js';
 export { ExampleWorkflow, type ExampleWorkflowArgs } from './example.js';
 
@@ -78,6 +79,7 @@ export function deployService(settings: DeploySettings = deploySettings()) {
     extendFunctionArn: locks.steps.extend,
     retryFunctionArn: locks.functions.retry.function.arn,
     cleanupFunctionArn: locks.functions.cleanup.function.arn,
+    sweeperFunctionArn: locks.functions.sweeper.function.arn,
     exampleStateMachineArn: example.stateMachine.arn,
   };
 }

@@ -18,6 +18,7 @@ export interface PolicyDocument {
 export interface PolicyResources {
   tableArn: string;
   ownerIndexArn: string;
+  dueIndexArn: string;
   retryQueueArn: string;
   logGroupArn: string;
   /**
@@ -26,15 +27,23 @@ export interface PolicyResources {
    * `...:stateMachine:<name>`), so a pattern of state machine ARNs scopes them.
    */
   callerStateMachineArns: string[];
+  /**
+   * The executions whose status the function may ask (`states:DescribeExecution`), as a pattern:
+   * every execution of the account in the region (`arn:<partition>:states:<region>:<account>:execution:*`).
+   * Not narrowed to the caller state machines: the cleanup hears of every failed execution of the
+   * account and must learn, for any of them, that it holds nothing here.
+   */
+  executionArns: string[];
 }
 
 /** What the retry queue's event source mapping does with the function's role. */
 export const queueConsumerActions = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 
 /**
- * The least-privilege policy of one function: its table actions on the table's ARN, the index
- * query on the index's ARN, the retry queue's actions on that queue, task answers on the caller
- * state machines, and its own log group. No wildcard action, no `*` resource.
+ * The least-privilege policy of one function: its table actions on the table's ARN, each index
+ * query on that index's ARN, the retry queue's actions on that queue, task answers on the caller
+ * state machines, `DescribeExecution` on the account's executions, and its own log group. No
+ * wildcard action, no `*` resource.
  *
  * @example
  * functionPolicy(lockFunctions.count, resources); // { Statement: [{ Sid: 'LockTable', Action: ['dynamodb:Query'], ... }, ...] }
@@ -51,6 +60,7 @@ export function functionPolicy(
     allow('LockTable', spec.table.map((action) => `dynamodb:${action}`).sort(), [resources.tableArn]);
   }
   if (spec.ownerIndex) allow('OwnerIndex', ['dynamodb:Query'], [resources.ownerIndexArn]);
+  if (spec.dueIndex) allow('DueIndex', ['dynamodb:Query'], [resources.dueIndexArn]);
   const queueActions = [
     ...(spec.sendsRetries ? ['sqs:SendMessage'] : []),
     ...(options.consumesRetryQueue ? queueConsumerActions : []),
@@ -62,6 +72,9 @@ export function functionPolicy(
       spec.taskAnswers.map((action) => `states:${action}`),
       resources.callerStateMachineArns,
     );
+  }
+  if (spec.describesExecutions) {
+    allow('DescribeExecutions', ['states:DescribeExecution'], resources.executionArns);
   }
   // The log group is created by the stack, so neither logs:CreateLogGroup nor a `*` resource.
   allow('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'], [`${resources.logGroupArn}:*`]);

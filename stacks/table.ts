@@ -11,6 +11,10 @@ export const lockTable = {
   ownerIndex: 'owner-index',
   ownerAttribute: 'owner',
   releaseCodeAttribute: 'release_code',
+  dueIndex: 'due-index',
+  dueShardAttribute: 'due_shard',
+  dueMsAttribute: 'due_ms',
+  retryChainAttribute: 'retry_chain',
 } as const;
 
 /** The parts of an existing table's description that decide whether the service can use it. */
@@ -43,6 +47,12 @@ export function existingTableProblems(table: ExistingTableDescription): string[]
         ownerIndexCommand(table.name),
     );
   }
+  if (!table.globalSecondaryIndexes.some((index) => index.name === lockTable.dueIndex)) {
+    problems.push(
+      `it has no ${lockTable.dueIndex}, which the sweeper of overdue requests queries. Add it once with: ` +
+        dueIndexCommand(table.name),
+    );
+  }
   return problems;
 }
 
@@ -60,6 +70,32 @@ export function ownerIndexCommand(tableName: string): string {
   return (
     `aws dynamodb update-table --table-name ${tableName} ` +
     `--attribute-definitions AttributeName=${lockTable.ownerAttribute},AttributeType=S ` +
+    `--global-secondary-index-updates '${update}'`
+  );
+}
+
+/**
+ * The AWS CLI command that adds the `due-index` to an existing table (on-demand billing). An
+ * `update-table` creates one index: when the `owner-index` is missing too, add it first and run
+ * this once the table is ACTIVE again.
+ */
+export function dueIndexCommand(tableName: string): string {
+  const update = JSON.stringify([
+    {
+      Create: {
+        IndexName: lockTable.dueIndex,
+        KeySchema: [
+          { AttributeName: lockTable.dueShardAttribute, KeyType: 'HASH' },
+          { AttributeName: lockTable.dueMsAttribute, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [lockTable.retryChainAttribute] },
+      },
+    },
+  ]);
+  return (
+    `aws dynamodb update-table --table-name ${tableName} ` +
+    `--attribute-definitions AttributeName=${lockTable.dueShardAttribute},AttributeType=S ` +
+    `AttributeName=${lockTable.dueMsAttribute},AttributeType=N ` +
     `--global-secondary-index-updates '${update}'`
   );
 }

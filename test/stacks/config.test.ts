@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { existingTableProblems, lockTable, ownerIndexCommand } from '../../stacks/table.js';
+import { dueIndexCommand, existingTableProblems, lockTable, ownerIndexCommand } from '../../stacks/table.js';
 import {
   account,
   existingTables,
@@ -59,6 +59,7 @@ describe('sst.config.ts', () => {
       extendFunctionArn: functionArn('extend'),
       retryFunctionArn: functionArn('retry'),
       cleanupFunctionArn: functionArn('cleanup'),
+      sweeperFunctionArn: functionArn('sweeper'),
       exampleStateMachineArn: `arn:aws:states:${region}:${account}:stateMachine:dynamo-dlm-test-example`,
     });
   }, 60_000);
@@ -88,7 +89,10 @@ describe('DynamoDlm, the reusable component', () => {
     arn: `arn:aws:dynamodb:${region}:${account}:table/python_locks`,
     hashKey: 'resource_id',
     rangeKey: 'concurrency_id',
-    globalSecondaryIndexes: [{ name: 'owner-index', hashKey: 'owner' }],
+    globalSecondaryIndexes: [
+      { name: 'owner-index', hashKey: 'owner' },
+      { name: 'due-index', hashKey: 'due_shard', rangeKey: 'due_ms' },
+    ],
     ttl: { attributeName: 'expires', enabled: true },
   };
 
@@ -108,6 +112,12 @@ describe('DynamoDlm, the reusable component', () => {
     expect(tableArn).toBe(pythonTable.arn);
     const acquire = resources.find((resource) => resource.name === 'SharedAcquirePolicy');
     expect(JSON.parse(String(acquire?.inputs.policy)).Statement[0].Resource).toEqual([pythonTable.arn]);
+    const sweeper = resources.find((resource) => resource.name === 'SharedSweeperPolicy');
+    expect(
+      JSON.parse(String(sweeper?.inputs.policy)).Statement.find(
+        (statement: { Sid: string }) => statement.Sid === 'DueIndex',
+      )?.Resource,
+    ).toEqual([`${pythonTable.arn}/index/due-index`]);
   }, 60_000);
 
   it('narrows the task answers to the state machines it is given, and passes the retry back-off', async () => {
@@ -142,18 +152,51 @@ describe('an existing table', () => {
     name: 'python_locks',
     hashKey: 'resource_id',
     rangeKey: 'concurrency_id',
-    globalSecondaryIndexes: [{ name: 'owner-index' }],
+    globalSecondaryIndexes: [{ name: 'owner-index' }, { name: 'due-index' }],
     ttl: { attributeName: 'expires', enabled: true },
   };
 
-  it('fits when it has the dynamo-dlm keys and the owner index', () => {
+  it('fits when it has the dynamo-dlm keys, the owner index and the due index', () => {
     expect(existingTableProblems(fits)).toEqual([]);
   });
 
   it('without the owner index is refused with the command that adds it', () => {
-    const [problem] = existingTableProblems({ ...fits, globalSecondaryIndexes: [] });
-    expect(problem).toContain(ownerIndexCommand('python_locks'));
+    const problems = existingTableProblems({ ...fits, globalSecondaryIndexes: [{ name: 'due-index' }] });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(ownerIndexCommand('python_locks'));
     expect(ownerIndexCommand('python_locks')).toContain(`"IndexName":"${lockTable.ownerIndex}"`);
+  });
+
+  it('without the due index is refused with the command that adds it, keyed and projected as created', () => {
+    const problems = existingTableProblems({ ...fits, globalSecondaryIndexes: [{ name: 'owner-index' }] });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/no due-index, which the sweeper/);
+    expect(problems[0]).toContain(dueIndexCommand('python_locks'));
+    const command = dueIndexCommand('python_locks');
+    expect(command).toContain('--table-name python_locks ');
+    expect(command).toContain(
+      '--attribute-definitions AttributeName=due_shard,AttributeType=S AttributeName=due_ms,AttributeType=N ',
+    );
+    expect(JSON.parse(/'(.*)'$/.exec(command)?.[1] ?? 'null')).toEqual([
+      {
+        Create: {
+          IndexName: 'due-index',
+          KeySchema: [
+            { AttributeName: 'due_shard', KeyType: 'HASH' },
+            { AttributeName: 'due_ms', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['retry_chain'] },
+        },
+      },
+    ]);
+  });
+
+  it('without either index is refused with both commands', () => {
+    const problems = existingTableProblems({ ...fits, globalSecondaryIndexes: [] });
+    expect(problems).toEqual([
+      expect.stringContaining(ownerIndexCommand('python_locks')),
+      expect.stringContaining(dueIndexCommand('python_locks')),
+    ]);
   });
 
   it('with other keys is refused as not a dynamo-dlm table', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bundleOptions, handlerSource } from '../../stacks/bundle.js';
 import { exampleWorkFunction, type FunctionSpec, lockFunctions } from '../../stacks/functions.js';
 import { functionPolicy, queueConsumerActions } from '../../stacks/policies.js';
+import { lockTable } from '../../stacks/table.js';
 import { root } from './pulumi-mocks.js';
 
 /** The IAM action of each AWS SDK command the functions may send. */
@@ -16,6 +17,7 @@ const commandActions: Record<string, string> = {
   SendTaskSuccessCommand: 'states:SendTaskSuccess',
   SendTaskFailureCommand: 'states:SendTaskFailure',
   SendTaskHeartbeatCommand: 'states:SendTaskHeartbeat',
+  DescribeExecutionCommand: 'states:DescribeExecution',
 };
 
 /** A transaction is authorized item by item, with the action of each item's kind. */
@@ -32,7 +34,7 @@ const transactionItemActions: Record<string, string> = {
  * code reachable from the handler, so this is what the deployed function can do, a superset of
  * what one run does.
  */
-async function callsOf(spec: FunctionSpec): Promise<{ actions: Set<string>; queriesIndex: boolean }> {
+async function callsOf(spec: FunctionSpec): Promise<{ actions: Set<string>; indexes: Set<string> }> {
   const result = await build({
     ...bundleOptions(handlerSource(root, spec.source)),
     minify: false,
@@ -60,18 +62,37 @@ async function callsOf(spec: FunctionSpec): Promise<{ actions: Set<string>; quer
       actions.add(action);
     }
   }
-  return { actions, queriesIndex: /\bIndexName:/.test(text) };
+  // An index is named by a string or by a module constant (`var dueIndexName = "due-index"`).
+  const indexes = new Set<string>();
+  for (const [, literal, constant] of text.matchAll(/\bIndexName:\s*(?:"([^"]*)"|([A-Za-z_$][\w$]*))/g)) {
+    const name = literal ?? new RegExp(`\\b(?:var|let|const) ${constant}\\s*=\\s*"([^"]*)"`).exec(text)?.[1];
+    if (!name)
+      throw new Error(`${spec.source} queries an index named by ${constant}, which this test cannot read`);
+    indexes.add(name);
+  }
+  return { actions, indexes };
 }
 
 const resources = {
   tableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/locks',
   ownerIndexArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/locks/index/owner-index',
+  dueIndexArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/locks/index/due-index',
   retryQueueArn: 'arn:aws:sqs:us-east-1:123456789012:retry',
   logGroupArn: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/f',
   callerStateMachineArns: ['arn:aws:states:us-east-1:123456789012:stateMachine:*'],
+  executionArns: ['arn:aws:states:us-east-1:123456789012:execution:*'],
 };
 
-/** The actions a policy grants on the table, the index, the queue and task answers (logs aside). */
+/** The index ARN of each index name the code may use. */
+const indexArns: Record<string, string> = {
+  [lockTable.ownerIndex]: resources.ownerIndexArn,
+  [lockTable.dueIndex]: resources.dueIndexArn,
+};
+
+/**
+ * The actions a policy grants on the table, the queue, task answers and executions (logs aside),
+ * and the indexes it may query.
+ */
 function granted(spec: FunctionSpec, consumesRetryQueue: boolean) {
   const statements = functionPolicy(spec, resources, { consumesRetryQueue }).Statement;
   const on = (resource: string) =>
@@ -83,8 +104,13 @@ function granted(spec: FunctionSpec, consumesRetryQueue: boolean) {
       ...on(resources.tableArn),
       ...on(resources.retryQueueArn).filter((action) => !queueConsumerActions.includes(action)),
       ...on(resources.callerStateMachineArns[0] as string),
+      ...on(resources.executionArns[0] as string),
     ]),
-    indexActions: on(resources.ownerIndexArn),
+    indexActions: Object.fromEntries(
+      Object.entries(indexArns)
+        .map(([index, arn]) => [index, on(arn)] as const)
+        .filter(([, actions]) => actions.length > 0),
+    ),
     queueActions: on(resources.retryQueueArn),
   };
 }
@@ -95,7 +121,9 @@ describe('least privilege, checked against the code', () => {
       const calls = await callsOf(spec);
       const policy = granted(spec, name === 'retry');
       expect([...policy.actions].sort()).toEqual([...calls.actions].sort());
-      expect(policy.indexActions).toEqual(calls.queriesIndex ? ['dynamodb:Query'] : []);
+      expect(policy.indexActions).toEqual(
+        Object.fromEntries([...calls.indexes].map((index) => [index, ['dynamodb:Query']])),
+      );
     });
   }
 

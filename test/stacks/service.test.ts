@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaults } from '../../core/defaults.js';
 import { exampleStateMachine } from '../../core/steps/index.js';
-import { attribute, ownerIndexName } from '../../core/table.js';
+import { attribute, dueIndexName, ownerIndexName, requestAttribute } from '../../core/table.js';
 import { lockFunctions } from '../../stacks/functions.js';
 import type { PolicyDocument } from '../../stacks/policies.js';
 import { account, deployedService, type Registered, region } from './pulumi-mocks.js';
@@ -45,7 +45,7 @@ describe('the lock table', () => {
     );
   });
 
-  it('has the owner index that the cleanup of failed executions queries', () => {
+  it('has the owner index that the cleanup of failed executions queries, and the due index of the sweeper', () => {
     const { inputs } = named('aws:dynamodb/table:Table', 'LocksTable');
     expect(inputs.globalSecondaryIndexes).toEqual([
       {
@@ -54,8 +54,24 @@ describe('the lock table', () => {
         projectionType: 'INCLUDE',
         nonKeyAttributes: [attribute.releaseCode],
       },
+      {
+        name: dueIndexName,
+        keySchemas: [
+          { attributeName: requestAttribute.dueShard, keyType: 'HASH' },
+          { attributeName: requestAttribute.dueMs, keyType: 'RANGE' },
+        ],
+        projectionType: 'INCLUDE',
+        nonKeyAttributes: [requestAttribute.retryChain],
+      },
     ]);
-    expect(inputs.attributes).toContainEqual({ name: attribute.owner, type: 'S' });
+    // Exactly the key attributes of the table and its indexes: DynamoDB refuses any other.
+    expect(inputs.attributes).toEqual([
+      { name: attribute.resourceId, type: 'S' },
+      { name: attribute.concurrencyId, type: 'N' },
+      { name: attribute.owner, type: 'S' },
+      { name: requestAttribute.dueShard, type: 'S' },
+      { name: requestAttribute.dueMs, type: 'N' },
+    ]);
   });
 });
 
@@ -157,11 +173,16 @@ describe('IAM', () => {
 
   it('scopes every statement to the resources it is about', () => {
     const table = arn('dynamodb', `table/${defaults.tableName}`);
-    const allowed: Record<string, (resource: string, logicalName: string) => boolean> = {
-      dynamodb: (resource) => resource === table || resource === `${table}/index/${ownerIndexName}`,
+    const allowed: Record<string, (resource: string, logicalName: string, action: string) => boolean> = {
+      dynamodb: (resource) =>
+        resource === table ||
+        resource === `${table}/index/${ownerIndexName}` ||
+        resource === `${table}/index/${dueIndexName}`,
       sqs: (resource) => resource === arn('sqs', 'dynamo-dlm-test-retry'),
-      // SendTask* are authorized against the state machine that issued the token.
-      states: (resource) => resource === arn('states', 'stateMachine:*'),
+      // SendTask* are authorized against the state machine that issued the token,
+      // DescribeExecution against the execution.
+      states: (resource, _logicalName, action) =>
+        resource === arn('states', action === 'states:DescribeExecution' ? 'execution:*' : 'stateMachine:*'),
       logs: (resource, logicalName) =>
         resource === `${arn('logs', `log-group:${lambdaName(logicalName)}`)}:*` &&
         resource.split('*').length === 2,
@@ -175,7 +196,7 @@ describe('IAM', () => {
           const service = action.split(':')[0] as string;
           for (const resource of statement.Resource) {
             expect(
-              allowed[service]?.(resource, logicalName),
+              allowed[service]?.(resource, logicalName, action),
               `${policy.name}: ${action} on ${resource}`,
             ).toBe(true);
           }
@@ -184,14 +205,61 @@ describe('IAM', () => {
     }
   });
 
+  const statementsOf = (key: string) => policyOf(`Locks${key[0]?.toUpperCase()}${key.slice(1)}`).Statement;
+  const mayQuery = (key: string, index: string) =>
+    statementsOf(key).some((statement) =>
+      statement.Resource.some((resource) => resource.endsWith(`/index/${index}`)),
+    );
+
   it('lets only the cleanup function query the owner index', () => {
+    for (const key of Object.keys(lockFunctions))
+      expect(mayQuery(key, ownerIndexName), key).toBe(key === 'cleanup');
+  });
+
+  it('lets only the sweeper query the due index', () => {
+    for (const key of Object.keys(lockFunctions))
+      expect(mayQuery(key, dueIndexName), key).toBe(key === 'sweeper');
+  });
+
+  it('lets only the cleanup function ask Step Functions about executions, of its account and region', () => {
     for (const key of Object.keys(lockFunctions)) {
-      const capitalized = `${key[0]?.toUpperCase()}${key.slice(1)}`;
-      const onIndex = policyOf(`Locks${capitalized}`).Statement.some((statement) =>
-        statement.Resource.some((resource) => resource.endsWith(`/index/${ownerIndexName}`)),
+      const describes = statementsOf(key).filter((statement) =>
+        statement.Action.includes('states:DescribeExecution'),
       );
-      expect(onIndex, key).toBe(key === 'cleanup');
+      expect(describes, key).toEqual(
+        key === 'cleanup'
+          ? [
+              {
+                Sid: 'DescribeExecutions',
+                Effect: 'Allow',
+                Action: ['states:DescribeExecution'],
+                Resource: [arn('states', 'execution:*')],
+              },
+            ]
+          : [],
+      );
     }
+  });
+
+  it('gives the sweeper what a retry turn needs and the due index, nothing more', () => {
+    expect(statementsOf('sweeper').map(({ Sid, Action }) => ({ Sid, Action }))).toEqual([
+      {
+        Sid: 'LockTable',
+        Action: [
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
+      },
+      { Sid: 'DueIndex', Action: ['dynamodb:Query'] },
+      { Sid: 'RetryQueue', Action: ['sqs:SendMessage'] },
+      {
+        Sid: 'AnswerTasks',
+        Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+      },
+      { Sid: 'Logs', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'] },
+    ]);
   });
 
   it('gives each function a role of its own that only Lambda can assume', () => {
@@ -230,6 +298,35 @@ describe('failed executions', () => {
       principal: 'events.amazonaws.com',
       sourceArn: arn('events', `rule/${rule.name}`),
     });
+  });
+});
+
+describe('the sweeper', () => {
+  it('runs once a minute, on an EventBridge schedule that may invoke it and nothing else', () => {
+    const rule = named('aws:cloudwatch/eventRule:EventRule', 'LocksSweepRule').inputs;
+    expect(rule).toMatchObject({ name: 'dynamo-dlm-test-sweeper', scheduleExpression: 'rate(1 minute)' });
+    expect(rule.eventPattern).toBeUndefined();
+    const sweeper = lambda('sweeper').inputs;
+    expect(named('aws:cloudwatch/eventTarget:EventTarget', 'LocksSweepTarget').inputs).toMatchObject({
+      rule: rule.name,
+      arn: arn('lambda', `function:${sweeper.name}`),
+    });
+    expect(named('aws:lambda/permission:Permission', 'LocksSweepPermission').inputs).toEqual({
+      action: 'lambda:InvokeFunction',
+      function: sweeper.name,
+      principal: 'events.amazonaws.com',
+      sourceArn: arn('events', `rule/${rule.name}`),
+    });
+  });
+
+  it('is the only function on a schedule, and the cleanup the only one on execution events', () => {
+    const targets = ofType('aws:cloudwatch/eventTarget:EventTarget').map((target) => target.inputs.arn);
+    expect(targets.sort()).toEqual(
+      [
+        arn('lambda', 'function:dynamo-dlm-test-cleanup'),
+        arn('lambda', 'function:dynamo-dlm-test-sweeper'),
+      ].sort(),
+    );
   });
 });
 

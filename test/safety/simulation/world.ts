@@ -104,7 +104,7 @@ export class World {
 
   /** Runs the scenario to its end and checks what must hold afterwards. */
   async run(): Promise<void> {
-    this.scenario.executions.forEach((plan, index) => this.#plan(index, plan));
+    for (const [index, plan] of this.scenario.executions.entries()) this.#plan(index, plan);
     if (this.scenario.library) this.#planLibrary(this.scenario.library);
     for (let at = simulated.sweepMs; at < this.#horizonMs(); at += simulated.sweepMs)
       this.#at(this.t0 + at, 'sweep', () => this.#spawn('sweeper', () => sweeper({}, this.#context())));
@@ -255,13 +255,13 @@ export class World {
 
   /** Every request is answered (granted or Lock.Timeout) within its wait plus the bound. */
   #checkDeadlines(): void {
-    this.scenario.executions.forEach((plan, index) => {
+    for (const [index, plan] of this.scenario.executions.entries()) {
       const deadline = this.t0 + plan.startMs + plan.waitSeconds * 1000 + endBoundMs;
       if (!this.endedAt.has(index) && this.clock.now() > deadline)
         this.#violation(
           `exec-${index} was neither granted nor timed out by ${deadline - this.t0} ms (stranded)`,
         );
-    });
+    }
   }
 
   /** No request left behind: every item of a request that ended is gone, or has no token and is TTL-eligible. */
