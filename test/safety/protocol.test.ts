@@ -38,62 +38,81 @@ afterAll(() => {
   console.log(`protocol simulation (seed ${settings.seed}):\n  ${figureLines('protocol.').join('\n  ')}`);
 });
 
-const faults: fc.Arbitrary<CallFault> = fc.constantFrom(
-  'lost-request',
-  'lose-answer',
-  'duplicate',
-  'crash',
-  'crash-after',
-);
+const lostAnswers: CallFault[] = ['lost-request', 'lose-answer', 'duplicate'];
+const crashes: CallFault[] = ['crash', 'crash-after'];
 
-/** A few executions on one resource, a library client sometimes, and a few faults anywhere. */
-const scenarios: fc.Arbitrary<Scenario> = fc.record(
-  {
-    concurrency: fc.constantFrom(1, 1, 2),
-    leaseSeconds: fc.constantFrom(5, 10),
-    executions: fc.array(
-      fc.record(
-        {
-          startMs: fc.integer({ min: 0, max: 4_000 }),
-          workMs: fc.integer({ min: 100, max: 12_000 }),
-          waitSeconds: fc.integer({ min: 2, max: 40 }),
-          skipsRelease: fc.boolean(),
-          stopAfterMs: fc.integer({ min: 0, max: 15_000 }),
-        },
-        { requiredKeys: ['startMs', 'workMs', 'waitSeconds', 'skipsRelease'] },
+/** A few executions on one resource, a library client sometimes, and faults on any calls. */
+function scenarios(sweeper: boolean): fc.Arbitrary<Scenario> {
+  const fault = fc.constantFrom(...(sweeper ? [...lostAnswers, ...crashes, ...crashes] : lostAnswers));
+  return fc.record(
+    {
+      concurrency: fc.constantFrom(1, 1, 2),
+      leaseSeconds: fc.constantFrom(5, 10),
+      executions: fc.array(
+        fc.record(
+          {
+            startMs: fc.integer({ min: 0, max: 4_000 }),
+            workMs: fc.integer({ min: 100, max: 12_000 }),
+            waitSeconds: fc.integer({ min: 2, max: 40 }),
+            skipsRelease: fc.boolean(),
+            stopAfterMs: fc.integer({ min: 0, max: 15_000 }),
+          },
+          { requiredKeys: ['startMs', 'workMs', 'waitSeconds', 'skipsRelease'] },
+        ),
+        { minLength: 2, maxLength: 5 },
       ),
-      { minLength: 2, maxLength: 4 },
-    ),
-    library: fc.record({
-      atMs: fc.integer({ min: 0, max: 20_000 }),
-      holdMs: fc.integer({ min: 100, max: 8_000 }),
-    }),
-    faults: fc.array(fc.record({ at: fc.nat(120), fault: faults }), { maxLength: 4 }),
-  },
-  { requiredKeys: ['concurrency', 'leaseSeconds', 'executions', 'faults'] },
-);
+      library: fc.record({
+        atMs: fc.integer({ min: 0, max: 10_000 }),
+        holdMs: fc.integer({ min: 100, max: 8_000 }),
+        everyMs: fc.constantFrom(1_000, 2_500),
+      }),
+      sweeper: fc.constant(sweeper),
+      faults: fc.array(fc.record({ at: fc.nat(80), fault }), { maxLength: 8 }),
+    },
+    { requiredKeys: ['concurrency', 'leaseSeconds', 'executions', 'sweeper', 'faults'] },
+  );
+}
+
+/** Runs the simulation on `arbitrary`; throws the shrunk counterexample with its trace. */
+async function simulate(label: string, arbitrary: fc.Arbitrary<Scenario>, numRuns: number) {
+  const property = fc.asyncProperty(fc.scheduler(), arbitrary, async (scheduler, scenario) => {
+    countFigure(`protocol.${label}.runs`);
+    countFigure(`protocol.${label}.executions`, scenario.executions.length);
+    const world = new World(scheduler, scenario, uniqueResource('sim'), tableName, dynamoDbClient());
+    try {
+      await world.run();
+    } finally {
+      countFigure(`protocol.${label}.faults`, world.gate.injected.length);
+      countFigure(`protocol.${label}.interleaved-calls`, world.gate.calls);
+      restoreFunctionClients();
+    }
+  });
+  const details = await fc.check(property, {
+    seed: settings.seed,
+    numRuns,
+    interruptAfterTimeLimit: settings.protocolSeconds * 1000,
+    markInterruptAsFailure: false,
+  });
+  if (details.failed) {
+    // The shrunk scenario and the violation with its trace; the scheduler's full report after.
+    const [, scenario] = details.counterexample ?? [];
+    throw new Error(
+      `${(details.errorInstance as Error)?.message}\nscenario: ${JSON.stringify(scenario)}\n\n${fc.defaultReportMessage(details)}`,
+    );
+  }
+  expect(details.numRuns).toBeGreaterThanOrEqual(Math.min(10, numRuns));
+}
 
 describe('the waiting protocol, simulated', () => {
-  it('never puts two on one slot, answers every request within its wait plus the bound, and leaves no request behind, under any interleaving and faults', async () => {
-    const property = fc.asyncProperty(fc.scheduler(), scenarios, async (scheduler, scenario) => {
-      countFigure('protocol.runs');
-      countFigure('protocol.executions', scenario.executions.length);
-      const world = new World(scheduler, scenario, uniqueResource('sim'), tableName, dynamoDbClient());
-      try {
-        await world.run();
-      } finally {
-        countFigure('protocol.faults', world.gate.injected.length);
-        countFigure('protocol.interleaved-calls', world.gate.calls);
-        restoreFunctionClients();
-      }
-    });
-    const details = await fc.check(property, {
-      seed: settings.seed,
-      numRuns: settings.protocolRuns,
-      interruptAfterTimeLimit: settings.protocolSeconds * 1000,
-      markInterruptAsFailure: false,
-    });
-    if (details.failed) throw new Error(fc.defaultReportMessage(details) ?? 'the protocol simulation failed');
-    expect(details.numRuns).toBeGreaterThanOrEqual(Math.min(10, settings.protocolRuns));
-  }, 600_000);
+  it(
+    'never puts two on one slot, answers every request within its wait plus the bound, and leaves no request behind, under any interleaving, lost answers and crashes',
+    () => simulate('with-sweeper', scenarios(true), settings.protocolRuns),
+    600_000,
+  );
+
+  it(
+    'keeps every retry loop alive by itself when answers are lost or duplicated (no sweeper)',
+    () => simulate('loop-alone', scenarios(false), Math.ceil(settings.protocolRuns / 2)),
+    600_000,
+  );
 });

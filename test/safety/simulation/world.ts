@@ -36,8 +36,18 @@ export interface Scenario {
   concurrency: number;
   leaseSeconds: number;
   executions: ExecutionPlan[];
-  /** A library client that takes a free slot at this moment and holds it for `holdMs`. */
-  library?: { atMs: number; holdMs: number };
+  /**
+   * A library client (a Python service, say) that tries for a free slot every `everyMs` from
+   * `atMs` on, for a minute, and holds what it gets for `holdMs`: it takes any slot whose lease
+   * ended, so a grant answered after its lease would put two on one slot.
+   */
+  library?: { atMs: number; holdMs: number; everyMs: number };
+  /**
+   * Whether the sweeper runs. Without it, the retry loop alone must answer every request: the
+   * faults are then lost and duplicated answers only, never a crash (a crash is what the
+   * sweeper is for).
+   */
+  sweeper: boolean;
   faults: PlannedFault[];
 }
 
@@ -45,11 +55,18 @@ export interface Scenario {
 export const simulated = { retryBaseSeconds: 1, retryCapSeconds: 8, sweepMs: 60_000, visibilityMs: 60_000 };
 
 /**
- * How long after `waitSeconds` every request must have ended: one back-off cap, the turn's grace
- * (20 s) and one sweep interval (a lost turn is re-driven by the next sweep after its due time),
- * an answer's grace (30 s) and a sweep for a grant whose answer was lost, and 10 s of slack.
+ * How long after `waitSeconds` every request must have ended. With the sweeper: one back-off
+ * cap, the turn's grace (20 s) and one sweep interval (a lost turn is re-driven by the next sweep
+ * after its due time), an answer's grace (30 s) and a sweep for a grant whose answer was lost,
+ * and 10 s of slack. Without it: one cap, one visibility timeout (a failed turn's message comes
+ * back) and 10 s of slack.
  */
-export const endBoundMs = simulated.retryCapSeconds * 1000 + 20_000 + 30_000 + 2 * simulated.sweepMs + 10_000;
+export function endBoundMs(sweeper: boolean): number {
+  const cap = simulated.retryCapSeconds * 1000;
+  return sweeper
+    ? cap + 20_000 + 30_000 + 2 * simulated.sweepMs + 10_000
+    : cap + simulated.visibilityMs + 10_000;
+}
 
 interface Holder {
   who: string;
@@ -106,7 +123,7 @@ export class World {
   async run(): Promise<void> {
     for (const [index, plan] of this.scenario.executions.entries()) this.#plan(index, plan);
     if (this.scenario.library) this.#planLibrary(this.scenario.library);
-    for (let at = simulated.sweepMs; at < this.#horizonMs(); at += simulated.sweepMs)
+    for (let at = simulated.sweepMs; this.scenario.sweeper && at < this.#horizonMs(); at += simulated.sweepMs)
       this.#at(this.t0 + at, 'sweep', () => this.#spawn('sweeper', () => sweeper({}, this.#context())));
     while (await this.#step()) {
       this.#checkDeadlines();
@@ -118,7 +135,9 @@ export class World {
     const lastEnd = Math.max(
       ...this.scenario.executions.map((plan) => plan.startMs + plan.waitSeconds * 1000 + plan.workMs),
     );
-    return lastEnd + endBoundMs + this.scenario.leaseSeconds * 1000 + 2 * simulated.sweepMs;
+    return (
+      lastEnd + endBoundMs(this.scenario.sweeper) + this.scenario.leaseSeconds * 1000 + 2 * simulated.sweepMs
+    );
   }
 
   #plan(index: number, plan: ExecutionPlan): void {
@@ -200,7 +219,7 @@ export class World {
     });
   }
 
-  #planLibrary({ atMs, holdMs }: { atMs: number; holdMs: number }): void {
+  #planLibrary({ atMs, holdMs, everyMs }: { atMs: number; holdMs: number; everyMs: number }): void {
     const lock = new DynamoDbLock(this.resourceId, {
       concurrency: this.scenario.concurrency,
       duration: this.scenario.leaseSeconds,
@@ -209,19 +228,29 @@ export class World {
       clock: this.clock.now,
       logger: recordingLogger(),
     });
-    this.#at(this.t0 + atMs, 'library tries', () =>
+    let busy = false;
+    const attempt = () => {
+      if (busy) return;
+      busy = true;
       this.#spawn('library tryAcquire', async () => {
         const taken = await lock.tryAcquire().catch(() => false);
         const lease = lock.lease;
-        if (!taken || !lease) return;
+        if (!taken || !lease) {
+          busy = false;
+          return;
+        }
         this.#hold('library', lease.concurrencyId, lease.expiresAtMs);
         this.#at(this.clock.now() + holdMs, 'library releases', () => {
           for (const holder of this.holders)
             if (holder.who === 'library') holder.endMs = Math.min(holder.endMs, this.clock.now());
-          this.#spawn('library release', () => lock.release().catch(() => false));
+          this.#spawn('library release', async () => {
+            await lock.release().catch(() => false);
+            busy = false;
+          });
         });
-      }),
-    );
+      });
+    };
+    for (let at = atMs; at < atMs + 60_000; at += everyMs) this.#at(this.t0 + at, 'library tries', attempt);
   }
 
   /** Never two holders of one slot with unexpired leases, never a slot outside 0..K-1. */
@@ -256,7 +285,7 @@ export class World {
   /** Every request is answered (granted or Lock.Timeout) within its wait plus the bound. */
   #checkDeadlines(): void {
     for (const [index, plan] of this.scenario.executions.entries()) {
-      const deadline = this.t0 + plan.startMs + plan.waitSeconds * 1000 + endBoundMs;
+      const deadline = this.t0 + plan.startMs + plan.waitSeconds * 1000 + endBoundMs(this.scenario.sweeper);
       if (!this.endedAt.has(index) && this.clock.now() > deadline)
         this.#violation(
           `exec-${index} was neither granted nor timed out by ${deadline - this.t0} ms (stranded)`,
@@ -276,6 +305,8 @@ export class World {
     const { requests } = await readResource(store, this.resourceId);
     for (const request of requests) {
       if (request.state === 'withdrawn' || (request.state === 'timed-out' && !request.taskToken)) continue;
+      // Answered requests are forgotten by a later pass or the sweeper, once their lease is over.
+      if (request.state === 'answered' && !this.scenario.sweeper && !request.taskToken) continue;
       this.#violation(`request ${request.requestKey} left ${request.state} at the end`);
     }
   }
