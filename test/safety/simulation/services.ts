@@ -21,6 +21,8 @@ export class CallGate {
   calls = 0;
   readonly injected: string[] = [];
   atGate = 0;
+  /** Told of every call that passed the gate, and how it ended. */
+  onCall: (what: string) => void = () => {};
 
   constructor(
     readonly scheduler: Scheduler,
@@ -41,6 +43,17 @@ export class CallGate {
     const index = this.calls++;
     const fault = this.faults.find((planned) => planned.at === index)?.fault;
     if (fault) this.injected.push(`#${index} ${label}: ${fault}`);
+    try {
+      const result = await this.#land(fault, lands);
+      this.onCall(`#${index} ${label}${fault ? ` (${fault})` : ''}`);
+      return result;
+    } catch (error) {
+      this.onCall(`#${index} ${label}${fault ? ` (${fault})` : ''}: ${(error as Error).name}`);
+      throw error;
+    }
+  }
+
+  async #land<T>(fault: CallFault | undefined, lands: () => Promise<T>): Promise<T> {
     switch (fault) {
       case 'lost-request':
         throw lostAnswer();

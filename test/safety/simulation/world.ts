@@ -111,6 +111,7 @@ export class World {
     this.queue = new SimulatedQueue(this.gate, this.clock.now, simulated.visibilityMs);
     this.sfn = new SimulatedStepFunctions(this.gate);
     this.t0 = this.clock.now();
+    this.gate.onCall = (what) => this.trace.push(`${this.clock.now() - this.t0} ms:   ${what}`);
     useClients({
       dynamodb: gatedDynamoDb(this.gate, dynamodb),
       sqs: this.queue.client,
@@ -313,7 +314,7 @@ export class World {
 
   #violation(message: string): never {
     throw new Violation(
-      `${message}\nfaults: ${this.gate.injected.join('; ') || 'none'}\ntrace:\n  ${this.trace.slice(-30).join('\n  ')}`,
+      `${message}\nfaults: ${this.gate.injected.join('; ') || 'none'}\ntrace:\n  ${this.trace.slice(-80).join('\n  ')}`,
     );
   }
 
