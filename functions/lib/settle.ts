@@ -7,12 +7,15 @@ import {
   forget,
   markAnswered,
   markTimeoutTold,
+  rechain,
   regrant,
 } from '../../core/waiting/lifecycle.js';
 import { leaseOf, type RequestGrant, type StoredRequest } from '../../core/waiting/request.js';
 import { acquireOutput, sendFailure, sendGrant } from './answer.js';
+import { readConfig } from './config.js';
 import { errorName } from './errors.js';
 import { logger, tokenHint } from './logger.js';
+import { enqueueRetry, newRetryChain } from './retry-queue.js';
 
 /**
  * Answers a grant that has no request record (a first attempt that found the slot free): this
@@ -54,7 +57,18 @@ export async function answerGranted(
       // The slot no longer holds the grant (its lease ended), or the record moved on already.
       if (await regrant(store, request, current)) {
         logger.info('grant lapsed unanswered; granting afresh', { task: tokenHint(request.taskToken) });
-        await settlePass(store, await grantWaiting(store, request.resourceId));
+        const pass = await grantWaiting(store, request.resourceId);
+        await settlePass(store, pass);
+        // Still waiting: its loop may be lost with the grant's answer, so it gets a turn of its own.
+        if (pass.waiting.some((waiting) => waiting.requestKey === request.requestKey)) {
+          const next = newRetryChain();
+          const dueMs = await enqueueRetry(readConfig(), request, next, 0);
+          await rechain(store, request, {
+            ...(request.retryChain ? { from: request.retryChain } : {}),
+            to: next,
+            dueMs,
+          });
+        }
       }
       return;
     }

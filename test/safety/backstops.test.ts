@@ -1,0 +1,99 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireState, defaultHeartbeatSeconds, waitTimeoutMarginSeconds } from '../../core/steps/states.js';
+import { rechain } from '../../core/waiting/lifecycle.js';
+import { readResource } from '../../core/waiting/read-resource.js';
+import { handler as sweeper } from '../../functions/sweeper.js';
+import type { LocalAws } from '../../local/start-local-aws.js';
+import { dynamoDbClient, uniqueResource } from '../support/dynamodb.js';
+import { startExecution, waitForExecution } from '../support/local-aws.js';
+import { libraryLock, requestsOf, sleep, waitingRequests } from './support/protocol-kit.js';
+import { faultyWorkflow, restoreFunctionClients, tableStore } from './support/workflow-kit.js';
+
+/** Path 5 of the first protocol: nothing stood behind a lost loop. These are the backstops. */
+
+let aws: LocalAws;
+let machineArn: string;
+
+beforeAll(async () => {
+  ({ aws, machineArn } = await faultyWorkflow('backstops', 30));
+}, 60_000);
+
+afterAll(() => restoreFunctionClients());
+
+describe('path 5: backstops', () => {
+  it('the built acquire state sets TimeoutSeconds from waitSeconds and a default HeartbeatSeconds', () => {
+    const state = acquireState({
+      functionArn: 'arn:acquire',
+      resourceId: 'r',
+      waitSeconds: 600,
+      next: 'Work',
+    });
+    expect(state).toMatchObject({
+      TimeoutSeconds: 600 + waitTimeoutMarginSeconds,
+      HeartbeatSeconds: defaultHeartbeatSeconds,
+    });
+    const unbounded = acquireState({ functionArn: 'arn:acquire', resourceId: 'r', next: 'Work' });
+    expect(unbounded).toMatchObject({ HeartbeatSeconds: defaultHeartbeatSeconds });
+    expect(unbounded).not.toHaveProperty('TimeoutSeconds');
+    expect(() =>
+      acquireState({
+        functionArn: 'a',
+        resourceId: 'r',
+        timeoutSeconds: 60,
+        heartbeatSeconds: 60,
+        next: 'W',
+      }),
+    ).toThrow(/heartbeatSeconds/);
+  });
+
+  it('the sweeper re-drives a waiter whose retry turn was lost', async () => {
+    const resourceId = uniqueResource('lost-turn');
+    const holder = libraryLock(aws, resourceId);
+    await holder.acquire();
+    const b = await startExecution(machineArn, {
+      resourceId,
+      concurrency: 1,
+      workMs: 10,
+      waitSeconds: 60,
+      tag: 'B',
+    });
+    const [request] = await waitingRequests(aws, resourceId, 1);
+    // Its live message now names an old chain and drops itself: the loop is lost, and overdue.
+    if (!request) throw new Error('no request');
+    await rechain(tableStore(aws), request, { to: 'a-chain-nobody-carries', dueMs: Date.now() - 1 });
+    await holder.release();
+    await sleep(2_500);
+    expect((await requestsOf(aws, resourceId))[0]?.state).toBe('waiting');
+    const swept = await sweeper({});
+    expect(swept.settled + swept.requeued).toBeGreaterThan(0);
+    expect((await waitForExecution(b, 15_000)).status).toBe('SUCCEEDED');
+  }, 30_000);
+
+  it('an ended request keeps no task token and carries a past expires for TTL', async () => {
+    const resourceId = uniqueResource('ended-items');
+    const holder = libraryLock(aws, resourceId);
+    await holder.acquire();
+    const timedOut = await startExecution(machineArn, {
+      resourceId,
+      concurrency: 1,
+      workMs: 10,
+      waitSeconds: 1,
+    });
+    expect((await waitForExecution(timedOut, 15_000)).error).toBe('Lock.Timeout');
+    const items = await readResource(tableStore(aws), resourceId);
+    const [request] = items.requests;
+    expect(request).toMatchObject({ state: 'timed-out', taskToken: '' });
+    expect(request?.dueMs).toBeUndefined();
+    const raw = await dynamoDbClient().send(
+      new GetItemCommand({
+        TableName: aws.tableName,
+        Key: { resource_id: { S: resourceId }, concurrency_id: { N: String(request?.requestKey) } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Number(raw.Item?.expires?.N)).toBeLessThan(Date.now() / 1000);
+    expect(raw.Item?.task_token).toBeUndefined();
+    await holder.release();
+  }, 30_000);
+});
