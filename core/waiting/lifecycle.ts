@@ -140,14 +140,18 @@ export function grantWrite(
 
 /**
  * rechain: the request still waits and continues under `to`. With `from`, only if it waits under
- * `from` (a retry turn's own chain) or already under `to` (this very write, retried).
+ * one of those chains (the chains the turn may carry on) or already under `to` (this very write,
+ * retried after a lost answer).
  */
 export async function rechain(
   store: LockStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
-  chain: { from?: string; to: string; dueMs: number },
+  chain: { from?: string[]; to: string; dueMs: number },
 ): Promise<boolean> {
-  const onChain = chain.from === undefined ? '' : ' AND (#retryChain = :from OR #retryChain = :to)';
+  const from = [...new Set(chain.from ?? [])];
+  const fromValues = Object.fromEntries(from.map((id, index) => [`:from${index}`, { S: id }]));
+  const onChain =
+    from.length === 0 ? '' : ` AND #retryChain IN (${[...Object.keys(fromValues), ':to'].join(', ')})`;
   return sendConditional(
     store,
     new UpdateItemCommand(
@@ -160,7 +164,7 @@ export async function rechain(
           ':waiting': state('waiting'),
           ':to': { S: chain.to },
           ':due': number(chain.dueMs),
-          ...(chain.from === undefined ? {} : { ':from': { S: chain.from } }),
+          ...fromValues,
         },
       ),
     ),

@@ -11,6 +11,11 @@ export const retryMessage = z.strictObject({
   resourceId: z.string().min(1),
   requestKey: z.number().int().negative(),
   retryChain: z.string().min(1),
+  /**
+   * The chain the sender moved the request from: the send comes before that move lands, so a
+   * turn that finds the request still under it carries on (the move is in flight).
+   */
+  previousChain: z.string().min(1).optional(),
   attempt: z.number().int().min(0),
 });
 export type RetryMessage = z.infer<typeof retryMessage>;
@@ -51,12 +56,14 @@ export async function enqueueRetry(
   request: Pick<StoredRequest, 'resourceId' | 'requestKey' | 'waitUntilMs'>,
   retryChain: string,
   attempt: number,
+  previousChain?: string,
 ): Promise<number> {
   if (!config.retryQueueUrl) throw new Error('DLM_RETRY_QUEUE_URL is not set: the acquire step cannot wait');
   const message: RetryMessage = {
     resourceId: request.resourceId,
     requestKey: request.requestKey,
     retryChain,
+    ...(previousChain === undefined ? {} : { previousChain }),
     attempt,
   };
   const sentMs = now();

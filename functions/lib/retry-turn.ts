@@ -15,7 +15,8 @@ export type TurnOutcome = 'gone' | 'superseded' | 'settled' | 'withdrawn' | 'req
  * One turn of the retry loop for one request, from its message (a retry message, or the
  * sweeper's re-drive of an overdue request):
  * - the request moved on (granted, timed out...): do what its record calls for;
- * - it waits under another chain: another turn carries it, drop this one;
+ * - it waits under another chain: another turn carries it, drop this one (its own chain, or
+ *   the chain its sender was moving it from, are this turn's to carry on);
  * - otherwise hand free slots to the oldest waiters and answer them; if this request still
  *   waits and its task still exists, enqueue the next turn, then move the chain to it. The
  *   order matters: a turn whose send fails has not moved the chain, so its message comes back
@@ -37,7 +38,9 @@ export async function retryTurn(
     await driveSettled(store, request);
     return 'settled';
   }
-  if (request.retryChain !== message.retryChain) return 'superseded';
+  // Its own chain, or the one it moves on from while that move is still in flight.
+  const carried = [message.retryChain, message.previousChain].filter((chain) => chain !== undefined);
+  if (!request.retryChain || !carried.includes(request.retryChain)) return 'superseded';
   const pass = await grantWaiting(store, message.resourceId, state);
   await settlePass(store, pass);
   if (!pass.waiting.some((waiting) => waiting.requestKey === request.requestKey)) return 'settled';
@@ -49,7 +52,7 @@ export async function retryTurn(
     return 'withdrawn';
   }
   const next = newRetryChain();
-  const dueMs = await enqueueRetry(config, request, next, message.attempt + 1);
-  await rechain(store, request, { from: message.retryChain, to: next, dueMs });
+  const dueMs = await enqueueRetry(config, request, next, message.attempt + 1, request.retryChain);
+  await rechain(store, request, { from: [request.retryChain, message.retryChain], to: next, dueMs });
   return 'requeued';
 }

@@ -62,9 +62,9 @@ export async function answerGranted(
         // Still waiting: its loop may be lost with the grant's answer, so it gets a turn of its own.
         if (pass.waiting.some((waiting) => waiting.requestKey === request.requestKey)) {
           const next = newRetryChain();
-          const dueMs = await enqueueRetry(readConfig(), request, next, 0);
+          const dueMs = await enqueueRetry(readConfig(), request, next, 0, request.retryChain);
           await rechain(store, request, {
-            ...(request.retryChain ? { from: request.retryChain } : {}),
+            from: request.retryChain ? [request.retryChain] : [],
             to: next,
             dueMs,
           });
