@@ -37,9 +37,14 @@ export function installFaultyClients(): FunctionFaults {
   return faults;
 }
 
-/** Puts plain clients back into the functions. */
+/** Puts plain clients and the real clock back into the functions. */
 export function restoreFunctionClients(): void {
-  useClients({ dynamodb: new DynamoDBClient({}), sqs: new SQSClient({}), sfn: new SFNClient({}) });
+  useClients({
+    dynamodb: new DynamoDBClient({}),
+    sqs: new SQSClient({}),
+    sfn: new SFNClient({}),
+    clock: Date.now,
+  });
 }
 
 /** The lock table as the tests read it (never through a faulty client). */
