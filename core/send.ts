@@ -100,6 +100,26 @@ export async function sendConditional(
   }
 }
 
+/**
+ * Sends a transaction with `sendWithRetry`; answers true when it landed, false when it was
+ * cancelled (a condition refused it, or another transaction touched its items at once).
+ *
+ * @example
+ * const extended = await sendTransaction(store, new TransactWriteItemsCommand(input));
+ */
+export async function sendTransaction(
+  store: LockStore,
+  command: TransactWriteItemsCommand,
+): Promise<boolean> {
+  try {
+    await sendWithRetry(store, command);
+    return true;
+  } catch (error) {
+    if (error instanceof TransactionCanceledException) return false;
+    throw error;
+  }
+}
+
 /** Throttled, retryable (5xx, network, lost answer) or fatal (our request or setup is wrong). */
 function classify(error: unknown): 'throttled' | 'retryable' | 'fatal' {
   if (!(error instanceof Error)) return 'fatal';

@@ -9,7 +9,7 @@ import {
 import { slotKey, toExpiresSeconds } from '../item.js';
 import type { Lease } from '../lease.js';
 import { releasedSeconds } from '../operations/release-slot.js';
-import { sendConditional, sendWithRetry } from '../send.js';
+import { sendConditional, sendTransaction, sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute, requestAttribute } from '../table.js';
 import type { RequestGrant, RequestState, StoredRequest } from './request.js';
@@ -220,34 +220,29 @@ export async function extendGrant(
       ':expiresMs': number(expiresAtMs),
     },
   );
-  try {
-    await sendWithRetry(
-      store,
-      new TransactWriteItemsCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: slot.TableName,
-              Key: slot.Key,
-              UpdateExpression: 'SET #expires = :expires, #expiresMs = :expiresMs',
-              ConditionExpression: grantStillHeld,
-              ExpressionAttributeNames: { ...slot.ExpressionAttributeNames, '#expires': attribute.expires },
-              ExpressionAttributeValues: {
-                ...slot.values,
-                ':expires': number(toExpiresSeconds(expiresAtMs)),
-                ':expiresMs': number(expiresAtMs),
-              },
+  const landed = await sendTransaction(
+    store,
+    new TransactWriteItemsCommand({
+      TransactItems: [
+        {
+          Update: {
+            TableName: slot.TableName,
+            Key: slot.Key,
+            UpdateExpression: 'SET #expires = :expires, #expiresMs = :expiresMs',
+            ConditionExpression: grantStillHeld,
+            ExpressionAttributeNames: { ...slot.ExpressionAttributeNames, '#expires': attribute.expires },
+            ExpressionAttributeValues: {
+              ...slot.values,
+              ':expires': number(toExpiresSeconds(expiresAtMs)),
+              ':expiresMs': number(expiresAtMs),
             },
           },
-          { Update: record },
-        ],
-      }),
-    );
-    return { ...grant, expiresAtMs };
-  } catch (error) {
-    if ((error as Error).name === 'TransactionCanceledException') return undefined;
-    throw error;
-  }
+        },
+        { Update: record },
+      ],
+    }),
+  );
+  return landed ? { ...grant, expiresAtMs } : undefined;
 }
 
 /**
@@ -262,42 +257,36 @@ export async function regrant(
 ): Promise<boolean> {
   const nowMs = store.clock();
   const slot = slotWrite(store.tableName, request, grant, nowMs);
-  try {
-    await sendWithRetry(
-      store,
-      new TransactWriteItemsCommand({
-        TransactItems: [
-          {
-            ConditionCheck: {
-              TableName: slot.TableName,
-              Key: slot.Key,
-              ConditionExpression: `NOT (${grantStillHeld})`,
-              ExpressionAttributeNames: slot.ExpressionAttributeNames,
-              ExpressionAttributeValues: slot.values,
+  return sendTransaction(
+    store,
+    new TransactWriteItemsCommand({
+      TransactItems: [
+        {
+          ConditionCheck: {
+            TableName: slot.TableName,
+            Key: slot.Key,
+            ConditionExpression: `NOT (${grantStillHeld})`,
+            ExpressionAttributeNames: slot.ExpressionAttributeNames,
+            ExpressionAttributeValues: slot.values,
+          },
+        },
+        {
+          Update: update(
+            store.tableName,
+            request,
+            'SET #state = :waiting, #dueMs = :now REMOVE #grantedSlot, #grantedUntilMs, #grantedToken',
+            '(#state = :granted AND #grantedToken = :grantToken) OR #state = :waiting',
+            {
+              ':waiting': state('waiting'),
+              ':granted': state('granted'),
+              ':grantToken': number(grant.fencingToken),
+              ':now': number(nowMs),
             },
-          },
-          {
-            Update: update(
-              store.tableName,
-              request,
-              'SET #state = :waiting, #dueMs = :now REMOVE #grantedSlot, #grantedUntilMs, #grantedToken',
-              '(#state = :granted AND #grantedToken = :grantToken) OR #state = :waiting',
-              {
-                ':waiting': state('waiting'),
-                ':granted': state('granted'),
-                ':grantToken': number(grant.fencingToken),
-                ':now': number(nowMs),
-              },
-            ),
-          },
-        ],
-      }),
-    );
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'TransactionCanceledException') return false;
-    throw error;
-  }
+          ),
+        },
+      ],
+    }),
+  );
 }
 
 /**

@@ -46,6 +46,32 @@ function doubled(resourceId: string, concurrency = 1) {
   );
 }
 
+/**
+ * B waits on a mutex behind a library holder; when the holder lets go, B's turn grants the slot
+ * and dies at SendTaskSuccess, so the grant is recorded and never answered. Once its lease ended,
+ * a library client (the intruder) takes the slot, as it may.
+ */
+async function lapsedGrant(label: string) {
+  const resourceId = uniqueResource(label);
+  const holder = libraryLock(aws, resourceId);
+  await holder.acquire();
+  const b = await startExecution(shortLeaseArn, {
+    resourceId,
+    concurrency: 1,
+    workMs: 300,
+    waitSeconds: 30,
+    tag: 'B',
+  });
+  await waitingRequests(aws, resourceId, 1);
+  faults.sfn.calm().arm({ command: 'SendTaskSuccess', fault: 'crash', times: 1 });
+  await holder.release();
+  const granted = await grantedRequest(aws, resourceId);
+  await sleep(Math.max(0, (granted.granted?.expiresAtMs ?? 0) - Date.now() + 50));
+  const intruder = libraryLock(aws, resourceId, 5);
+  expect(await intruder.tryAcquire()).toBe(true);
+  return { resourceId, b, granted, intruder };
+}
+
 describe('the waiting protocol on the local AWS', () => {
   it('path 1: a hand-over whose answer comes late after the waiter was answered by its own turn frees nothing', async () => {
     const resourceId = uniqueResource('two-answerers');
@@ -82,25 +108,7 @@ describe('the waiting protocol on the local AWS', () => {
   }, 45_000);
 
   it('path 2: a grant whose lease ended unanswered is granted afresh, never answered after a library client took the slot', async () => {
-    const resourceId = uniqueResource('lapsed-grant');
-    const holder = libraryLock(aws, resourceId);
-    await holder.acquire();
-    const b = await startExecution(shortLeaseArn, {
-      resourceId,
-      concurrency: 1,
-      workMs: 300,
-      waitSeconds: 30,
-      tag: 'B',
-    });
-    await waitingRequests(aws, resourceId, 1);
-    // B's turn grants, then dies at SendTaskSuccess: the grant is recorded, never answered.
-    faults.sfn.calm().arm({ command: 'SendTaskSuccess', fault: 'crash', times: 1 });
-    await holder.release();
-    const granted = await grantedRequest(aws, resourceId);
-    await sleep(Math.max(0, (granted.granted?.expiresAtMs ?? 0) - Date.now() + 50));
-    // The lease ended: a library client takes the slot, as it may.
-    const intruder = libraryLock(aws, resourceId, 5);
-    expect(await intruder.tryAcquire()).toBe(true);
+    const { resourceId, b, granted, intruder } = await lapsedGrant('lapsed-grant');
     const intruderFrom = Date.now();
     await redeliver(aws, granted);
     await sleep(1_500);
@@ -144,24 +152,8 @@ describe('the waiting protocol on the local AWS', () => {
   }, 30_000);
 
   it('path 4: a grant written but never answered survives later passes, and its redelivered turn answers it', async () => {
-    const resourceId = uniqueResource('unanswered-grant');
-    const holder = libraryLock(aws, resourceId);
-    await holder.acquire();
-    const b = await startExecution(shortLeaseArn, {
-      resourceId,
-      concurrency: 1,
-      workMs: 300,
-      waitSeconds: 30,
-      tag: 'B',
-    });
-    await waitingRequests(aws, resourceId, 1);
-    faults.sfn.calm().arm({ command: 'SendTaskSuccess', fault: 'crash', times: 1 });
-    await holder.release();
-    const granted = await grantedRequest(aws, resourceId);
-    await sleep(Math.max(0, (granted.granted?.expiresAtMs ?? 0) - Date.now() + 50));
+    const { resourceId, b, granted, intruder } = await lapsedGrant('unanswered-grant');
     // A later pass over the resource (a newcomer that must wait) sees the lapsed grant.
-    const intruder = libraryLock(aws, resourceId, 3);
-    expect(await intruder.tryAcquire()).toBe(true);
     const c = await startExecution(shortLeaseArn, {
       resourceId,
       concurrency: 1,
