@@ -96,6 +96,7 @@ export class World {
   readonly holders: Holder[] = [];
   readonly endedAt = new Map<number, { at: number; how: string }>();
   #events: Array<{ atMs: number; what: string; fire: () => void }> = [];
+  readonly #violations: Violation[] = [];
   #running = 0;
   #tickPending = false;
   readonly t0: number;
@@ -127,8 +128,12 @@ export class World {
     for (let at = simulated.sweepMs; this.scenario.sweeper && at < this.#horizonMs(); at += simulated.sweepMs)
       this.#at(this.t0 + at, 'sweep', () => this.#spawn('sweeper', () => sweeper({}, this.#context())));
     while (await this.#step()) {
+      // A violation seen inside an actor's call (an answer delivered onto a held slot) would be
+      // caught by the function that made the call: it is kept, and thrown here.
+      if (this.#violations[0]) throw this.#violations[0];
       this.#checkDeadlines();
     }
+    if (this.#violations[0]) throw this.#violations[0];
     await this.#checkNothingLeft();
   }
 
@@ -317,9 +322,11 @@ export class World {
   }
 
   #violation(message: string): never {
-    throw new Violation(
+    const violation = new Violation(
       `${message}\nfaults: ${this.gate.injected.join('; ') || 'none'}\ntrace:\n  ${this.trace.slice(-80).join('\n  ')}`,
     );
+    this.#violations.push(violation);
+    throw violation;
   }
 
   #context(): Context {
