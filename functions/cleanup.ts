@@ -1,7 +1,7 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { findOwned } from '../core/waiting/find-owned.js';
-import { withdraw } from '../core/waiting/lifecycle.js';
+import { withdrawEnded } from '../core/waiting/lifecycle.js';
 import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
 import { firstRequestKey } from '../core/waiting/request.js';
 import { lockStore, sfnClient } from './lib/clients.js';
@@ -39,11 +39,20 @@ export async function handler(
   let withdrawn = 0;
   const owned = await findOwned(store, executionArn);
   // Requests first, granted ones too: a slot freed below must not be handed to this dead execution.
+  const slots = owned.filter((owned) => owned.concurrencyId >= 0);
   for (const item of owned.filter((owned) => owned.concurrencyId <= firstRequestKey)) {
-    const request = { resourceId: item.resourceId, requestKey: item.concurrencyId };
-    if (await withdraw(store, request, { evenIfGranted: true })) withdrawn++;
+    const request = await withdrawEnded(store, {
+      resourceId: item.resourceId,
+      requestKey: item.concurrencyId,
+    });
+    if (request && request.state !== 'withdrawn') withdrawn++;
+    // Its grant may have landed after the owner's slots were looked up: free that slot too.
+    if (request?.granted) {
+      const { concurrencyId } = request.granted;
+      slots.push({ resourceId: request.resourceId, concurrencyId, releaseCode: request.releaseCode });
+    }
   }
-  for (const item of owned.filter((owned) => owned.concurrencyId >= 0)) {
+  for (const item of slots) {
     const outcome = await releaseAndHandOff(store, item);
     if (outcome.released) released++;
     if (outcome.pass) await settlePass(store, outcome.pass);

@@ -22,7 +22,7 @@ import { fromRequestItem, toRequestItem } from './request-item.js';
  *                       │  ▲               │  │
  *                       │  └───regrant─────┘  └──extend──▶ granted (a later lease end)
  *                       ├──time-out──▶ timed-out ──told──▶ (token removed, TTL)
- *                       └──withdraw──▶ withdrawn (also from granted)
+ *                       └──withdraw──▶ withdrawn (by the cleanup, also from granted, answered)
  *
  * | transition | from → to               | writer(s)                                   | durable fact it rests on |
  * |------------|-------------------------|---------------------------------------------|--------------------------|
@@ -34,7 +34,8 @@ import { fromRequestItem, toRequestItem } from './request-item.js';
  * | answer     | granted → answered      | any answerer, after SendTaskSuccess returned, or the task said it takes no answer | the grant's fencing token on the item |
  * | time-out   | waiting → timed-out     | any grant pass, retry turn, sweeper         | `wait_until_ms` passed while the item still waits |
  * | told       | timed-out → timed-out, ended | whoever sent the Lock.Timeout          | SendTaskFailure returned (or the task is gone) |
- * | withdraw   | waiting/granted → withdrawn | cleanup (DescribeExecution: the execution ended), retry turn (heartbeat: the task is gone, while waiting) | the execution's end, or a waiting task that no longer exists |
+ * | withdraw   | waiting → withdrawn     | retry turn (heartbeat: the task is gone)    | a waiting task, answered by nobody, no longer exists |
+ * | withdraw   | any but ended → withdrawn | cleanup, which then frees the grant's slot | DescribeExecution: the owner's execution ended |
  * | forget     | answered → deleted      | any grant pass, sweeper                     | the slot no longer holds the grant unexpired (released, passed on, lease over) |
  *
  * Every transition is one conditional write whose condition names the state it leaves and
@@ -357,28 +358,55 @@ export async function markTimeoutTold(store: LockStore, request: StoredRequest):
 }
 
 /**
- * withdraw: the request ends without a slot, from `waiting` (or, with `evenIfGranted`, from
- * `granted`: the cleanup of an ended execution, which frees the slot itself). False when it had
- * moved on (granted meanwhile: then it is answered as granted, not withdrawn).
+ * withdraw: the request ends without a slot, from `waiting`. False when it had moved on (granted
+ * meanwhile: then it is answered as granted, not withdrawn).
  */
 export async function withdraw(
   store: LockStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
-  { evenIfGranted = false } = {},
 ): Promise<boolean> {
-  const from = evenIfGranted
-    ? '#state IN (:waiting, :granted, :withdrawn)'
-    : '#state IN (:waiting, :withdrawn)';
   return sendConditional(
     store,
-    new UpdateItemCommand(
-      update(store.tableName, request, `SET #state = :withdrawn, #expires = :ended ${endFields}`, from, {
-        ':waiting': state('waiting'),
-        ':withdrawn': state('withdrawn'),
-        ...(evenIfGranted ? { ':granted': state('granted') } : {}),
-        ...endExpires(store.clock()),
+    new UpdateItemCommand(withdrawWrite(store, request, ['waiting', 'withdrawn'])),
+  );
+}
+
+/**
+ * withdraw, by the cleanup of an execution that ended: the request ends whatever it was doing
+ * (waiting, granted, answered). Answers the request as it was, so that the cleanup frees the
+ * slot of its grant too (a grant that landed after the cleanup looked for the owner's slots).
+ */
+export async function withdrawEnded(
+  store: LockStore,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
+): Promise<StoredRequest | undefined> {
+  try {
+    const output = await sendWithRetry<UpdateItemCommandOutput>(
+      store,
+      new UpdateItemCommand({
+        ...withdrawWrite(store, request, ['waiting', 'granted', 'answered', 'withdrawn']),
+        ReturnValues: 'ALL_OLD',
       }),
-    ),
+    );
+    return output.Attributes ? fromRequestItem(output.Attributes) : undefined;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return undefined;
+    throw error;
+  }
+}
+
+function withdrawWrite(
+  store: LockStore,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
+  from: RequestState[],
+): RequestUpdate {
+  const values = Object.fromEntries(from.map((name, index) => [`:from${index}`, state(name)]));
+  return update(
+    store.tableName,
+    request,
+    `SET #state = :withdrawn, #expires = :ended ${endFields}`,
+    `#state IN (${Object.keys(values).join(', ')})`,
+    { ...values, ':withdrawn': state('withdrawn'), ...endExpires(store.clock()) },
   );
 }
 
