@@ -97,3 +97,28 @@ describe('path 5: backstops', () => {
     await holder.release();
   }, 30_000);
 });
+
+describe('the cleanup', () => {
+  it('frees nothing of an execution that Step Functions says is still running, whatever the event says', async () => {
+    const resourceId = uniqueResource('forged-event');
+    const holder = libraryLock(aws, resourceId);
+    await holder.acquire();
+    const running = await startExecution(machineArn, {
+      resourceId,
+      concurrency: 1,
+      workMs: 10,
+      waitSeconds: 60,
+    });
+    await waitingRequests(aws, resourceId, 1);
+    const cleanupArn = aws.functions.acquire.replace('dynamo-dlm-acquire', 'dynamo-dlm-cleanup');
+    const answer = await aws.lambda.invoke(cleanupArn, {
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: { executionArn: running, status: 'FAILED' },
+    });
+    expect(answer).toEqual({ released: 0, withdrawn: 0 });
+    expect((await requestsOf(aws, resourceId))[0]?.state).toBe('waiting');
+    await holder.release();
+    expect((await waitForExecution(running, 15_000)).status).toBe('SUCCEEDED');
+  }, 30_000);
+});
