@@ -35,7 +35,7 @@ import { fromRequestItem, toRequestItem } from './request-item.js';
  * | time-out   | waiting → timed-out     | any grant pass, retry turn, sweeper         | `wait_until_ms` passed while the item still waits |
  * | told       | timed-out → timed-out, ended | whoever sent the Lock.Timeout          | SendTaskFailure returned (or the task is gone) |
  * | withdraw   | waiting → withdrawn     | retry turn (heartbeat: the task is gone)    | a waiting task, answered by nobody, no longer exists |
- * | withdraw   | any but ended → withdrawn | cleanup, which then frees the grant's slot | DescribeExecution: the owner's execution ended |
+ * | withdraw   | waiting, granted, answered → withdrawn | cleanup, which then frees the grant's slot | DescribeExecution: the owner's execution ended |
  * | forget     | answered → deleted      | any grant pass, sweeper                     | the slot no longer holds the grant unexpired (released, passed on, lease over) |
  *
  * Every transition is one conditional write whose condition names the state it leaves and
