@@ -10,8 +10,16 @@ import type { Scheduler } from 'fast-check';
 /** What can happen to one call: it never arrives, it lands but its answer is lost, it lands twice, or the caller dies at it (before or after it lands). */
 export type CallFault = 'lost-request' | 'lose-answer' | 'duplicate' | 'crash' | 'crash-after';
 
-/** A fault planned for the call with this index (calls are counted across all services of a run). */
+/** The services whose calls pass a gate. */
+export type Service = 'dynamodb' | 'sqs' | 'sfn';
+
+/**
+ * A fault planned for the call with this index among the calls of one service (counted per
+ * service, so that the few Step Functions and SQS calls of a run meet faults as often as the
+ * many DynamoDB calls).
+ */
 export interface PlannedFault {
+  service: Service;
   at: number;
   fault: CallFault;
 }
@@ -19,6 +27,7 @@ export interface PlannedFault {
 /** The gates and faults of one run, shared by its services. */
 export class CallGate {
   calls = 0;
+  readonly #callsOf = new Map<string, number>();
   readonly injected: string[] = [];
   atGate = 0;
   /** Told of every call that passed the gate, and how it ended. */
@@ -41,7 +50,12 @@ export class CallGate {
       this.atGate--;
     }
     const index = this.calls++;
-    const fault = this.faults.find((planned) => planned.at === index)?.fault;
+    const service = label.split(' ')[0] ?? '';
+    const ofService = this.#callsOf.get(service) ?? 0;
+    this.#callsOf.set(service, ofService + 1);
+    const fault = this.faults.find(
+      (planned) => planned.service === service && planned.at === ofService,
+    )?.fault;
     if (fault) this.injected.push(`#${index} ${label}: ${fault}`);
     try {
       const result = await this.#land(fault, lands);
