@@ -153,22 +153,25 @@ export async function rechain(
   const fromValues = Object.fromEntries(from.map((id, index) => [`:from${index}`, { S: id }]));
   const onChain =
     from.length === 0 ? '' : ` AND #retryChain IN (${[...Object.keys(fromValues), ':to'].join(', ')})`;
+  return transition(store, request, 'SET #retryChain = :to, #dueMs = :due', `#state = :waiting${onChain}`, {
+    ':waiting': state('waiting'),
+    ':to': { S: chain.to },
+    ':due': number(chain.dueMs),
+    ...fromValues,
+  });
+}
+
+/** One transition as a single conditional UpdateItem: true when it landed, false when refused. */
+function transition(
+  store: LockStore,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
+  expression: string,
+  condition: string,
+  values: Item,
+): Promise<boolean> {
   return sendConditional(
     store,
-    new UpdateItemCommand(
-      update(
-        store.tableName,
-        request,
-        'SET #retryChain = :to, #dueMs = :due',
-        `#state = :waiting${onChain}`,
-        {
-          ':waiting': state('waiting'),
-          ':to': { S: chain.to },
-          ':due': number(chain.dueMs),
-          ...fromValues,
-        },
-      ),
-    ),
+    new UpdateItemCommand(update(store.tableName, request, expression, condition, values)),
   );
 }
 
@@ -300,23 +303,18 @@ export async function markAnswered(
   request: StoredRequest,
   grant: RequestGrant,
 ): Promise<boolean> {
-  return sendConditional(
+  return transition(
     store,
-    new UpdateItemCommand(
-      update(
-        store.tableName,
-        request,
-        'SET #state = :answered, #dueMs = :due REMOVE #token',
-        '(#state = :granted OR #state = :answered) AND #grantedToken = :grantToken',
-        {
-          ':granted': state('granted'),
-          ':answered': state('answered'),
-          ':grantToken': number(grant.fencingToken),
-          // The sweeper forgets it once the lease is over.
-          ':due': number(grant.expiresAtMs + 1),
-        },
-      ),
-    ),
+    request,
+    'SET #state = :answered, #dueMs = :due REMOVE #token',
+    '(#state = :granted OR #state = :answered) AND #grantedToken = :grantToken',
+    {
+      ':granted': state('granted'),
+      ':answered': state('answered'),
+      ':grantToken': number(grant.fencingToken),
+      // The sweeper forgets it once the lease is over.
+      ':due': number(grant.expiresAtMs + 1),
+    },
   );
 }
 
@@ -326,35 +324,25 @@ export async function markAnswered(
  */
 export async function timeOut(store: LockStore, request: StoredRequest): Promise<boolean> {
   const nowMs = store.clock();
-  return sendConditional(
+  return transition(
     store,
-    new UpdateItemCommand(
-      update(
-        store.tableName,
-        request,
-        'SET #state = :timedOut, #dueMs = :due',
-        '(#state = :waiting AND attribute_exists(#token)) OR (#state = :timedOut AND attribute_exists(#token))',
-        {
-          ':waiting': state('waiting'),
-          ':timedOut': state('timed-out'),
-          ':due': number(nowMs + answerGraceMs),
-        },
-      ),
-    ),
+    request,
+    'SET #state = :timedOut, #dueMs = :due',
+    '(#state = :waiting AND attribute_exists(#token)) OR (#state = :timedOut AND attribute_exists(#token))',
+    {
+      ':waiting': state('waiting'),
+      ':timedOut': state('timed-out'),
+      ':due': number(nowMs + answerGraceMs),
+    },
   );
 }
 
 /** told: a timed-out request's Lock.Timeout was sent; the request has ended. */
 export async function markTimeoutTold(store: LockStore, request: StoredRequest): Promise<boolean> {
-  return sendConditional(
-    store,
-    new UpdateItemCommand(
-      update(store.tableName, request, `SET #expires = :ended ${endFields}`, '#state = :timedOut', {
-        ':timedOut': state('timed-out'),
-        ...endExpires(store.clock()),
-      }),
-    ),
-  );
+  return transition(store, request, `SET #expires = :ended ${endFields}`, '#state = :timedOut', {
+    ':timedOut': state('timed-out'),
+    ...endExpires(store.clock()),
+  });
 }
 
 /**

@@ -2,11 +2,10 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireState, defaultHeartbeatSeconds, waitTimeoutMarginSeconds } from '../../core/steps/states.js';
 import { rechain } from '../../core/waiting/lifecycle.js';
-import { readResource } from '../../core/waiting/read-resource.js';
 import { handler as sweeper } from '../../functions/sweeper.js';
 import type { LocalAws } from '../../local/start-local-aws.js';
 import { dynamoDbClient, uniqueResource } from '../support/dynamodb.js';
-import { startExecution, waitForExecution } from '../support/local-aws.js';
+import { eventually, startExecution, waitForExecution } from '../support/local-aws.js';
 import { libraryLock, requestsOf, sleep, waitingRequests } from './support/protocol-kit.js';
 import { faultyWorkflow, restoreFunctionClients, tableStore } from './support/workflow-kit.js';
 
@@ -81,8 +80,13 @@ describe('path 5: backstops', () => {
       waitSeconds: 1,
     });
     expect((await waitForExecution(timedOut, 15_000)).error).toBe('Lock.Timeout');
-    const items = await readResource(tableStore(aws), resourceId);
-    const [request] = items.requests;
+    // The Lock.Timeout is sent first, then the request is marked ended.
+    await eventually(
+      async () => (await requestsOf(aws, resourceId))[0]?.taskToken === '',
+      5_000,
+      'the request ended',
+    );
+    const [request] = await requestsOf(aws, resourceId);
     expect(request).toMatchObject({ state: 'timed-out', taskToken: '' });
     expect(request?.dueMs).toBeUndefined();
     const raw = await dynamoDbClient().send(

@@ -33,10 +33,20 @@ export class CallGate {
   /** Told of every call that passed the gate, and how it ended. */
   onCall: (what: string) => void = () => {};
 
+  /** Since when each answer to a task (SendTask*) has waited at the gate, by call. */
+  readonly #answersWaiting = new Set<{ sinceMs: number }>();
+
   constructor(
     readonly scheduler: Scheduler,
     readonly faults: PlannedFault[],
+    readonly clock: () => number,
   ) {}
+
+  /** When the oldest answer to a task now waiting at the gate arrived there. */
+  oldestAnswerWaitingSinceMs(): number | undefined {
+    const since = [...this.#answersWaiting].map((answer) => answer.sinceMs);
+    return since.length > 0 ? Math.min(...since) : undefined;
+  }
 
   /**
    * Waits for the scheduler, then runs `call` under the planned fault. `lands` performs the call's
@@ -44,10 +54,13 @@ export class CallGate {
    */
   async pass<T>(label: string, lands: () => Promise<T>): Promise<T> {
     this.atGate++;
+    const answer = label.startsWith('sfn SendTask') ? { sinceMs: this.clock() } : undefined;
+    if (answer) this.#answersWaiting.add(answer);
     try {
       await this.scheduler.schedule(Promise.resolve(), label);
     } finally {
       this.atGate--;
+      if (answer) this.#answersWaiting.delete(answer);
     }
     const index = this.calls++;
     const service = label.split(' ')[0] ?? '';

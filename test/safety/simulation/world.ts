@@ -80,8 +80,14 @@ export class Violation extends Error {
   override name = 'Violation';
 }
 
-/** Longest a call may wait at its gate while time passes; the answer margin must cover it. */
+/** How far time moves while calls wait at their gates, at one tick. */
 const maxTickMs = 400;
+
+/**
+ * Longest an answer to a task may wait at its gate while time passes: the README's assumption
+ * that an answer reaches Step Functions within the margin (at least 1 s) of being sent.
+ */
+const answerLatencyMs = 800;
 
 /**
  * One run of the simulation: real functions against DynamoDB Local, with a simulated queue, Step
@@ -108,7 +114,7 @@ export class World {
     readonly tableName: string,
     readonly dynamodb: DynamoDBClient,
   ) {
-    this.gate = new CallGate(scheduler, scenario.faults);
+    this.gate = new CallGate(scheduler, scenario.faults, this.clock.now);
     this.queue = new SimulatedQueue(this.gate, this.clock.now, simulated.visibilityMs);
     this.sfn = new SimulatedStepFunctions(this.gate);
     this.t0 = this.clock.now();
@@ -198,7 +204,7 @@ export class World {
     const lease = JSON.parse(output) as { concurrencyId: number; releaseCode: string; expiresAt: string };
     const nowMs = this.clock.now();
     const expiresAtMs = Date.parse(lease.expiresAt);
-    if (expiresAtMs < nowMs + answerMarginMs(this.scenario.leaseSeconds * 1000) - maxTickMs * 2)
+    if (expiresAtMs < nowMs + answerMarginMs(this.scenario.leaseSeconds * 1000) - answerLatencyMs)
       this.#violation(`${who} was answered a lease with ${expiresAtMs - nowMs} ms left (margin broken)`);
     this.#hold(who, lease.concurrencyId, expiresAtMs);
     this.endedAt.set(index, { at: nowMs, how: 'granted' });
@@ -378,8 +384,14 @@ export class World {
     return this.#advance(Number.POSITIVE_INFINITY);
   }
 
-  /** Moves the clock to the next event (at most `byMs` ahead) and fires what is due. */
+  /**
+   * Moves the clock to the next event (at most `byMs` ahead, and never past the latency an answer
+   * waiting at its gate may have) and fires what is due.
+   */
   #advance(byMs: number): boolean {
+    const answerSince = this.gate.oldestAnswerWaitingSinceMs();
+    if (answerSince !== undefined) byMs = Math.min(byMs, answerSince + answerLatencyMs - this.clock.now());
+    if (byMs <= 0) return true;
     const nextQueue = this.queue.nextVisibleMs();
     const next = Math.min(...this.#events.map((event) => event.atMs), nextQueue ?? Number.POSITIVE_INFINITY);
     if (!Number.isFinite(next)) return false;
