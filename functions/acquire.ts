@@ -59,7 +59,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
   try {
     const attempt = await firstAttempt(store, request);
     if (attempt.kind === 'granted') {
-      await answerUnrecorded(request, attempt.lease, arrivedMs);
+      await answerUnrecorded(store, request, attempt.lease, arrivedMs);
       return { status: 'granted' };
     }
     if (attempt.kind === 'settled') {

@@ -1,10 +1,10 @@
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { findOwned } from '../core/waiting/find-owned.js';
 import { withdrawEnded } from '../core/waiting/lifecycle.js';
 import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
 import { firstRequestKey } from '../core/waiting/request.js';
-import { lockStore, sfnClient } from './lib/clients.js';
+import { lockStore } from './lib/clients.js';
+import { executionEnded } from './lib/execution.js';
 import { logger } from './lib/logger.js';
 import { settlePass } from './lib/settle.js';
 
@@ -30,7 +30,7 @@ export async function handler(
 ): Promise<{ released: number; withdrawn: number }> {
   const { executionArn, status } = event.detail ?? {};
   if (typeof executionArn !== 'string' || !endedBadly.has(status)) return { released: 0, withdrawn: 0 };
-  if (await stillRunning(executionArn)) {
+  if (!(await executionEnded(executionArn))) {
     logger.warn('ignored a status event of an execution that is still running', { executionArn, status });
     return { released: 0, withdrawn: 0 };
   }
@@ -59,16 +59,4 @@ export async function handler(
   }
   logger.info('cleaned up after an execution', { executionArn, status, released, withdrawn });
   return { released, withdrawn };
-}
-
-/** What Step Functions says of the execution: only RUNNING (or PENDING_REDRIVE) keeps its slots. */
-async function stillRunning(executionArn: string): Promise<boolean> {
-  try {
-    const { status } = await sfnClient().send(new DescribeExecutionCommand({ executionArn }));
-    return status === 'RUNNING' || status === 'PENDING_REDRIVE';
-  } catch (error) {
-    // An execution Step Functions does not know cannot be using a slot.
-    if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return false;
-    throw error;
-  }
 }

@@ -65,7 +65,7 @@ export const lockFunctions = {
     dueIndex: false,
     sendsRetries: true,
     taskAnswers: grantsAndTimeouts,
-    describesExecutions: false,
+    describesExecutions: true,
   },
   retry: {
     source: 'functions/retry.ts',
@@ -77,7 +77,7 @@ export const lockFunctions = {
     dueIndex: false,
     sendsRetries: true,
     taskAnswers: grantsAndHeartbeats,
-    describesExecutions: false,
+    describesExecutions: true,
   },
   release: {
     source: 'functions/release.ts',
@@ -89,7 +89,7 @@ export const lockFunctions = {
     dueIndex: false,
     sendsRetries: true,
     taskAnswers: grantsAndTimeouts,
-    describesExecutions: false,
+    describesExecutions: true,
   },
   count: {
     source: 'functions/count.ts',
@@ -137,7 +137,7 @@ export const lockFunctions = {
     dueIndex: true,
     sendsRetries: true,
     taskAnswers: grantsAndHeartbeats,
-    describesExecutions: false,
+    describesExecutions: true,
   },
 } as const satisfies Record<string, FunctionSpec>;
 

@@ -9,30 +9,56 @@ import {
   markTimeoutTold,
   rechain,
   regrant,
+  withdrawEnded,
 } from '../../core/waiting/lifecycle.js';
+import { releaseAndHandOff } from '../../core/waiting/release-and-hand-off.js';
 import { leaseOf, type RequestGrant, type StoredRequest } from '../../core/waiting/request.js';
 import { acquireOutput, sendFailure, sendGrant } from './answer.js';
 import { readConfig } from './config.js';
 import { errorName } from './errors.js';
+import { executionEnded, isExecutionArn } from './execution.js';
 import { logger, tokenHint } from './logger.js';
 import { enqueueRetry, newRetryChain } from './retry-queue.js';
 
 /**
  * Answers a grant that has no request record (a first attempt that found the slot free): this
- * call and repeated deliveries of the same request are its only answerers. Whatever Step
- * Functions answers, the slot stays: its lease or the workflow's release frees it.
+ * call and repeated deliveries of the same request are its only answerers. When the task takes
+ * no answer, the slot is freed only if Step Functions says the owner's execution has ended.
  *
  * @example
- * await answerUnrecorded(request, lease, arrivedMs);
+ * await answerUnrecorded(store, request, lease, arrivedMs);
  */
 export async function answerUnrecorded(
-  request: Pick<StoredRequest, 'taskToken' | 'leaseMs'>,
+  store: LockStore,
+  request: Pick<StoredRequest, 'taskToken' | 'leaseMs' | 'owner'>,
   lease: Lease,
   arrivedMs: number,
 ): Promise<void> {
   const grantedAtMs = lease.expiresAtMs - request.leaseMs;
   if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - arrivedMs)))
     logGranted(request, lease);
+  else await freeIfOwnerEnded(store, request, lease);
+}
+
+/**
+ * "Task gone" is no evidence that nobody uses the slot (another answerer may have delivered the
+ * grant); the owner's execution having ended is. Frees the slot then, as the cleanup would,
+ * without waiting for its status event. Answers whether it did.
+ */
+async function freeIfOwnerEnded(
+  store: LockStore,
+  request: Pick<StoredRequest, 'owner'> & Partial<Pick<StoredRequest, 'resourceId' | 'requestKey'>>,
+  lease: Lease,
+): Promise<boolean> {
+  if (!isExecutionArn(request.owner) || !(await executionEnded(request.owner))) return false;
+  if (request.resourceId !== undefined && request.requestKey !== undefined)
+    await withdrawEnded(store, { resourceId: request.resourceId, requestKey: request.requestKey });
+  const { pass } = await releaseAndHandOff(store, lease);
+  if (pass) await settlePass(store, pass);
+  logger.info('freed a slot whose execution ended before its grant was answered', {
+    slot: lease.concurrencyId,
+  });
+  return true;
 }
 
 /**
@@ -78,6 +104,7 @@ export async function answerGranted(
   const grantedAtMs = current.expiresAtMs - request.leaseMs;
   if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - request.arrivedMs)))
     logGranted(request, lease);
+  else if (await freeIfOwnerEnded(store, request, lease)) return;
   await markAnswered(store, request, current);
 }
 

@@ -180,7 +180,8 @@ describe('dlm release --force', () => {
   });
 
   it('frees a slot held by Python dynamo-dlm, and tells that waiters come through the retry loop', async () => {
-    const resourceId = uniqueResource('python');
+    // Not "python-…": the id is printed, and must share no 8 characters with the secret below.
+    const resourceId = uniqueResource('py-held');
     const { secrets } = await busyResource(resourceId);
     // Python's item: whole-second expires, no expires_ms, no fencing token. Slot 5 is outside
     // the waiting request's two slots, so the freed slot must not change the waiting count.

@@ -221,13 +221,15 @@ describe('IAM', () => {
       expect(mayQuery(key, dueIndexName), key).toBe(key === 'sweeper');
   });
 
-  it('lets only the cleanup function ask Step Functions about executions, of its account and region', () => {
+  it('lets only the functions that answer or free grants ask Step Functions about executions, of its account and region', () => {
+    // They free a slot only once DescribeExecution says its owner's execution ended.
+    const describing = ['acquire', 'retry', 'release', 'cleanup', 'sweeper'];
     for (const key of Object.keys(lockFunctions)) {
       const describes = statementsOf(key).filter((statement) =>
         statement.Action.includes('states:DescribeExecution'),
       );
       expect(describes, key).toEqual(
-        key === 'cleanup'
+        describing.includes(key)
           ? [
               {
                 Sid: 'DescribeExecutions',
@@ -258,6 +260,7 @@ describe('IAM', () => {
         Sid: 'AnswerTasks',
         Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
       },
+      { Sid: 'DescribeExecutions', Action: ['states:DescribeExecution'] },
       { Sid: 'Logs', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'] },
     ]);
   });
