@@ -1,12 +1,11 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { findOwned } from '../core/waiting/find-owned.js';
 import { withdrawEnded } from '../core/waiting/lifecycle.js';
-import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
 import { firstRequestKey } from '../core/waiting/request.js';
 import { lockStore } from './lib/clients.js';
 import { executionEnded } from './lib/execution.js';
 import { logger } from './lib/logger.js';
-import { settlePass } from './lib/settle.js';
+import { releaseAndSettle } from './lib/settle.js';
 
 /** The part of "Step Functions Execution Status Change" this handler reads. */
 type StatusChangeDetail = { executionArn: string; status: string };
@@ -53,9 +52,7 @@ export async function handler(
     }
   }
   for (const item of slots) {
-    const outcome = await releaseAndHandOff(store, item);
-    if (outcome.released) released++;
-    if (outcome.pass) await settlePass(store, outcome.pass);
+    if ((await releaseAndSettle(store, item)).released) released++;
   }
   logger.info('cleaned up after an execution', { executionArn, status, released, withdrawn });
   return { released, withdrawn };

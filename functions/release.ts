@@ -1,9 +1,8 @@
 import type { Context } from 'aws-lambda';
-import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
 import { lockStore } from './lib/clients.js';
 import { readConfig } from './lib/config.js';
 import { parseStepInput, releaseInput } from './lib/schemas.js';
-import { settlePass } from './lib/settle.js';
+import { releaseAndSettle } from './lib/settle.js';
 
 /**
  * The release step (plain `lambda:invoke`), given the acquire output. Frees the slot and hands
@@ -16,7 +15,5 @@ import { settlePass } from './lib/settle.js';
 export async function handler(event: unknown, context?: Context): Promise<{ released: boolean }> {
   const input = parseStepInput(releaseInput, event);
   const store = lockStore(context);
-  const { released, pass } = await releaseAndHandOff(store, input, { handOff: readConfig().handoff });
-  if (pass) await settlePass(store, pass);
-  return { released };
+  return releaseAndSettle(store, input, { handOff: readConfig().handoff });
 }

@@ -1,4 +1,5 @@
 import type { Lease } from '../../core/lease.js';
+import type { SlotLease } from '../../core/operations/release-slot.js';
 import type { LockStore } from '../../core/store.js';
 import { type GrantPass, grantWaiting } from '../../core/waiting/grant-waiting.js';
 import {
@@ -53,8 +54,7 @@ async function freeIfOwnerEnded(
   if (!isExecutionArn(request.owner) || !(await executionEnded(request.owner))) return false;
   if (request.resourceId !== undefined && request.requestKey !== undefined)
     await withdrawEnded(store, { resourceId: request.resourceId, requestKey: request.requestKey });
-  const { pass } = await releaseAndHandOff(store, lease);
-  if (pass) await settlePass(store, pass);
+  await releaseAndSettle(store, lease);
   logger.info('freed a slot whose execution ended before its grant was answered', {
     slot: lease.concurrencyId,
   });
@@ -160,4 +160,21 @@ function logGranted(request: Pick<StoredRequest, 'taskToken'>, lease: Lease): vo
 /** The cause of a `Lock.Timeout`. */
 function timeoutCause(request: Pick<StoredRequest, 'resourceId' | 'arrivedMs'>, nowMs: number): string {
   return `No slot of "${request.resourceId}" was free within waitSeconds (waited ${nowMs - request.arrivedMs} ms)`;
+}
+
+/**
+ * Releases a slot, hands it to the oldest waiter and answers what that pass decided: the one
+ * way the release step, the cleanup and an ended owner's grant free a slot.
+ *
+ * @example
+ * const { released } = await releaseAndSettle(store, lease);
+ */
+export async function releaseAndSettle(
+  store: LockStore,
+  lease: SlotLease,
+  options?: { handOff?: boolean },
+): Promise<{ released: boolean }> {
+  const { released, pass } = await releaseAndHandOff(store, lease, options);
+  if (pass) await settlePass(store, pass);
+  return { released };
 }
