@@ -16,6 +16,8 @@ import type { LockStore } from './store.js';
 export async function queryAll(
   store: LockStore,
   input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  /** Stop paging once this many items are in (a page may bring a few more). */
+  maxItems = Number.POSITIVE_INFINITY,
 ): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
   let startKey: Record<string, AttributeValue> | undefined;
@@ -30,6 +32,6 @@ export async function queryAll(
     );
     items.push(...(output.Items ?? []));
     startKey = output.LastEvaluatedKey;
-  } while (startKey);
+  } while (startKey && items.length < maxItems);
   return items;
 }

@@ -19,14 +19,19 @@ export interface DueRequest {
  */
 export async function findDue(store: LockStore, beforeMs: number, limit: number): Promise<DueRequest[]> {
   const found: DueRequest[] = [];
-  for (let shard = 0; shard < dueShardCount; shard++) {
-    const items = await queryAll(store, {
-      IndexName: dueIndexName,
-      KeyConditionExpression: '#shard = :shard AND #dueMs < :before',
-      ExpressionAttributeNames: { '#shard': requestAttribute.dueShard, '#dueMs': requestAttribute.dueMs },
-      ExpressionAttributeValues: { ':shard': { S: String(shard) }, ':before': { N: String(beforeMs) } },
-      Limit: limit,
-    });
+  for (let shard = 0; shard < dueShardCount && found.length < limit; shard++) {
+    const items = await queryAll(
+      store,
+      {
+        IndexName: dueIndexName,
+        KeyConditionExpression: '#shard = :shard AND #dueMs < :before',
+        ExpressionAttributeNames: { '#shard': requestAttribute.dueShard, '#dueMs': requestAttribute.dueMs },
+        ExpressionAttributeValues: { ':shard': { S: String(shard) }, ':before': { N: String(beforeMs) } },
+        Limit: limit - found.length,
+      },
+      // A backlog is read a sweep's worth at a time, not whole every minute.
+      limit - found.length,
+    );
     for (const item of items) {
       found.push({
         resourceId: item[attribute.resourceId]?.S ?? '',

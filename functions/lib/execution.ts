@@ -7,7 +7,7 @@ import { sfnClient } from './clients.js';
  * ended too; only RUNNING (or PENDING_REDRIVE) keeps its slots.
  *
  * @example
- * if (await executionEnded(owner)) await releaseAndHandOff(store, lease);
+ * if (await executionEnded(owner)) await releaseAndSettle(store, lease);
  */
 export async function executionEnded(executionArn: string): Promise<boolean> {
   try {
