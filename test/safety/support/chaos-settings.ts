@@ -11,7 +11,10 @@ export interface ChaosSettings {
   /** Wall-time budget of the model test; runs past it are not started (shrinking is bounded too). */
   modelSeconds: number;
   faultRounds: number;
-  /** Runs of the protocol simulation, and its wall-time budget. */
+  /**
+   * Runs of the protocol simulation, and its wall-time budget: under the test's 600 s limit, so
+   * that a counterexample's shrinking (bounded by the same budget) ends and prints its trace.
+   */
   protocolRuns: number;
   protocolSeconds: number;
   soakExecutions: number;
@@ -38,7 +41,7 @@ export function chaosSettings(): ChaosSettings {
     modelSeconds: numberFromEnv('CHAOS_MODEL_SECONDS', long ? 1_200 : 25),
     faultRounds: numberFromEnv('CHAOS_FAULT_ROUNDS', long ? 400 : 48),
     protocolRuns: numberFromEnv('CHAOS_PROTOCOL_RUNS', long ? 400 : 40),
-    protocolSeconds: numberFromEnv('CHAOS_PROTOCOL_SECONDS', long ? 1_500 : 60),
+    protocolSeconds: numberFromEnv('CHAOS_PROTOCOL_SECONDS', long ? 420 : 60),
     soakExecutions: numberFromEnv('CHAOS_SOAK_EXECUTIONS', long ? 1_000 : 150),
     soakSeconds: numberFromEnv('CHAOS_SOAK_SECONDS', long ? 300 : 45),
   };
