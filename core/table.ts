@@ -42,6 +42,15 @@ export const requestAttribute = {
   grantedSlot: 'granted_slot',
   grantedUntilMs: 'granted_until_ms',
   grantedFencingToken: 'granted_fencing_token',
+  /** Where its queue entry lives (`core/waiting/queue.ts`) while it waits. */
+  queueKey: 'queue_key',
+} as const;
+
+/** Attributes of a queue entry (`core/waiting/queue.ts`): just what a pass needs to pick a request. */
+export const queueAttribute = {
+  requestKey: 'request_key',
+  concurrency: 'concurrency',
+  waitUntilMs: 'wait_until_ms',
 } as const;
 
 /**

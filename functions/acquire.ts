@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { firstAttempt } from '../core/waiting/first-attempt.js';
-import { grantWaiting } from '../core/waiting/grant-waiting.js';
+import { grantWaiting, leftWaiting } from '../core/waiting/grant-waiting.js';
 import { recordWaiting } from '../core/waiting/record-waiting.js';
 import type { SlotRequest } from '../core/waiting/request.js';
 import { sendFailure } from './lib/answer.js';
@@ -87,7 +87,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     // A slot may have freed between the first attempt and the record: look once more, in order.
     const pass = await grantWaiting(store, input.resourceId);
     await settlePass(store, pass);
-    const stillWaiting = pass.waiting.some((waiting) => waiting.requestKey === recorded.request.requestKey);
+    const stillWaiting = leftWaiting(pass, recorded.request.requestKey);
     if (stillWaiting) await enqueueRetry(config, recorded.request, chain, 0);
     logger.info(stillWaiting ? 'waiting' : 'settled in the first pass');
     return { status: stillWaiting ? 'waiting' : 'granted' };

@@ -54,3 +54,41 @@ export function countRequests(client: object): {
     total: () => [...counts.values()].reduce((sum, count) => sum + count, 0),
   };
 }
+
+/** Items a DynamoDB client read and wrote, and the Query pages it read. */
+export interface ItemTraffic {
+  itemsRead: number;
+  itemsWritten: number;
+  queryPages: number;
+}
+
+/**
+ * Counts the items a DynamoDB client reads (each item a Query or GetItem returns) and writes
+ * (each item of a write or a transaction, condition checks included: they cost like writes), and
+ * its Query pages: the measure of how a call's cost grows with the table, not just its count.
+ *
+ * @example
+ * const traffic = countItemTraffic(dynamodbClient);
+ * await grantWaiting(store, 'partner-api');
+ * traffic.snapshot(); // { itemsRead: 3, itemsWritten: 0, queryPages: 2 }
+ */
+export function countItemTraffic(client: object): { snapshot(): ItemTraffic } {
+  const traffic: ItemTraffic = { itemsRead: 0, itemsWritten: 0, queryPages: 0 };
+  (client as ClientWithMiddleware).middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName).replace(/Command$/, '');
+      const input = (args as { input?: { TransactItems?: unknown[] } }).input;
+      // A refused write costs as much as one that landed: counted before the answer.
+      if (name === 'TransactWriteItems') traffic.itemsWritten += input?.TransactItems?.length ?? 0;
+      else if (dynamoDbWriteCommands.includes(name)) traffic.itemsWritten += 1;
+      const result = (await next(args)) as { output?: { Items?: unknown[]; Item?: unknown } };
+      if (name === 'Query' || name === 'Scan') {
+        traffic.queryPages++;
+        traffic.itemsRead += result.output?.Items?.length ?? 0;
+      } else if (name === 'GetItem') traffic.itemsRead += result.output?.Item ? 1 : 0;
+      return result;
+    },
+    { step: 'initialize', name: 'countItemTraffic' },
+  );
+  return { snapshot: () => ({ ...traffic }) };
+}

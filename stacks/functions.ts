@@ -5,7 +5,13 @@
  */
 
 /** DynamoDB actions on the lock table's items. A transaction needs the action of each of its items. */
-export type TableAction = 'UpdateItem' | 'PutItem' | 'DeleteItem' | 'ConditionCheckItem' | 'Query';
+export type TableAction =
+  | 'UpdateItem'
+  | 'PutItem'
+  | 'DeleteItem'
+  | 'ConditionCheckItem'
+  | 'Query'
+  | 'GetItem';
 
 /** Step Functions actions on a waiting task. */
 export type TaskAnswer = 'SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat';
@@ -40,12 +46,20 @@ export interface FunctionSpec {
   describesExecutions: boolean;
 }
 
-// A grant pass reads the resource (Query), grants in a transaction (Update + ConditionCheck),
-// withdraws requests (DeleteItem); a release is a single UpdateItem.
-const grantsWaiting: TableAction[] = ['UpdateItem', 'DeleteItem', 'ConditionCheckItem', 'Query'];
-// Only acquire takes a slot outright (its first attempt is a PutItem) and records a waiting
-// request (a transaction that Puts it, with a ConditionCheck).
-const recordsWaiting: TableAction[] = [...grantsWaiting, 'PutItem'];
+// A grant pass reads the head of the queue and the slots (Query) and each request it tries
+// (GetItem), grants in a transaction (Update + ConditionCheck + Delete of the queue entry),
+// drops stale entries and forgets requests (DeleteItem), and a regrant puts an entry back (Put).
+const grantsWaiting: TableAction[] = [
+  'UpdateItem',
+  'DeleteItem',
+  'ConditionCheckItem',
+  'Query',
+  'GetItem',
+  'PutItem',
+];
+// Acquire also takes a slot outright (its first attempt is a PutItem) and records a waiting
+// request (a transaction that Puts it and its queue entry, with a ConditionCheck).
+const recordsWaiting: TableAction[] = grantsWaiting;
 
 /** Seconds: the retry consumer's timeout. The queue's visibility timeout is six times this. */
 export const retryTimeoutSeconds = 10;

@@ -5,7 +5,7 @@ import type { LockStore } from '../store.js';
 import type { Grant } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
 import { markGranted } from './mark-granted.js';
-import { readResource } from './read-resource.js';
+import { dropQueueEntry, readQueueWindow, readRequest } from './queue.js';
 import {
   primarySlotOf,
   releaseCodeOf,
@@ -28,7 +28,7 @@ export type FirstAttempt =
 
 /**
  * A workflow's first try for a slot: one conditional write to the request's primary slot, then
- * one read of the resource's waiting requests, which the grant must respect:
+ * a read of its own record and of the head of the queue, which the grant must respect:
  * - an item of this very request exists (a repeated delivery): settle through it, so the
  *   request never ends up with two slots;
  * - older requests wait: pass the slot to the oldest and queue behind them (arrival order);
@@ -52,9 +52,7 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
     if (taken.fresh) await releaseSlot(store, taken.lease);
   };
   const requestKey = requestKeyOf(releaseCode);
-  const state = await readResource(store, request.resourceId);
-  const { requests } = state;
-  const own = requests.find((stored) => stored.requestKey === requestKey);
+  const own = await readRequest(store, request.resourceId, requestKey);
   if (own && own.state !== 'waiting') {
     // A repeated delivery of a request that moved on: it is settled through its record alone.
     if (own.granted?.concurrencyId !== primary || own.state === 'withdrawn' || own.state === 'timed-out')
@@ -64,6 +62,7 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
   if (own) {
     const marked = await markGranted(store, requestKey, taken.lease);
     if (marked.marked) {
+      if (own.queueKey !== undefined) await dropQueueEntry(store, { ...own, queueKey: own.queueKey });
       const { concurrencyId, expiresAtMs, fencingToken } = taken.lease;
       return {
         kind: 'settled',
@@ -75,9 +74,11 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
     if (settled?.granted?.concurrencyId !== primary) await giveBack();
     return settled ? { kind: 'settled', request: settled } : { kind: 'busy' };
   }
-  if (taken.fresh && requests.some((stored) => stored.state === 'waiting')) {
+  if (!taken.fresh) return { kind: 'granted', ...taken };
+  const window = await readQueueWindow(store, request.resourceId);
+  if (window.entries.length > 0) {
     // Others were first: pass the slot to the oldest of them without freeing it in between.
-    const handedOver = await handOver(store, taken.lease, state);
+    const handedOver = await handOver(store, taken.lease, window);
     if (handedOver) return { kind: 'busy', handedOver };
     await giveBack();
     return { kind: 'busy' };

@@ -9,7 +9,7 @@ import { fencingFloorPerMs, holderUpdate, slotIsFree } from '../operations/slot-
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
-import { grantWrite } from './lifecycle.js';
+import { entryDelete, grantWrite } from './lifecycle.js';
 import { leaseOf, primarySlotOf, type StoredRequest } from './request.js';
 import { notHoldingPrimarySlot } from './request-writes.js';
 
@@ -88,6 +88,8 @@ export async function grantSlot(
           ...(primarySlot === concurrencyId
             ? []
             : [{ ConditionCheck: notHoldingPrimarySlot(store.tableName, request, nowMs) }]),
+          // Out of the queue with the same write (last: the reasons above keep their places).
+          ...entryDelete(store.tableName, request),
         ],
       }),
     );
@@ -96,7 +98,8 @@ export async function grantSlot(
     if ((error as Error).name !== 'TransactionCanceledException') throw error;
     const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
     if (reasons[1]?.Code === 'ConditionalCheckFailed') return { kind: 'request-settled' };
-    if (reasons[2]?.Code === 'ConditionalCheckFailed') return { kind: 'holds-primary' };
+    if (primarySlot !== concurrencyId && reasons[2]?.Code === 'ConditionalCheckFailed')
+      return { kind: 'holds-primary' };
     if (reasons[0]?.Code === 'ConditionalCheckFailed') return { kind: 'slot-taken' };
     // Another pass touched the same items at the same moment; both may have been cancelled.
     return { kind: 'conflict' };

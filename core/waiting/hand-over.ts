@@ -4,31 +4,36 @@ import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import { grantSlot } from './grant-transaction.js';
 import type { Grant } from './grant-waiting.js';
-import type { ResourceState } from './read-resource.js';
-import { isWaiting } from './request.js';
+import { dropQueueEntry, type QueueWindow, readRequest } from './queue.js';
 
 /**
  * Passes a held slot straight to the oldest waiting request that may use it, in one
  * transaction, so the slot is never free in between: no newcomer can slip in ahead of the
- * queue, and the waiter needs no back-off turn. Answers the grant, or undefined when nobody
- * could take it (then release the slot as usual).
+ * queue, and the waiter needs no back-off turn. Reads only the requests it tries, from the head
+ * of the queue. Answers the grant, or undefined when nobody could take it (then release the
+ * slot as usual).
  *
  * @example
- * const grant = await handOver(store, lease, await readResource(store, lease.resourceId));
+ * const grant = await handOver(store, lease, await readQueueWindow(store, lease.resourceId));
  */
 export async function handOver(
   store: LockStore,
   holder: SlotLease,
-  state: ResourceState,
+  window: QueueWindow,
 ): Promise<Grant | undefined> {
   const nowMs = store.clock();
-  const slot = state.slots.get(holder.concurrencyId);
+  const slot = window.slots.get(holder.concurrencyId);
   if (!slot || slot[attribute.releaseCode]?.S !== holder.releaseCode || !isHeld(slot, nowMs))
     return undefined;
-  const candidates = state.requests.filter(
-    (request) => isWaiting(request, nowMs) && holder.concurrencyId < request.concurrency,
+  const candidates = window.entries.filter(
+    (entry) => entry.waitUntilMs >= nowMs && holder.concurrencyId < entry.concurrency,
   );
-  for (const request of candidates) {
+  for (const entry of candidates) {
+    const request = await readRequest(store, entry.resourceId, entry.requestKey);
+    if (request?.state !== 'waiting') {
+      await dropQueueEntry(store, entry);
+      continue;
+    }
     const outcome = await grantSlot(store, request, holder.concurrencyId, slot, {
       fromHolder: holder.releaseCode,
     });

@@ -12,6 +12,7 @@ import { releasedSeconds } from '../operations/release-slot.js';
 import { sendConditional, sendTransaction, sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute, requestAttribute } from '../table.js';
+import { dropQueueEntry, queueKeyOf, toQueueItem } from './queue.js';
 import type { RequestGrant, RequestState, StoredRequest } from './request.js';
 import { fromRequestItem, toRequestItem } from './request-item.js';
 
@@ -34,9 +35,15 @@ import { fromRequestItem, toRequestItem } from './request-item.js';
  * | answer     | granted → answered      | any answerer, after SendTaskSuccess returned, or the task said it takes no answer | the grant's fencing token on the item |
  * | time-out   | waiting → timed-out     | any grant pass, retry turn, sweeper         | `wait_until_ms` passed while the item still waits |
  * | told       | timed-out → timed-out, ended | whoever sent the Lock.Timeout          | SendTaskFailure returned (or the task is gone) |
+ * | queue      | waiting → waiting       | retry turn of a request from before the queue | the item waits and has no queue entry yet |
  * | withdraw   | waiting → withdrawn     | retry turn (heartbeat: the task is gone)    | a waiting task, answered by nobody, no longer exists |
  * | withdraw   | waiting, granted, answered → withdrawn | cleanup, which then frees the grant's slot | DescribeExecution: the owner's execution ended |
  * | forget     | answered → deleted      | any grant pass, sweeper                     | the slot no longer holds the grant unexpired (released, passed on, lease over) |
+ *
+ * The queue entry (`core/waiting/queue.ts`) follows the record: record and regrant write it in
+ * their transaction, grant deletes it in its transaction, and the other ways out of `waiting`
+ * (time-out, withdraw, a first attempt's mark) drop it right after their own write, on the
+ * condition that the record no longer waits.
  *
  * Every transition is one conditional write whose condition names the state it leaves and
  * accepts the state it produces itself, so a write retried after a lost answer recognises its
@@ -82,6 +89,7 @@ const names = {
   '#grantedSlot': requestAttribute.grantedSlot,
   '#grantedUntilMs': requestAttribute.grantedUntilMs,
   '#grantedToken': requestAttribute.grantedFencingToken,
+  '#queueKey': requestAttribute.queueKey,
 };
 
 const state = (value: RequestState): AttributeValue => ({ S: value });
@@ -260,6 +268,7 @@ export async function regrant(
   grant: RequestGrant,
 ): Promise<boolean> {
   const nowMs = store.clock();
+  const queueKey = request.queueKey ?? queueKeyOf(request.arrivedMs, request.releaseCode);
   const slot = slotWrite(store.tableName, request, grant, nowMs);
   return sendTransaction(
     store,
@@ -278,16 +287,19 @@ export async function regrant(
           Update: update(
             store.tableName,
             request,
-            'SET #state = :waiting, #dueMs = :now REMOVE #grantedSlot, #grantedUntilMs, #grantedToken',
+            'SET #state = :waiting, #dueMs = :now, #queueKey = :queueKey REMOVE #grantedSlot, #grantedUntilMs, #grantedToken',
             '(#state = :granted AND #grantedToken = :grantToken) OR #state = :waiting',
             {
               ':waiting': state('waiting'),
               ':granted': state('granted'),
               ':grantToken': number(grant.fencingToken),
               ':now': number(nowMs),
+              ':queueKey': number(queueKey),
             },
           ),
         },
+        // Back in the queue at its old place (an item from before the queue gets one now).
+        { Put: entryWrite(store.tableName, { ...request, queueKey }) },
       ],
     }),
   );
@@ -324,7 +336,7 @@ export async function markAnswered(
  */
 export async function timeOut(store: LockStore, request: StoredRequest): Promise<boolean> {
   const nowMs = store.clock();
-  return transition(
+  const timedOut = await transition(
     store,
     request,
     'SET #state = :timedOut, #dueMs = :due',
@@ -335,6 +347,17 @@ export async function timeOut(store: LockStore, request: StoredRequest): Promise
       ':due': number(nowMs + answerGraceMs),
     },
   );
+  if (timedOut) await dropEntryOf(store, request);
+  return timedOut;
+}
+
+/** Drops the queue entry of a request that has just left `waiting` (if it had one). */
+async function dropEntryOf(
+  store: LockStore,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey' | 'queueKey'>,
+): Promise<void> {
+  if (request.queueKey === undefined) return;
+  await dropQueueEntry(store, { ...request, queueKey: request.queueKey });
 }
 
 /** told: a timed-out request's Lock.Timeout was sent; the request has ended. */
@@ -351,12 +374,14 @@ export async function markTimeoutTold(store: LockStore, request: StoredRequest):
  */
 export async function withdraw(
   store: LockStore,
-  request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey' | 'queueKey'>,
 ): Promise<boolean> {
-  return sendConditional(
+  const withdrawn = await sendConditional(
     store,
     new UpdateItemCommand(withdrawWrite(store, request, ['waiting', 'withdrawn'])),
   );
+  if (withdrawn) await dropEntryOf(store, request);
+  return withdrawn;
 }
 
 /**
@@ -376,7 +401,9 @@ export async function withdrawEnded(
         ReturnValues: 'ALL_OLD',
       }),
     );
-    return output.Attributes ? fromRequestItem(output.Attributes) : undefined;
+    const old = output.Attributes ? fromRequestItem(output.Attributes) : undefined;
+    if (old) await dropEntryOf(store, old);
+    return old;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return undefined;
     throw error;
@@ -435,6 +462,49 @@ export function recordWrite(tableName: string, request: StoredRequest) {
     ConditionExpression: 'attribute_not_exists(#releaseCode)',
     ExpressionAttributeNames: { '#releaseCode': requestAttribute.releaseCode },
   };
+}
+
+/**
+ * The Put of a waiting request's queue entry, for the record and regrant transactions. Putting
+ * it again (a retried regrant) writes the same item.
+ */
+export function entryWrite(tableName: string, request: StoredRequest & { queueKey: number }) {
+  return { TableName: tableName, Item: toQueueItem(request) };
+}
+
+/**
+ * queue: a waiting request recorded before the queue existed gets its entry (at its arrival
+ * time), so that passes, which read only the queue, see it. Its retry turn does this once.
+ */
+export async function queueOldRequest(store: LockStore, request: StoredRequest): Promise<boolean> {
+  const queueKey = queueKeyOf(request.arrivedMs, request.releaseCode);
+  return sendTransaction(
+    store,
+    new TransactWriteItemsCommand({
+      TransactItems: [
+        {
+          Update: update(
+            store.tableName,
+            request,
+            'SET #queueKey = :queueKey',
+            '#state = :waiting AND (attribute_not_exists(#queueKey) OR #queueKey = :queueKey)',
+            { ':waiting': state('waiting'), ':queueKey': number(queueKey) },
+          ),
+        },
+        { Put: entryWrite(store.tableName, { ...request, queueKey }) },
+      ],
+    }),
+  );
+}
+
+/** The Delete of a request's queue entry, for the grant transaction (absent: nothing to delete). */
+export function entryDelete(
+  tableName: string,
+  request: Pick<StoredRequest, 'resourceId' | 'queueKey'>,
+): { Delete: { TableName: string; Key: Item } }[] {
+  return request.queueKey === undefined
+    ? []
+    : [{ Delete: { TableName: tableName, Key: slotKey(request.resourceId, request.queueKey) } }];
 }
 
 /**

@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { queryAll } from '../query-all.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
+import { isQueueKey, queueKeyOf } from './queue.js';
 import { firstRequestKey, type StoredRequest } from './request.js';
 import { fromRequestItem } from './request-item.js';
 
@@ -14,8 +15,10 @@ export interface ResourceState {
 }
 
 /**
- * Reads a whole resource with one consistent Query (slots and requests share its partition).
- * Requests come back in arrival order, the order in which they are granted.
+ * Reads a whole resource with one consistent Query (slots and requests share its partition):
+ * its cost grows with the number of requests, so only `count`, `dlm status` and tests use it;
+ * the passes read the head of the queue (`core/waiting/queue.ts`). Requests come back in
+ * arrival order, the order in which they are granted.
  *
  * @example
  * const { slots, requests } = await readResource(store, 'partner-api');
@@ -32,8 +35,11 @@ export async function readResource(store: LockStore, resourceId: string): Promis
   for (const item of items) {
     const key = Number(item[attribute.concurrencyId]?.N);
     if (key >= 0) slots.set(key, item);
-    else if (key <= firstRequestKey) requests.push(fromRequestItem(item));
+    else if (key <= firstRequestKey && !isQueueKey(key)) requests.push(fromRequestItem(item));
   }
-  requests.sort((a, b) => a.arrivedMs - b.arrivedMs || a.requestKey - b.requestKey);
+  // The queue's order: arrival, then the digits that break a tie within a millisecond.
+  const place = (request: StoredRequest) =>
+    request.queueKey ?? queueKeyOf(request.arrivedMs, request.releaseCode);
+  requests.sort((a, b) => place(a) - place(b));
   return { slots, requests };
 }

@@ -1,7 +1,9 @@
 import { type TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
-import { continueWaiting, recordWrite } from './lifecycle.js';
+import { queueAttribute } from '../table.js';
+import { continueWaiting, entryWrite, recordWrite } from './lifecycle.js';
+import { queueKeyOf } from './queue.js';
 import { releaseCodeOf, requestKeyOf, type SlotRequest, type StoredRequest } from './request.js';
 import { notHoldingPrimarySlot } from './request-writes.js';
 
@@ -18,9 +20,9 @@ export type RecordOutcome =
   | { kind: 'holds-primary' };
 
 /**
- * Records a request as waiting, in arrival order. The item is created only if the request does
- * not hold its primary slot already (a repeated first attempt may have got it), in one
- * transaction, so that a request never both waits and holds.
+ * Records a request as waiting, in arrival order: its record and its queue entry, created only if
+ * the request does not hold its primary slot already (a repeated first attempt may have got it),
+ * in one transaction, so that a request never both waits and holds, nor waits unqueued.
  *
  * @example
  * const outcome = await recordWaiting(store, request, { retryChain: randomUUID(), dueMs });
@@ -29,13 +31,17 @@ export async function recordWaiting(
   store: LockStore,
   request: SlotRequest,
   chain: { retryChain: string; dueMs: number },
+  attempt = 0,
 ): Promise<RecordOutcome> {
   const releaseCode = releaseCodeOf(request.taskToken);
-  const stored: StoredRequest = {
+  const arrivedMs = store.clock();
+  const stored: StoredRequest & { queueKey: number } = {
     ...request,
     releaseCode,
     requestKey: requestKeyOf(releaseCode),
-    arrivedMs: store.clock(),
+    arrivedMs,
+    // Another request took this place in the queue (same millisecond, same 3 digits): one later.
+    queueKey: queueKeyOf(arrivedMs, releaseCode) + attempt,
     state: 'waiting',
     retryChain: chain.retryChain,
     dueMs: chain.dueMs,
@@ -46,6 +52,14 @@ export async function recordWaiting(
       new TransactWriteItemsCommand({
         TransactItems: [
           { Put: recordWrite(store.tableName, stored) },
+          {
+            Put: {
+              ...entryWrite(store.tableName, stored),
+              ConditionExpression: 'attribute_not_exists(#requestKey) OR #requestKey = :requestKey',
+              ExpressionAttributeNames: { '#requestKey': queueAttribute.requestKey },
+              ExpressionAttributeValues: { ':requestKey': { N: String(stored.requestKey) } },
+            },
+          },
           // The request does not hold its primary slot already.
           { ConditionCheck: notHoldingPrimarySlot(store.tableName, stored, stored.arrivedMs) },
         ],
@@ -55,8 +69,12 @@ export async function recordWaiting(
   } catch (error) {
     if ((error as Error).name !== 'TransactionCanceledException') throw error;
     const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
-    if (reasons[1]?.Code === 'ConditionalCheckFailed') return { kind: 'holds-primary' };
-    if (reasons[0]?.Code !== 'ConditionalCheckFailed') throw error;
+    if (reasons[2]?.Code === 'ConditionalCheckFailed') return { kind: 'holds-primary' };
+    if (reasons[0]?.Code !== 'ConditionalCheckFailed') {
+      if (reasons[1]?.Code === 'ConditionalCheckFailed' && attempt < 10)
+        return recordWaiting(store, request, chain, attempt + 1);
+      throw error;
+    }
   }
   // The item exists: this very record retried after a lost answer, or a repeated delivery.
   const continued = await continueWaiting(store, stored, { to: chain.retryChain, dueMs: chain.dueMs });

@@ -2,7 +2,7 @@ import { releaseSlot, type SlotLease } from '../operations/release-slot.js';
 import type { LockStore } from '../store.js';
 import { type GrantPass, grantWaiting } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
-import { readResource } from './read-resource.js';
+import { readQueueWindow } from './queue.js';
 
 /** The release, and the pass that handed the freed slot on (absent when nobody waited). */
 export interface ReleaseOutcome {
@@ -12,9 +12,10 @@ export interface ReleaseOutcome {
 
 /**
  * Releases a slot, or rather passes it straight to the oldest waiting request, so a freed slot
- * never sits idle for a back-off period nor goes to a newcomer. One read, then one write: a
- * plain release when nobody waits, a transfer transaction when someone does. With `handOff`
- * false the slot is only freed, and the waiters' retry loop finds it (for comparison).
+ * never sits idle for a back-off period nor goes to a newcomer. One read of the queue's head,
+ * then one write: a plain release when nobody waits, a transfer transaction when someone does.
+ * With `handOff` false the slot is only freed, and the waiters' retry loop finds it (for
+ * comparison).
  *
  * @example
  * const { released, pass } = await releaseAndHandOff(store, lease);
@@ -25,16 +26,14 @@ export async function releaseAndHandOff(
   { handOff = true }: { handOff?: boolean } = {},
 ): Promise<ReleaseOutcome> {
   if (!handOff) return { released: await releaseSlot(store, lease) };
-  const state = await readResource(store, lease.resourceId);
-  const handed = await handOver(store, lease, state);
+  const window = await readQueueWindow(store, lease.resourceId);
+  const handed = await handOver(store, lease, window);
   if (handed) {
-    const waiting = state.requests.filter(
-      (request) => request.state === 'waiting' && request !== handed.request,
-    );
-    return { released: true, pass: { grants: [handed], expired: [], waiting, state } };
+    const waiting = window.entries.filter((entry) => entry.requestKey !== handed.request.requestKey);
+    return { released: true, pass: { grants: [handed], expired: [], waiting } };
   }
   const released = await releaseSlot(store, lease);
-  if (!state.requests.some((request) => request.state === 'waiting')) return { released };
+  if (window.entries.length === 0) return { released };
   // Nobody could take it over directly (deadlines, other slot counts, a race): one pass, re-read.
   return { released, pass: await grantWaiting(store, lease.resourceId) };
 }

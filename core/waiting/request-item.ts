@@ -19,6 +19,9 @@ export function toRequestItem(request: StoredRequest): Item {
           [requestAttribute.dueMs]: { N: String(request.dueMs) },
         }),
     [requestAttribute.arrivedMs]: { N: String(request.arrivedMs) },
+    ...(request.queueKey === undefined
+      ? {}
+      : { [requestAttribute.queueKey]: { N: String(request.queueKey) } }),
     // Infinity has no DynamoDB form; no attribute means "no deadline of our own".
     ...(Number.isFinite(request.waitUntilMs)
       ? { [requestAttribute.waitUntilMs]: { N: String(request.waitUntilMs) } }
@@ -37,6 +40,7 @@ export function fromRequestItem(item: Item): StoredRequest {
   const owner = item[requestAttribute.owner]?.S;
   const retryChain = item[requestAttribute.retryChain]?.S;
   const dueMs = number(requestAttribute.dueMs);
+  const queueKey = number(requestAttribute.queueKey);
   return {
     resourceId: item[attribute.resourceId]?.S ?? '',
     requestKey: Number(item[attribute.concurrencyId]?.N),
@@ -52,6 +56,7 @@ export function fromRequestItem(item: Item): StoredRequest {
     ...(owner === undefined ? {} : { owner }),
     ...(retryChain === undefined ? {} : { retryChain }),
     ...(dueMs === undefined ? {} : { dueMs }),
+    ...(queueKey === undefined ? {} : { queueKey }),
     ...(grantedSlot === undefined
       ? {}
       : {

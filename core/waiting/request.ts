@@ -33,6 +33,8 @@ export interface StoredRequest extends SlotRequest {
   releaseCode: string;
   arrivedMs: number;
   state: RequestState;
+  /** Its queue entry's key (`core/waiting/queue.ts`); absent on items written before the queue. */
+  queueKey?: number;
   retryChain?: string;
   /** Epoch ms by which its next step (retry turn, answer, forgetting) is due; absent once it ended. */
   dueMs?: number;

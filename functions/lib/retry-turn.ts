@@ -1,12 +1,12 @@
 import type { LockStore } from '../../core/store.js';
-import { grantWaiting } from '../../core/waiting/grant-waiting.js';
-import { rechain, withdraw } from '../../core/waiting/lifecycle.js';
-import { readResource } from '../../core/waiting/read-resource.js';
+import { grantWaiting, leftWaiting } from '../../core/waiting/grant-waiting.js';
+import { queueOldRequest, rechain, timeOut, withdraw } from '../../core/waiting/lifecycle.js';
+import { readRequest } from '../../core/waiting/queue.js';
 import { taskStillWaits } from './answer.js';
 import type { FunctionConfig } from './config.js';
 import { logger, tokenHint } from './logger.js';
 import { enqueueRetry, newRetryChain, type RetryMessage } from './retry-queue.js';
-import { driveSettled, settlePass } from './settle.js';
+import { driveSettled, settlePass, tellTimeout } from './settle.js';
 
 /** What a turn did with its request. */
 export type TurnOutcome = 'gone' | 'superseded' | 'settled' | 'withdrawn' | 'requeued';
@@ -31,8 +31,7 @@ export async function retryTurn(
   config: FunctionConfig,
   message: RetryMessage,
 ): Promise<TurnOutcome> {
-  const state = await readResource(store, message.resourceId);
-  const request = state.requests.find((stored) => stored.requestKey === message.requestKey);
+  const request = await readRequest(store, message.resourceId, message.requestKey);
   if (!request) return 'gone';
   if (request.state !== 'waiting') {
     await driveSettled(store, request);
@@ -41,9 +40,16 @@ export async function retryTurn(
   // Its own chain, or the one it moves on from while that move is still in flight.
   const carried = [message.retryChain, message.previousChain].filter((chain) => chain !== undefined);
   if (!request.retryChain || !carried.includes(request.retryChain)) return 'superseded';
-  const pass = await grantWaiting(store, message.resourceId, state);
+  // Past its deadline and beyond the head that passes look at: it times out itself.
+  if (request.waitUntilMs < store.clock()) {
+    if (await timeOut(store, request)) await tellTimeout(store, { ...request, state: 'timed-out' });
+    return 'settled';
+  }
+  // Recorded before the queue existed: it joins the queue, or no pass would see it.
+  if (request.queueKey === undefined) await queueOldRequest(store, request);
+  const pass = await grantWaiting(store, message.resourceId);
   await settlePass(store, pass);
-  if (!pass.waiting.some((waiting) => waiting.requestKey === request.requestKey)) return 'settled';
+  if (!leftWaiting(pass, request.requestKey)) return 'settled';
   if (!(await taskStillWaits(request.taskToken))) {
     // Nobody answered it (it still waits), so its task ended on its own: stopped or timed out.
     // If it was granted since the pass, the withdrawal is refused and the granter answers it.

@@ -1,7 +1,7 @@
 import type { Lease } from '../../core/lease.js';
 import type { SlotLease } from '../../core/operations/release-slot.js';
 import type { LockStore } from '../../core/store.js';
-import { type GrantPass, grantWaiting } from '../../core/waiting/grant-waiting.js';
+import { type GrantPass, grantWaiting, leftWaiting } from '../../core/waiting/grant-waiting.js';
 import {
   answerMarginMs,
   extendGrant,
@@ -86,7 +86,7 @@ export async function answerGranted(
         const pass = await grantWaiting(store, request.resourceId);
         await settlePass(store, pass);
         // Still waiting: its loop may be lost with the grant's answer, so it gets a turn of its own.
-        if (pass.waiting.some((waiting) => waiting.requestKey === request.requestKey)) {
+        if (leftWaiting(pass, request.requestKey)) {
           const next = newRetryChain();
           const dueMs = await enqueueRetry(readConfig(), request, next, 0, request.retryChain);
           await rechain(store, request, {

@@ -250,6 +250,8 @@ describe('IAM', () => {
         Action: [
           'dynamodb:ConditionCheckItem',
           'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
           'dynamodb:Query',
           'dynamodb:UpdateItem',
         ],
