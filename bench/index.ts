@@ -1,18 +1,29 @@
 import { startDynamoDbLocal } from '../local/dynamodb/start-dynamodb-local.js';
 import { type BenchRow, runCoreBench } from './core-bench.js';
+import { runQueueBench } from './queue-bench.js';
 import { runSqsBench } from './sqs-bench.js';
 import { runWorkflowBench } from './workflow-bench.js';
 
 /**
- * `npm run bench [-- --json] [-- --seconds N]`: every benchmark in one run on one local AWS,
+ * `npm run bench [-- --json] [-- --seconds N] [-- --parked W]`: every benchmark in one run on one local AWS,
  * so that ratios compare like with like on a noisy shared machine.
  */
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const secondsIndex = args.indexOf('--seconds');
 const seconds = secondsIndex >= 0 ? Number(args[secondsIndex + 1]) : 4;
-if (!Number.isFinite(seconds) || seconds <= 0) {
-  console.error('usage: npm run bench -- [--json] [--seconds N]   (N > 0, seconds per case)');
+const parkedIndex = args.indexOf('--parked');
+const parked = parkedIndex >= 0 ? Number(args[parkedIndex + 1]) : 1_000;
+if (
+  !Number.isFinite(seconds) ||
+  seconds <= 0 ||
+  !Number.isInteger(parked) ||
+  parked < 100 ||
+  parked > 10_000
+) {
+  console.error(
+    'usage: npm run bench -- [--json] [--seconds N] [--parked W]   (N > 0, seconds per case; W in 100..10000 executions parked on one mutex, default 1000)',
+  );
   process.exit(2);
 }
 const log = (line: string) => console.error(`[bench] ${line}`);
@@ -23,6 +34,9 @@ try {
   log(`DynamoDB Local at ${dynamodb.endpoint}; ${seconds} s per case`);
   rows = await runCoreBench(dynamodb.endpoint, seconds, log);
   rows.push(...(await runWorkflowBench(dynamodb.endpoint, 20, log)));
+  rows.push(...(await runQueueBench(dynamodb.endpoint, log)));
+  // A long queue drained through the steps: the grant's cost must not grow with the queue.
+  rows.push(...(await runWorkflowBench(dynamodb.endpoint, parked, log, { workMs: 20, modes: ['handoff'] })));
   rows.push(...(await runSqsBench({ dynamodb: dynamodb.endpoint }, seconds, log)));
 } finally {
   await dynamodb.stop();

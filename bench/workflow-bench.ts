@@ -1,6 +1,7 @@
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { acquireState, releaseState } from '../core/steps/states.js';
+import { countResource } from '../core/waiting/count-resource.js';
 import { useClients } from '../functions/lib/clients.js';
 import { countRequests } from '../local/count-requests.js';
 import { startLocalAws } from '../local/start-local-aws.js';
@@ -21,7 +22,7 @@ const leaseSeconds = 60;
 
 /**
  * The workflow steps on the local AWS: a mutex, one holder (1 s of work) and `waiters`
- * executions started at once behind it, each doing 50 ms of work. Measured twice in one run, with the release handing the slot
+ * executions started at once behind it, each doing `workMs` of work. Measured twice in one run, with the release handing the slot
  * on and with the back-off loop alone: release-to-next-grant latency (the end of one holder's
  * work step to the start of the next one's), out-of-order grants, and the requests each
  * contended acquire costs.
@@ -30,6 +31,10 @@ export async function runWorkflowBench(
   dynamodbEndpoint: string,
   waiters: number,
   log: (line: string) => void,
+  {
+    workMs = 50,
+    modes = ['handoff', 'back-off loop alone'],
+  }: { workMs?: number; modes?: Array<'handoff' | 'back-off loop alone'> } = {},
 ): Promise<BenchRow[]> {
   const invocations = new Map<string, number>();
   const aws = await startLocalAws({
@@ -93,7 +98,7 @@ export async function runWorkflowBench(
   );
   const rows: BenchRow[] = [];
   try {
-    for (const mode of ['handoff', 'back-off loop alone'] as const) {
+    for (const mode of modes) {
       process.env.DLM_HANDOFF = mode === 'handoff' ? 'on' : 'off';
       const resourceId = `bench-${mode.replace(/\W+/g, '-')}`;
       const before = snapshot(dynamodb, sqsCounts, invocations);
@@ -104,7 +109,7 @@ export async function runWorkflowBench(
       const queued = await startExecutions(
         sfn,
         stateMachineArn as string,
-        Array(waiters).fill({ resourceId, workMs: 50 }),
+        Array(waiters).fill({ resourceId, workMs }),
       );
       await waitForAll(sfn, [holder as string, ...queued]);
       const after = snapshot(dynamodb, sqsCounts, invocations);
@@ -117,6 +122,11 @@ export async function runWorkflowBench(
       const toWork = work.slice(1).map((record, index) => record.startMs - (work[index] as WorkRecord).endMs);
       const outOfOrder = countOutOfOrder(work);
       const executions = work.length;
+      const elapsedMs = performance.now() - started;
+      const left = await countResource(
+        { client: dynamodb.client, tableName: aws.tableName, clock: Date.now, logger: { warn() {} } },
+        resourceId,
+      );
       log(
         `${mode}: ${executions} executions in ${Math.round(performance.now() - started)} ms; ` +
           `release-to-grant p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms`,
@@ -140,6 +150,13 @@ export async function runWorkflowBench(
           note: 'target 0 (no lease expires here)',
         },
         ...perAcquire(mode, before, after, executions),
+        ...drainRows(mode, waiters, toWork, work, elapsedMs),
+        {
+          case: `left held or waiting, ${mode}`,
+          value: left.held + left.waiting,
+          unit: 'requests',
+          note: 'target 0',
+        },
       );
     }
   } finally {
@@ -162,6 +179,43 @@ export async function runWorkflowBench(
     });
   }
   return rows;
+}
+
+/**
+ * How a long queue drains: the overhead of a hand-over cycle (one holder's work ends, the next
+ * one's starts) while the queue is still long and once it is short, and the whole run against
+ * the work it did.
+ */
+function drainRows(
+  mode: string,
+  waiters: number,
+  toWork: number[],
+  work: WorkRecord[],
+  elapsedMs: number,
+): BenchRow[] {
+  if (waiters < 100) return [];
+  const long = toWork.slice(0, 50);
+  const short = toWork.slice(-10);
+  const workMs = work.reduce((sum, record) => sum + record.endMs - record.startMs, 0);
+  return [
+    {
+      case: `hand-over cycle p50, first 50 of ${waiters} (W ≈ ${waiters}), ${mode}`,
+      value: quantile(long, 0.5),
+      unit: 'ms',
+    },
+    {
+      case: `hand-over cycle p95, first 50 of ${waiters} (W ≈ ${waiters}), ${mode}`,
+      value: quantile(long, 0.95),
+      unit: 'ms',
+    },
+    { case: `hand-over cycle p50, last 10 (W ≤ 10), ${mode}`, value: quantile(short, 0.5), unit: 'ms' },
+    { case: `hand-over cycle p95, last 10 (W ≤ 10), ${mode}`, value: quantile(short, 0.95), unit: 'ms' },
+    {
+      case: `wall time over the sum of work, ${waiters + 1} executions, ${mode}`,
+      value: elapsedMs / workMs,
+      unit: 'ratio',
+    },
+  ];
 }
 
 type Snapshot = Record<string, number>;

@@ -42,6 +42,7 @@ export const requestAttribute = {
   grantedSlot: 'granted_slot',
   grantedUntilMs: 'granted_until_ms',
   grantedFencingToken: 'granted_fencing_token',
+  heartbeatSeconds: 'heartbeat_seconds',
   /** Where its queue entry lives (`core/waiting/queue.ts`) while it waits. */
   queueKey: 'queue_key',
 } as const;

@@ -8,9 +8,10 @@ import { lockStore, now } from './lib/clients.js';
 import { readConfig } from './lib/config.js';
 import { errorName, StepError } from './lib/errors.js';
 import { logger, tokenHint } from './lib/logger.js';
-import { enqueueRetry, newRetryChain, turnGraceMs } from './lib/retry-queue.js';
+import { newRetryChain, turnGraceMs } from './lib/retry-queue.js';
 import { acquireInput, parseStepInput } from './lib/schemas.js';
-import { answerUnrecorded, driveSettled, settlePass } from './lib/settle.js';
+import { answerUnrecorded, driveSettled, passAfterLeaving, settlePass } from './lib/settle.js';
+import { scheduleTurn } from './lib/turn-schedule.js';
 
 /** What the function returns (Step Functions ignores it: the task waits for its token). */
 export type AcquireResult = { status: 'granted' | 'waiting' | 'answered-elsewhere' | 'invalid' | 'timeout' };
@@ -55,6 +56,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
       input.waitSeconds === undefined ? Number.POSITIVE_INFINITY : arrivedMs + input.waitSeconds * 1000,
     taskToken,
     ...(input.owner === undefined ? {} : { owner: input.owner }),
+    ...(input.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: input.heartbeatSeconds }),
   };
   try {
     const attempt = await firstAttempt(store, request);
@@ -64,6 +66,8 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     }
     if (attempt.kind === 'settled') {
       await driveSettled(store, attempt.request);
+      // It may have left the head of the queue just now (granted the slot it took): wake the next.
+      if (attempt.request.state === 'granted') await passAfterLeaving(store, input.resourceId);
       return { status: 'answered-elsewhere' };
     }
     if (attempt.handedOver) await settlePass(store, { grants: [attempt.handedOver], expired: [] });
@@ -75,7 +79,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
       );
       return { status: 'timeout' };
     }
-    // Its first turn waits at most the base delay; past that and a grace, the sweeper re-drives it.
+    // Until its first turn is scheduled (below), the sweeper re-drives it past the base delay.
     const chain = newRetryChain();
     const dueMs = now() + config.retryBaseSeconds * 1000 + turnGraceMs;
     const recorded = await recordWaiting(store, request, { retryChain: chain, dueMs });
@@ -86,9 +90,10 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     }
     // A slot may have freed between the first attempt and the record: look once more, in order.
     const pass = await grantWaiting(store, input.resourceId);
-    await settlePass(store, pass);
+    await settlePass(store, pass, { except: recorded.request.requestKey });
     const stillWaiting = leftWaiting(pass, recorded.request.requestKey);
-    if (stillWaiting) await enqueueRetry(config, recorded.request, chain, 0);
+    if (stillWaiting)
+      await scheduleTurn(store, config, recorded.request, pass, { attempt: 0, from: [chain] });
     logger.info(stillWaiting ? 'waiting' : 'settled in the first pass');
     return { status: stillWaiting ? 'waiting' : 'granted' };
   } finally {

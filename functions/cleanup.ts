@@ -5,7 +5,7 @@ import { firstRequestKey } from '../core/waiting/request.js';
 import { lockStore } from './lib/clients.js';
 import { executionEnded } from './lib/execution.js';
 import { logger } from './lib/logger.js';
-import { releaseAndSettle } from './lib/settle.js';
+import { passAfterLeaving, releaseAndSettle } from './lib/settle.js';
 
 /** The part of "Step Functions Execution Status Change" this handler reads. */
 type StatusChangeDetail = { executionArn: string; status: string };
@@ -39,12 +39,14 @@ export async function handler(
   const owned = await findOwned(store, executionArn);
   // Requests first, granted ones too: a slot freed below must not be handed to this dead execution.
   const slots = owned.filter((owned) => owned.concurrencyId >= 0);
+  const leftQueues = new Set<string>();
   for (const item of owned.filter((owned) => owned.concurrencyId <= firstRequestKey)) {
     const request = await withdrawEnded(store, {
       resourceId: item.resourceId,
       requestKey: item.concurrencyId,
     });
     if (request && request.state !== 'withdrawn') withdrawn++;
+    if (request?.state === 'waiting') leftQueues.add(request.resourceId);
     // Its grant may have landed after the owner's slots were looked up: free that slot too.
     if (request?.granted) {
       const { concurrencyId } = request.granted;
@@ -54,6 +56,8 @@ export async function handler(
   for (const item of slots) {
     if ((await releaseAndSettle(store, item)).released) released++;
   }
+  // A waiter that left may have been the head: the next one must be woken.
+  for (const resourceId of leftQueues) await passAfterLeaving(store, resourceId);
   logger.info('cleaned up after an execution', { executionArn, status, released, withdrawn });
   return { released, withdrawn };
 }

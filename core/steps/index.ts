@@ -12,7 +12,6 @@ export {
   acquireState,
   type CountStateOptions,
   countState,
-  defaultHeartbeatSeconds,
   type ExtendStateOptions,
   extendState,
   type ReleaseStateOptions,

@@ -33,19 +33,13 @@ export interface AcquireStateOptions extends StepOptions {
    */
   timeoutSeconds?: number;
   /**
-   * `HeartbeatSeconds`: each retry turn heartbeats the waiting task, so a request whose loop was
-   * lost (and not re-driven by the sweeper) fails with `States.HeartbeatTimeout` after this long.
-   * Default `defaultHeartbeatSeconds` (it must exceed the retry back-off cap plus a sweep);
-   * `false` for none.
+   * `HeartbeatSeconds` of the waiting task, passed to the acquire function too, whose turns then
+   * heartbeat the task at least every half of it. Default none (`false` too): a waiter behind the
+   * head of the queue then costs nothing while it waits, and the sweeper, not a heartbeat, is the
+   * backstop of a lost turn.
    */
   heartbeatSeconds?: number | false;
 }
-
-/**
- * Default `HeartbeatSeconds` of the acquire task: five back-off caps (60 s) of the retry loop,
- * which heartbeats at every turn, so only a loop lost past the sweeper's re-drive lapses it.
- */
-export const defaultHeartbeatSeconds = 300;
 
 /**
  * Added to `waitSeconds` for the acquire task's `TimeoutSeconds`: a `Lock.Timeout` comes from
@@ -64,10 +58,9 @@ function acquireTimeouts(options: AcquireStateOptions): {
     (typeof options.waitSeconds === 'number'
       ? Math.ceil(options.waitSeconds) + waitTimeoutMarginSeconds
       : undefined);
-  const heartbeat =
-    options.heartbeatSeconds === false ? undefined : (options.heartbeatSeconds ?? defaultHeartbeatSeconds);
+  const heartbeat = options.heartbeatSeconds === false ? undefined : options.heartbeatSeconds;
   const heartbeatFits = heartbeat !== undefined && (timeout === undefined || heartbeat < timeout);
-  if (!heartbeatFits && typeof options.heartbeatSeconds === 'number')
+  if (!heartbeatFits && heartbeat !== undefined)
     throw new TypeError(
       `Expected \`heartbeatSeconds\` (${heartbeat}) to be below the task's timeoutSeconds (${timeout})`,
     );
@@ -99,6 +92,7 @@ export function acquireState(options: AcquireStateOptions & Transition): AslStat
         ...parameter('concurrency', options.concurrency),
         ...parameter('leaseSeconds', options.leaseSeconds),
         ...parameter('waitSeconds', options.waitSeconds),
+        ...parameter('heartbeatSeconds', options.heartbeatSeconds || undefined),
       },
     },
     ResultPath: options.resultPath ?? '$.lock',

@@ -1,3 +1,4 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { fullJitterDelay, sleep } from '../backoff.js';
 import { isHeld, leaseEndMs } from '../item.js';
 import type { Lease } from '../lease.js';
@@ -105,7 +106,7 @@ async function grantPass(store: LockStore, first: QueueWindow): Promise<GrantPas
         : undefined;
     if (window) free = new Set([...free, ...freeSlots(window, nowMs)]);
   }
-  return { grants, expired, waiting, ...nextLeaseEnd(first, waiting, nowMs), conflicted };
+  return { grants, expired, waiting, ...nextLeaseEnd(first.slots, waiting, nowMs), conflicted };
 }
 
 /** Slots of the window that nobody holds at `nowMs`. */
@@ -119,14 +120,17 @@ function freeSlots(window: QueueWindow, nowMs: number): Set<number> {
   return free;
 }
 
-/** When a slot the waiting entries may use frees at the latest without a release: its lease end. */
-function nextLeaseEnd(
-  window: QueueWindow,
+/**
+ * The earliest lease end among the held slots the waiting entries may use: when one of them frees
+ * without a release at the latest (a holder that died). Absent when none is held.
+ */
+export function nextLeaseEnd(
+  slots: Map<number, Record<string, AttributeValue>>,
   waiting: QueueEntry[],
   nowMs: number,
 ): { nextLeaseEndMs?: number } {
   const widest = Math.max(0, ...waiting.map((entry) => entry.concurrency));
-  const ends = [...window.slots.entries()]
+  const ends = [...slots.entries()]
     .filter(([slot, item]) => slot < widest && isHeld(item, nowMs))
     .map(([, item]) => leaseEndMs(item) ?? nowMs);
   return ends.length === 0 ? {} : { nextLeaseEndMs: Math.min(...ends) };

@@ -29,6 +29,9 @@ export function toRequestItem(request: StoredRequest): Item {
     [requestAttribute.leaseMs]: { N: String(request.leaseMs) },
     [requestAttribute.concurrency]: { N: String(request.concurrency) },
     ...(request.owner === undefined ? {} : { [requestAttribute.owner]: { S: request.owner } }),
+    ...(request.heartbeatSeconds === undefined
+      ? {}
+      : { [requestAttribute.heartbeatSeconds]: { N: String(request.heartbeatSeconds) } }),
     ...(request.retryChain === undefined ? {} : { [requestAttribute.retryChain]: { S: request.retryChain } }),
   };
 }
@@ -41,6 +44,7 @@ export function fromRequestItem(item: Item): StoredRequest {
   const retryChain = item[requestAttribute.retryChain]?.S;
   const dueMs = number(requestAttribute.dueMs);
   const queueKey = number(requestAttribute.queueKey);
+  const heartbeatSeconds = number(requestAttribute.heartbeatSeconds);
   return {
     resourceId: item[attribute.resourceId]?.S ?? '',
     requestKey: Number(item[attribute.concurrencyId]?.N),
@@ -57,6 +61,7 @@ export function fromRequestItem(item: Item): StoredRequest {
     ...(retryChain === undefined ? {} : { retryChain }),
     ...(dueMs === undefined ? {} : { dueMs }),
     ...(queueKey === undefined ? {} : { queueKey }),
+    ...(heartbeatSeconds === undefined ? {} : { heartbeatSeconds }),
     ...(grantedSlot === undefined
       ? {}
       : {

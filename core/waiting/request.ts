@@ -15,6 +15,8 @@ export interface SlotRequest {
   waitUntilMs: number;
   taskToken: string;
   owner?: string;
+  /** The waiting task's `HeartbeatSeconds`, when it has one: its turns heartbeat it in time. */
+  heartbeatSeconds?: number;
 }
 
 /** A request's place in its lifecycle (`core/waiting/lifecycle.ts` has the transitions). */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { backoffCeiling } from '../../core/backoff.js';
 import type { StoredRequest } from '../../core/waiting/request.js';
 import { now, sqsClient } from './clients.js';
 import { type FunctionConfig, maxDelaySeconds } from './config.js';
@@ -24,20 +23,6 @@ export type RetryMessage = z.infer<typeof retryMessage>;
 export const newRetryChain = (): string => randomUUID();
 
 /**
- * The delay before the next turn: full jitter in [0, min(cap, base * 2^attempt)] seconds, at
- * least 1 s, never past the request's own deadline (so a timeout fires on time), at most 900 s.
- *
- * @example
- * retryDelaySeconds(3, config, request.waitUntilMs - Date.now()); // e.g. 5
- */
-function retryDelaySeconds(attempt: number, config: FunctionConfig, msUntilDeadline: number): number {
-  const ceiling = backoffCeiling(attempt, config.retryBaseSeconds, config.retryCapSeconds);
-  const jittered = Math.max(1, Math.round(Math.random() * ceiling));
-  const untilDeadline = Math.max(0, Math.ceil(msUntilDeadline / 1000));
-  return Math.min(jittered, untilDeadline, maxDelaySeconds);
-}
-
-/**
  * How long after its message's delay a turn may be late before the sweeper re-drives it: two
  * consumer timeouts (a turn that is cut off comes back only after the visibility timeout, and
  * the sweeper's re-drive supersedes it).
@@ -45,18 +30,18 @@ function retryDelaySeconds(attempt: number, config: FunctionConfig, msUntilDeadl
 export const turnGraceMs = 20_000;
 
 /**
- * Puts the request on the retry queue for its next turn; answers when that turn is due at the
- * latest (the `due_ms` the sweeper watches).
+ * Puts the request on the retry queue for its next turn, `delaySeconds` from now (the schedule
+ * is `turn-schedule.ts`'s); answers when that turn is due at the latest (the `due_ms` the
+ * sweeper watches).
  *
  * @example
- * const dueMs = await enqueueRetry(config, request, chain, 0);
+ * const dueMs = await enqueueRetry(config, request, chain, { attempt: 0, delaySeconds: 10 });
  */
 export async function enqueueRetry(
   config: FunctionConfig,
-  request: Pick<StoredRequest, 'resourceId' | 'requestKey' | 'waitUntilMs'>,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
   retryChain: string,
-  attempt: number,
-  previousChain?: string,
+  { attempt, delaySeconds, previousChain }: { attempt: number; delaySeconds: number; previousChain?: string },
 ): Promise<number> {
   if (!config.retryQueueUrl) throw new Error('DLM_RETRY_QUEUE_URL is not set: the acquire step cannot wait');
   const message: RetryMessage = {
@@ -67,13 +52,13 @@ export async function enqueueRetry(
     attempt,
   };
   const sentMs = now();
-  const delaySeconds = retryDelaySeconds(attempt, config, request.waitUntilMs - sentMs);
+  const delay = Math.min(Math.max(0, Math.round(delaySeconds)), maxDelaySeconds);
   await sqsClient().send(
     new SendMessageCommand({
       QueueUrl: config.retryQueueUrl,
       MessageBody: JSON.stringify(message),
-      DelaySeconds: delaySeconds,
+      DelaySeconds: delay,
     }),
   );
-  return sentMs + delaySeconds * 1000 + turnGraceMs;
+  return sentMs + delay * 1000 + turnGraceMs;
 }

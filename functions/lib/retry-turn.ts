@@ -1,12 +1,13 @@
 import type { LockStore } from '../../core/store.js';
 import { grantWaiting, leftWaiting } from '../../core/waiting/grant-waiting.js';
-import { queueOldRequest, rechain, timeOut, withdraw } from '../../core/waiting/lifecycle.js';
+import { queueOldRequest, timeOut, withdraw } from '../../core/waiting/lifecycle.js';
 import { readRequest } from '../../core/waiting/queue.js';
 import { taskStillWaits } from './answer.js';
 import type { FunctionConfig } from './config.js';
 import { logger, tokenHint } from './logger.js';
-import { enqueueRetry, newRetryChain, type RetryMessage } from './retry-queue.js';
-import { driveSettled, settlePass, tellTimeout } from './settle.js';
+import type { RetryMessage } from './retry-queue.js';
+import { driveSettled, passAfterLeaving, settlePass, tellTimeout } from './settle.js';
+import { scheduleTurn } from './turn-schedule.js';
 
 /** What a turn did with its request. */
 export type TurnOutcome = 'gone' | 'superseded' | 'settled' | 'withdrawn' | 'requeued';
@@ -42,23 +43,29 @@ export async function retryTurn(
   if (!request.retryChain || !carried.includes(request.retryChain)) return 'superseded';
   // Past its deadline and beyond the head that passes look at: it times out itself.
   if (request.waitUntilMs < store.clock()) {
-    if (await timeOut(store, request)) await tellTimeout(store, { ...request, state: 'timed-out' });
+    if (await timeOut(store, request)) {
+      await tellTimeout(store, { ...request, state: 'timed-out' });
+      await passAfterLeaving(store, request.resourceId);
+    }
     return 'settled';
   }
   // Recorded before the queue existed: it joins the queue, or no pass would see it.
   if (request.queueKey === undefined) await queueOldRequest(store, request);
   const pass = await grantWaiting(store, message.resourceId);
-  await settlePass(store, pass);
+  await settlePass(store, pass, { except: request.requestKey });
   if (!leftWaiting(pass, request.requestKey)) return 'settled';
   if (!(await taskStillWaits(request.taskToken))) {
     // Nobody answered it (it still waits), so its task ended on its own: stopped or timed out.
     // If it was granted since the pass, the withdrawal is refused and the granter answers it.
-    if (await withdraw(store, request))
+    if (await withdraw(store, request)) {
       logger.info('withdrew a request whose task is gone', { task: tokenHint(request.taskToken) });
+      await passAfterLeaving(store, request.resourceId);
+    }
     return 'withdrawn';
   }
-  const next = newRetryChain();
-  const dueMs = await enqueueRetry(config, request, next, message.attempt + 1, request.retryChain);
-  await rechain(store, request, { from: [request.retryChain, message.retryChain], to: next, dueMs });
+  await scheduleTurn(store, config, request, pass, {
+    attempt: message.attempt + 1,
+    from: [request.retryChain, message.retryChain],
+  });
   return 'requeued';
 }

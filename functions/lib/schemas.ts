@@ -32,6 +32,8 @@ export const acquireInput = z.strictObject({
   waitSeconds: z.number().min(0).max(31_536_000).optional(),
   // The owner is a key of the owner index, limited as in the library.
   owner: utf8Key(limits.ownerMaxBytes).optional(),
+  // The task's HeartbeatSeconds (the built acquire state passes it): its turns come in time.
+  heartbeatSeconds: z.number().int().min(1).max(99_999_999).optional(),
 });
 
 /** The lease fields of the acquire output, as release and extend take them; other fields pass. */

@@ -8,7 +8,6 @@ import {
   forget,
   markAnswered,
   markTimeoutTold,
-  rechain,
   regrant,
   withdrawEnded,
 } from '../../core/waiting/lifecycle.js';
@@ -18,8 +17,9 @@ import { acquireOutput, sendFailure, sendGrant } from './answer.js';
 import { readConfig } from './config.js';
 import { errorName } from './errors.js';
 import { executionEnded, isExecutionArn } from './execution.js';
+import { keepHeadAwake } from './head-wake.js';
 import { logger, tokenHint } from './logger.js';
-import { enqueueRetry, newRetryChain } from './retry-queue.js';
+import { type PassView, scheduleTurn } from './turn-schedule.js';
 
 /**
  * Answers a grant that has no request record (a first attempt that found the slot free): this
@@ -84,17 +84,13 @@ export async function answerGranted(
       if (await regrant(store, request, current)) {
         logger.info('grant lapsed unanswered; granting afresh', { task: tokenHint(request.taskToken) });
         const pass = await grantWaiting(store, request.resourceId);
-        await settlePass(store, pass);
+        await settlePass(store, pass, { except: request.requestKey });
         // Still waiting: its loop may be lost with the grant's answer, so it gets a turn of its own.
-        if (leftWaiting(pass, request.requestKey)) {
-          const next = newRetryChain();
-          const dueMs = await enqueueRetry(readConfig(), request, next, 0, request.retryChain);
-          await rechain(store, request, {
+        if (leftWaiting(pass, request.requestKey))
+          await scheduleTurn(store, readConfig(), request, pass, {
+            attempt: 0,
             from: request.retryChain ? [request.retryChain] : [],
-            to: next,
-            dueMs,
           });
-        }
       }
       return;
     }
@@ -139,7 +135,8 @@ export async function driveSettled(store: LockStore, request: StoredRequest): Pr
  */
 export async function settlePass(
   store: LockStore,
-  pass: Pick<GrantPass, 'grants' | 'expired'>,
+  pass: Pick<GrantPass, 'grants' | 'expired'> & Partial<PassView>,
+  { except }: { except?: number } = {},
 ): Promise<void> {
   for (const grant of pass.grants) {
     const { concurrencyId, expiresAtMs, fencingToken } = grant.lease;
@@ -147,6 +144,14 @@ export async function settlePass(
     await answerGranted(store, { ...grant.request, state: 'granted', granted }, granted);
   }
   for (const request of pass.expired) await tellTimeout(store, request);
+  // Whoever is now at the head looks again by the next lease end (a dead holder frees nothing sooner).
+  if (pass.waiting?.length) {
+    const view: PassView = {
+      waiting: pass.waiting,
+      ...(pass.nextLeaseEndMs === undefined ? {} : { nextLeaseEndMs: pass.nextLeaseEndMs }),
+    };
+    await keepHeadAwake(store, readConfig(), view, except);
+  }
 }
 
 function logGranted(request: Pick<StoredRequest, 'taskToken'>, lease: Lease): void {
@@ -160,6 +165,18 @@ function logGranted(request: Pick<StoredRequest, 'taskToken'>, lease: Lease): vo
 /** The cause of a `Lock.Timeout`. */
 function timeoutCause(request: Pick<StoredRequest, 'resourceId' | 'arrivedMs'>, nowMs: number): string {
   return `No slot of "${request.resourceId}" was free within waitSeconds (waited ${nowMs - request.arrivedMs} ms)`;
+}
+
+/**
+ * A request left the queue without a pass (it timed out, or its task or execution is gone): if
+ * it was the head, the next one must be woken, so look at the head again. Also grants a slot
+ * that is free.
+ *
+ * @example
+ * if (await withdraw(store, request)) await passAfterLeaving(store, request.resourceId);
+ */
+export async function passAfterLeaving(store: LockStore, resourceId: string): Promise<void> {
+  await settlePass(store, await grantWaiting(store, resourceId));
 }
 
 /**

@@ -1,11 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { queueBehindHolder as fillQueue } from '../../bench/queue-fill.js';
 import type { Lease } from '../../core/lease.js';
-import { takeSlot } from '../../core/operations/take-slot.js';
 import type { LockStore } from '../../core/store.js';
 import { grantWaiting } from '../../core/waiting/grant-waiting.js';
 import { readResource } from '../../core/waiting/read-resource.js';
-import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import { releaseAndHandOff } from '../../core/waiting/release-and-hand-off.js';
 import { countItemTraffic, type ItemTraffic } from '../../local/count-requests.js';
 import { freshLockTable, uniqueResource } from '../support/dynamodb.js';
@@ -27,35 +26,10 @@ beforeAll(async () => {
   store = { client, tableName, clock: Date.now, logger: { warn() {} } };
 });
 
-/** A mutex held by a holder with a long lease, and `waiters` requests queued behind it. */
+/** A mutex held with a long lease and `waiters` requests queued behind it. */
 async function queueBehindHolder(waiters: number): Promise<{ resourceId: string; holder: Lease }> {
   const resourceId = uniqueResource('queue');
-  const taken = await takeSlot(store, {
-    resourceId,
-    concurrencyId: 0,
-    releaseCode: 'f'.repeat(32),
-    durationMs: 600_000,
-  });
-  if (!taken.granted) throw new Error('the slot should be free');
-  const batch = 25;
-  for (let first = 0; first < waiters; first += batch) {
-    await Promise.all(
-      Array.from({ length: Math.min(batch, waiters - first) }, (_, offset) =>
-        recordWaiting(
-          store,
-          {
-            resourceId,
-            concurrency: 1,
-            leaseMs: 600_000,
-            waitUntilMs: Number.POSITIVE_INFINITY,
-            taskToken: `token-${resourceId}-${first + offset}`,
-          },
-          { retryChain: 'chain', dueMs: Date.now() + 600_000 },
-        ),
-      ),
-    );
-  }
-  return { resourceId, holder: taken.lease };
+  return { resourceId, holder: await fillQueue(store, resourceId, waiters) };
 }
 
 /** What `action` read and wrote. */
@@ -63,10 +37,13 @@ async function measured(action: () => Promise<unknown>): Promise<ItemTraffic> {
   const before = traffic.snapshot();
   await action();
   const after = traffic.snapshot();
+  const delta = (key: keyof ItemTraffic) => after[key] - before[key];
   return {
-    itemsRead: after.itemsRead - before.itemsRead,
-    itemsWritten: after.itemsWritten - before.itemsWritten,
-    queryPages: after.queryPages - before.queryPages,
+    itemsRead: delta('itemsRead'),
+    itemsWritten: delta('itemsWritten'),
+    queryPages: delta('queryPages'),
+    readUnits: delta('readUnits'),
+    writeUnits: delta('writeUnits'),
   };
 }
 

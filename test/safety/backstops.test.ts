@@ -1,6 +1,6 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireState, defaultHeartbeatSeconds, waitTimeoutMarginSeconds } from '../../core/steps/states.js';
+import { acquireState, waitTimeoutMarginSeconds } from '../../core/steps/states.js';
 import { rechain } from '../../core/waiting/lifecycle.js';
 import { handler as sweeper } from '../../functions/sweeper.js';
 import type { LocalAws } from '../../local/start-local-aws.js';
@@ -21,20 +21,23 @@ beforeAll(async () => {
 afterAll(() => restoreFunctionClients());
 
 describe('path 5: backstops', () => {
-  it('the built acquire state sets TimeoutSeconds from waitSeconds and a default HeartbeatSeconds', () => {
+  it('the built acquire state sets TimeoutSeconds from waitSeconds, and HeartbeatSeconds only when asked (then the function learns it too)', () => {
     const state = acquireState({
       functionArn: 'arn:acquire',
       resourceId: 'r',
       waitSeconds: 600,
       next: 'Work',
     });
-    expect(state).toMatchObject({
-      TimeoutSeconds: 600 + waitTimeoutMarginSeconds,
-      HeartbeatSeconds: defaultHeartbeatSeconds,
-    });
+    expect(state).toMatchObject({ TimeoutSeconds: 600 + waitTimeoutMarginSeconds });
+    expect(state).not.toHaveProperty('HeartbeatSeconds');
+    expect(state).not.toHaveProperty('Parameters.Payload.heartbeatSeconds');
     const unbounded = acquireState({ functionArn: 'arn:acquire', resourceId: 'r', next: 'Work' });
-    expect(unbounded).toMatchObject({ HeartbeatSeconds: defaultHeartbeatSeconds });
     expect(unbounded).not.toHaveProperty('TimeoutSeconds');
+    const beating = acquireState({ functionArn: 'a', resourceId: 'r', heartbeatSeconds: 120, next: 'W' });
+    expect(beating).toMatchObject({
+      HeartbeatSeconds: 120,
+      Parameters: { Payload: { heartbeatSeconds: 120 } },
+    });
     expect(() =>
       acquireState({
         functionArn: 'a',

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalAws } from '../../local/start-local-aws.js';
+import { libraryLock, requestsOf, sleep } from '../safety/support/protocol-kit.js';
+import {
+  counts,
+  faultyWorkflow,
+  restoreFunctionClients,
+  type WorkRecord,
+} from '../safety/support/workflow-kit.js';
+import { uniqueResource } from '../support/dynamodb.js';
+import { eventually, startExecution, waitForExecution } from '../support/local-aws.js';
+
+/*
+ * A waiter costs nothing while nothing can change for it: only the head of the queue takes
+ * turns (for a slot that frees without a release); the others wait for the hand-over, with the
+ * sweeper as their backstop. Each turn moves its request to a new retry chain, so an unchanged
+ * chain is a request that took no turn.
+ */
+
+let aws: LocalAws;
+let machineArn: string;
+let work: WorkRecord;
+
+beforeAll(async () => {
+  ({ aws, machineArn, work } = await faultyWorkflow('idle-waiters', 30));
+}, 60_000);
+
+afterAll(() => restoreFunctionClients());
+
+describe('waiters behind the head of the queue', () => {
+  it('take no turn while they wait; the head finds a dead holder at its lease end; all are granted in arrival order', async () => {
+    const resourceId = uniqueResource('idle');
+    // A holder that never releases (the library's release would hand nothing over anyway).
+    const holder = libraryLock(aws, resourceId, 9);
+    await holder.acquire();
+    const tags = ['w0', 'w1', 'w2', 'w3'];
+    const arns: string[] = [];
+    for (const [index, tag] of tags.entries()) {
+      // No deadline within SQS's 900 s and no heartbeat: nothing is due for them but the slot.
+      arns.push(
+        await startExecution(machineArn, { resourceId, concurrency: 1, workMs: 20, waitSeconds: 3_600, tag }),
+      );
+      await eventually(
+        async () => (await counts(aws, resourceId)).waiting === index + 1,
+        5_000,
+        `${tag} waits`,
+      );
+    }
+    const before = await requestsOf(aws, resourceId);
+    // The test's back-off cap is 2 s: the head looks again at least that often.
+    await sleep(4_500);
+    const after = await requestsOf(aws, resourceId);
+    expect(after.map((request) => request.state)).toEqual(['waiting', 'waiting', 'waiting', 'waiting']);
+    expect(after[0]?.retryChain).not.toBe(before[0]?.retryChain);
+    for (const index of [1, 2, 3]) {
+      expect(after[index]?.retryChain, `w${index} took a turn`).toBe(before[index]?.retryChain);
+      // Parked: the sweeper looks at it in 15 minutes, unless a hand-over comes first.
+      expect(after[index]?.dueMs).toBeGreaterThan(Date.now() + 10 * 60_000);
+    }
+    const results = await Promise.all(arns.map((arn) => waitForExecution(arn, 60_000)));
+    expect(results.map((result) => result.status)).toEqual([
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+    ]);
+    const order = work.intervals
+      .filter((interval) => interval.resourceId === resourceId)
+      .sort((a, b) => a.startMs - b.startMs)
+      .map((interval) => interval.tag);
+    expect(order).toEqual(tags);
+  }, 90_000);
+});
