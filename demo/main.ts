@@ -5,7 +5,7 @@ import type { DemoSummary } from './summary.js';
 import { runWorkflowDemo } from './workflow-demo.js';
 
 const usage = `usage: npm start -- [--executions N] [--concurrency K] [--work-ms MS] [--json] [--keep]
-  --executions N   workflow executions competing for one resource (1..500, default 24)
+  --executions N   workflow executions competing for one resource (1..10000, default 24)
   --concurrency K  slots of the resource (1..1000, default 3)
   --work-ms MS     each work step takes MS to 2×MS milliseconds (1..60000, default 1000)
   --json           the summary as one JSON object on the last line
@@ -25,7 +25,7 @@ async function main(): Promise<number> {
       },
     });
     options = {
-      executions: integer(values.executions, 'executions', 1, 500),
+      executions: integer(values.executions, 'executions', 1, 10_000),
       concurrency: integer(values.concurrency, 'concurrency', 1, 1000),
       workMs: integer(values['work-ms'], 'work-ms', 1, 60_000),
       json: values.json,

@@ -4,11 +4,13 @@ const laneHeight = 28;
 const rowHeight = 14;
 const left = 120;
 const width = 960;
+/** Past this many executions only the first rows are drawn (the slot lanes show every holder). */
+const maxRows = 200;
 
 /**
  * Draws the demo as an SVG: on top one lane per slot with a bar per holder (red when its work
  * failed on purpose), below one row per execution: grey while it waited, the bar while it held,
- * a cross where it failed.
+ * a cross where it failed. Rows for the first `maxRows` executions only.
  */
 export function timelineSvg(records: ExecutionRecord[], concurrency: number, title: string): string {
   const start = Math.min(...records.map((record) => record.startedMs));
@@ -18,7 +20,8 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
   const span = (from: number, to: number) => Math.max(1, (to - from) * scale).toFixed(1);
   const lanesTop = 40;
   const rowsTop = lanesTop + concurrency * laneHeight + 30;
-  const height = rowsTop + records.length * rowHeight + 40;
+  const rows = records.filter((record) => record.index < maxRows);
+  const height = rowsTop + rows.length * rowHeight + 40;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img" aria-labelledby="timeline-title">`,
     `<title id="timeline-title">${escapeXml(title)}</title>`,
@@ -33,13 +36,14 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
     );
   }
   parts.push(
-    `<text x="10" y="${rowsTop - 8}" fill="#555">executions (grey: waiting, bar: holding, ✕: failed)</text>`,
+    `<text x="10" y="${rowsTop - 8}" fill="#555">executions (grey: waiting, bar: holding, ✕: failed)${records.length > rows.length ? `: the first ${rows.length} of ${records.length}` : ''}</text>`,
   );
   for (const record of records) {
     const color = record.failOnPurpose ? '#dc2626' : '#2563eb';
     const row = rowsTop + record.index * rowHeight;
-    parts.push(`<text x="10" y="${row + 10}" fill="#555">#${record.index + 1}</text>`);
-    if (record.grant) {
+    const drawsRow = record.index < maxRows;
+    if (drawsRow) parts.push(`<text x="10" y="${row + 10}" fill="#555">#${record.index + 1}</text>`);
+    if (record.grant && drawsRow) {
       const arrived = record.grant.atMs - record.grant.waitedMs;
       parts.push(line(x(arrived), x(record.grant.atMs), row + 6, '#9ca3af'));
     }
@@ -48,10 +52,13 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
       parts.push(
         `<rect x="${x(record.work.startMs)}" y="${lane + 5}" width="${span(record.work.startMs, record.work.endMs)}" height="${laneHeight - 10}" fill="${color}" rx="3"><title>#${record.index + 1}</title></rect>`,
         `<text x="${x(record.work.startMs)}" dx="3" y="${lane + 18}" fill="white">${record.index + 1}</text>`,
-        `<rect x="${x(record.work.startMs)}" y="${row + 2}" width="${span(record.work.startMs, record.work.endMs)}" height="${rowHeight - 4}" fill="${color}"/>`,
       );
+      if (drawsRow)
+        parts.push(
+          `<rect x="${x(record.work.startMs)}" y="${row + 2}" width="${span(record.work.startMs, record.work.endMs)}" height="${rowHeight - 4}" fill="${color}"/>`,
+        );
     }
-    if (record.status === 'FAILED' && record.endedMs !== undefined) {
+    if (drawsRow && record.status === 'FAILED' && record.endedMs !== undefined) {
       parts.push(`<text x="${x(record.endedMs)}" dx="2" y="${row + 11}" fill="#dc2626">✕</text>`);
     }
   }

@@ -1,17 +1,14 @@
 import type { Context } from 'aws-lambda';
 import { firstAttempt } from '../core/waiting/first-attempt.js';
-import { grantWaiting, leftWaiting } from '../core/waiting/grant-waiting.js';
-import { recordWaiting } from '../core/waiting/record-waiting.js';
 import type { SlotRequest } from '../core/waiting/request.js';
 import { sendFailure } from './lib/answer.js';
 import { lockStore, now } from './lib/clients.js';
 import { readConfig } from './lib/config.js';
 import { errorName, StepError } from './lib/errors.js';
+import { joinQueue } from './lib/join-queue.js';
 import { logger, tokenHint } from './lib/logger.js';
-import { newRetryChain, turnGraceMs } from './lib/retry-queue.js';
 import { acquireInput, parseStepInput } from './lib/schemas.js';
 import { answerUnrecorded, driveSettled, passAfterLeaving, settlePass } from './lib/settle.js';
-import { scheduleTurn } from './lib/turn-schedule.js';
 
 /** What the function returns (Step Functions ignores it: the task waits for its token). */
 export type AcquireResult = { status: 'granted' | 'waiting' | 'answered-elsewhere' | 'invalid' | 'timeout' };
@@ -60,17 +57,17 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
   };
   try {
     const attempt = await firstAttempt(store, request);
-    if (attempt.kind === 'granted') {
-      await answerUnrecorded(store, request, attempt.lease, arrivedMs);
+    // Answered, unless its lease lapsed and the slot went on first: then it waits like a busy one.
+    if (attempt.kind === 'granted' && (await answerUnrecorded(store, request, attempt.lease, arrivedMs)))
       return { status: 'granted' };
-    }
     if (attempt.kind === 'settled') {
       await driveSettled(store, attempt.request);
       // It may have left the head of the queue just now (granted the slot it took): wake the next.
       if (attempt.request.state === 'granted') await passAfterLeaving(store, input.resourceId);
       return { status: 'answered-elsewhere' };
     }
-    if (attempt.handedOver) await settlePass(store, { grants: [attempt.handedOver], expired: [] });
+    if (attempt.kind === 'busy' && attempt.handedOver)
+      await settlePass(store, { grants: [attempt.handedOver], expired: [] });
     if (input.waitSeconds === 0) {
       await sendFailure(
         taskToken,
@@ -79,23 +76,9 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
       );
       return { status: 'timeout' };
     }
-    // Until its first turn is scheduled (below), the sweeper re-drives it past the base delay.
-    const chain = newRetryChain();
-    const dueMs = now() + config.retryBaseSeconds * 1000 + turnGraceMs;
-    const recorded = await recordWaiting(store, request, { retryChain: chain, dueMs });
-    if (recorded.kind === 'holds-primary') return { status: 'answered-elsewhere' };
-    if (recorded.kind === 'settled') {
-      await driveSettled(store, recorded.request);
-      return { status: 'answered-elsewhere' };
-    }
-    // A slot may have freed between the first attempt and the record: look once more, in order.
-    const pass = await grantWaiting(store, input.resourceId);
-    await settlePass(store, pass, { except: recorded.request.requestKey });
-    const stillWaiting = leftWaiting(pass, recorded.request.requestKey);
-    if (stillWaiting)
-      await scheduleTurn(store, config, recorded.request, pass, { attempt: 0, from: [chain] });
-    logger.info(stillWaiting ? 'waiting' : 'settled in the first pass');
-    return { status: stillWaiting ? 'waiting' : 'granted' };
+    const joined = await joinQueue(store, config, request);
+    logger.info(joined === 'granted' ? 'settled in the first pass' : joined);
+    return { status: joined };
   } finally {
     logger.resetKeys();
   }

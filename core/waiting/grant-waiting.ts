@@ -109,8 +109,8 @@ async function grantPass(store: LockStore, first: QueueWindow): Promise<GrantPas
   return { grants, expired, waiting, ...nextLeaseEnd(first.slots, waiting, nowMs), conflicted };
 }
 
-/** Slots of the window that nobody holds at `nowMs`. */
-function freeSlots(window: QueueWindow, nowMs: number): Set<number> {
+/** Slots of the window (those its entries may use) that nobody holds at `nowMs`. */
+export function freeSlots(window: QueueWindow, nowMs: number): Set<number> {
   const widest = Math.max(0, ...window.entries.map((entry) => entry.concurrency));
   const free = new Set<number>();
   for (let slot = 0; slot < widest; slot++) {

@@ -1,4 +1,6 @@
+import { LockLostError } from '../../core/errors.js';
 import type { Lease } from '../../core/lease.js';
+import { extendSlot } from '../../core/operations/extend-slot.js';
 import type { SlotLease } from '../../core/operations/release-slot.js';
 import type { LockStore } from '../../core/store.js';
 import { type GrantPass, grantWaiting, leftWaiting } from '../../core/waiting/grant-waiting.js';
@@ -23,22 +25,36 @@ import { type PassView, scheduleTurn } from './turn-schedule.js';
 
 /**
  * Answers a grant that has no request record (a first attempt that found the slot free): this
- * call and repeated deliveries of the same request are its only answerers. When the task takes
- * no answer, the slot is freed only if Step Functions says the owner's execution has ended.
+ * call and repeated deliveries of the same request are its only answerers. As every grant, it is
+ * answered only with `answerMarginMs` of its lease left: a lease closer to its end (the first
+ * attempt was slow) is extended first. When the task takes no answer, the slot is freed only if
+ * Step Functions says the owner's execution has ended. Answers false, having answered nothing,
+ * when the lease lapsed and the slot went to someone else before the extension: the request is
+ * then no different from one that found the slot busy.
  *
  * @example
- * await answerUnrecorded(store, request, lease, arrivedMs);
+ * if (!(await answerUnrecorded(store, request, lease, arrivedMs))) await waitLikeBusy();
  */
 export async function answerUnrecorded(
   store: LockStore,
   request: Pick<StoredRequest, 'taskToken' | 'leaseMs' | 'owner'>,
-  lease: Lease,
+  granted: Lease,
   arrivedMs: number,
-): Promise<void> {
-  const grantedAtMs = lease.expiresAtMs - request.leaseMs;
+): Promise<boolean> {
+  let lease = granted;
+  if (lease.expiresAtMs - store.clock() < answerMarginMs(request.leaseMs)) {
+    try {
+      lease = { ...lease, ...(await extendSlot(store, lease, request.leaseMs)) };
+    } catch (error) {
+      if (error instanceof LockLostError) return false;
+      throw error;
+    }
+  }
+  const grantedAtMs = granted.expiresAtMs - request.leaseMs;
   if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - arrivedMs)))
     logGranted(request, lease);
   else await freeIfOwnerEnded(store, request, lease);
+  return true;
 }
 
 /**

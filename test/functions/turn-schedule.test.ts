@@ -4,7 +4,13 @@ import { headWaitSeconds, placeAfter, turnDelaySeconds } from '../../functions/l
 
 const config = readConfig({ DLM_RETRY_BASE_SECONDS: '1', DLM_RETRY_CAP_SECONDS: '60' });
 const nowMs = 1_800_000_000_000;
-const entry = (requestKey: number) => ({ resourceId: 'r', queueKey: requestKey, requestKey, concurrency: 1, waitUntilMs: Infinity });
+const entry = (requestKey: number) => ({
+  resourceId: 'r',
+  queueKey: requestKey,
+  requestKey,
+  concurrency: 1,
+  waitUntilMs: Infinity,
+});
 
 describe('when a waiting request looks again', () => {
   it('puts the first waiting entry at the head, and a request the pass saw no entry before at the head too', () => {

@@ -168,4 +168,26 @@ describe('the waiting protocol on the local AWS', () => {
     expect(results.map((result) => result.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     expect(doubled(resourceId)).toEqual([]);
   }, 45_000);
+
+  it('path 6 (found by the simulation): a first attempt slow past its answer margin extends the lease before it answers', async () => {
+    const resourceId = uniqueResource('slow-first');
+    // The read after the slot write takes 1.5 s of the 2 s lease: 0.5 s would be left, under
+    // the 1 s margin, when the grant reached the workflow.
+    faults.dynamodb.calm().arm({ command: 'GetItem', fault: 'late', lateMs: 1_500, times: 1 });
+    const arn = await startExecution(shortLeaseArn, {
+      resourceId,
+      concurrency: 1,
+      workMs: 10,
+      waitSeconds: 10,
+      tag: 'slow',
+    });
+    const result = await waitForExecution(arn);
+    faults.dynamodb.calm();
+    expect(result.status).toBe('SUCCEEDED');
+    expect(faults.dynamodb.injected.get('late')).toBe(1);
+    const expiresAtMs = Date.parse(JSON.parse(result.output ?? '{}').lock.expiresAt);
+    const [interval] = work.intervals.filter((entry) => entry.resourceId === resourceId);
+    // The work began with at least the margin (1 s) of its lease left, less the start-up of the step.
+    expect(expiresAtMs - (interval?.startMs ?? 0)).toBeGreaterThan(900);
+  });
 });

@@ -1,0 +1,62 @@
+import type { LockStore } from '../../core/store.js';
+import { freeSlots, grantWaiting, leftWaiting, nextLeaseEnd } from '../../core/waiting/grant-waiting.js';
+import { readQueueWindow } from '../../core/waiting/queue.js';
+import { recordWaiting } from '../../core/waiting/record-waiting.js';
+import { releaseCodeOf, requestKeyOf, type SlotRequest } from '../../core/waiting/request.js';
+import { now } from './clients.js';
+import type { FunctionConfig } from './config.js';
+import { enqueueRetry, newRetryChain } from './retry-queue.js';
+import { driveSettled, settlePass } from './settle.js';
+import { parkedBackstopMs, placeAfter, scheduleTurn, turnDelaySeconds } from './turn-schedule.js';
+
+/** What joining the queue came to: waiting, granted in its first pass, or settled by another delivery. */
+export type JoinOutcome = 'waiting' | 'granted' | 'answered-elsewhere';
+
+/**
+ * Puts a request that found its slot busy in the queue, at the least cost for the common case (a
+ * newcomer behind others, nothing due for it soon: one record, two small reads):
+ * - its turn for its deadline or heartbeat, when within SQS's 900 s, goes out before the record,
+ *   so the record carries it (otherwise the record is due for the sweeper's backstop);
+ * - then one look at the head of the queue and its slots: a slot that freed since the first
+ *   attempt gets a full pass, in order; a request at the head gets the head's turn.
+ *
+ * @example
+ * const outcome = await joinQueue(store, config, request);
+ */
+export async function joinQueue(
+  store: LockStore,
+  config: FunctionConfig,
+  request: SlotRequest,
+): Promise<JoinOutcome> {
+  const requestKey = requestKeyOf(releaseCodeOf(request.taskToken));
+  const chain = newRetryChain();
+  const nowMs = now();
+  const behindDelay = turnDelaySeconds('behind', request, 0, nowMs);
+  const dueMs =
+    behindDelay === undefined
+      ? nowMs + parkedBackstopMs
+      : await enqueueRetry(config, { resourceId: request.resourceId, requestKey }, chain, {
+          attempt: 0,
+          delaySeconds: behindDelay,
+        });
+  const recorded = await recordWaiting(store, request, { retryChain: chain, dueMs });
+  if (recorded.kind === 'holds-primary') return 'answered-elsewhere';
+  if (recorded.kind === 'settled') {
+    await driveSettled(store, recorded.request);
+    return 'answered-elsewhere';
+  }
+  const head = await readQueueWindow(store, request.resourceId, { limit: 1 });
+  const lookedMs = store.clock();
+  if (freeSlots(head, lookedMs).size > 0) {
+    // A slot freed between the first attempt and the record: a pass, in arrival order.
+    const pass = await grantWaiting(store, request.resourceId);
+    await settlePass(store, pass, { except: requestKey });
+    if (!leftWaiting(pass, requestKey)) return 'granted';
+    await scheduleTurn(store, config, recorded.request, pass, { attempt: 0, from: [chain] });
+    return 'waiting';
+  }
+  const view = { waiting: head.entries, ...nextLeaseEnd(head.slots, head.entries, lookedMs) };
+  if (placeAfter(view, requestKey) === 'head')
+    await scheduleTurn(store, config, recorded.request, view, { attempt: 0, from: [chain], place: 'head' });
+  return 'waiting';
+}
