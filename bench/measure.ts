@@ -12,6 +12,9 @@ export function countingDynamoDbClient(endpoint: string): {
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    // Every function of the local AWS shares this one client: on AWS each would have its own
+    // sockets, so the SDK's default of 50 would make a burst of a thousand acquires queue here.
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 1_000 } },
   });
   const { count, sum } = countRequests(client);
   return { client, count, writes: () => sum(dynamoDbWriteCommands), reads: () => sum(dynamoDbReadCommands) };

@@ -37,8 +37,16 @@ export async function runQueueBench(endpoint: string, log: (line: string) => voi
   for (const waiters of queueLengths) {
     const resourceId = `queue-${waiters}`;
     const filling = performance.now();
+    const unfilled = traffic.snapshot();
     let holder: Lease = await queueBehindHolder(store, resourceId, waiters, 2_048);
+    const filled = traffic.snapshot();
     log(`queue of ${waiters} recorded in ${Math.round(performance.now() - filling)} ms`);
+    rows.push({
+      case: `per recorded request, W = ${waiters}: write units`,
+      value: (filled.writeUnits - unfilled.writeUnits) / waiters,
+      unit: 'WCU',
+      note: 'the record transaction, token of 2,048 characters',
+    });
     const before = traffic.snapshot();
     for (let grant = 0; grant < grantsPerLength; grant++) {
       const next = (await releaseAndHandOff(store, holder)).pass?.grants[0];

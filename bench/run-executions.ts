@@ -16,19 +16,21 @@ export async function startExecutions(
   );
 }
 
-/** Waits until every execution has ended; throws if any did not succeed. */
+/** Waits until every execution has ended; throws if any did not succeed, naming how the first ones failed. */
 export async function waitForAll(sfn: SFNClient, arns: string[]): Promise<void> {
-  const statuses: string[] = [];
+  const failures: string[] = [];
   for (const executionArn of arns) {
     for (;;) {
-      const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      const { status, error, cause } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       if (status !== 'RUNNING') {
-        statuses.push(status as string);
+        if (status !== 'SUCCEEDED') failures.push(`${status} ${error ?? ''}: ${(cause ?? '').slice(0, 200)}`);
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  const failed = statuses.filter((status) => status !== 'SUCCEEDED').length;
-  if (failed > 0) throw new Error(`${failed} of ${arns.length} bench executions did not succeed`);
+  if (failures.length > 0)
+    throw new Error(
+      `${failures.length} of ${arns.length} bench executions did not succeed; the first:\n  ${failures.slice(0, 5).join('\n  ')}`,
+    );
 }
