@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireState } from '../../core/steps/states.js';
 import type { LocalAws } from '../../local/start-local-aws.js';
 import { libraryLock, requestsOf, sleep } from '../safety/support/protocol-kit.js';
 import {
@@ -8,7 +9,7 @@ import {
   type WorkRecord,
 } from '../safety/support/workflow-kit.js';
 import { uniqueResource } from '../support/dynamodb.js';
-import { eventually, startExecution, waitForExecution } from '../support/local-aws.js';
+import { createStateMachine, eventually, startExecution, waitForExecution } from '../support/local-aws.js';
 
 /*
  * A waiter costs nothing while nothing can change for it: only the head of the queue takes
@@ -20,9 +21,27 @@ import { eventually, startExecution, waitForExecution } from '../support/local-a
 let aws: LocalAws;
 let machineArn: string;
 let work: WorkRecord;
+/** Takes a slot with a 3 s lease and ends without releasing it: a holder that died. */
+let dyingArn: string;
 
 beforeAll(async () => {
   ({ aws, machineArn, work } = await faultyWorkflow('idle-waiters', 30));
+  dyingArn = await createStateMachine(
+    {
+      StartAt: 'Acquire',
+      States: {
+        Acquire: acquireState({
+          functionArn: aws.functions.acquire,
+          resourceId: { path: '$.resourceId' },
+          leaseSeconds: 3,
+          waitSeconds: 3_600,
+          next: 'Gone',
+        }),
+        Gone: { Type: 'Succeed' },
+      },
+    },
+    'idle-dying',
+  );
 }, 60_000);
 
 afterAll(() => restoreFunctionClients());
@@ -70,4 +89,29 @@ describe('waiters behind the head of the queue', () => {
       .map((interval) => interval.tag);
     expect(order).toEqual(tags);
   }, 90_000);
+
+  it('wakes the waiter behind a granted head, so a head that dies without releasing does not strand it', async () => {
+    const resourceId = uniqueResource('dying');
+    const holder = libraryLock(aws, resourceId, 30);
+    await holder.acquire();
+    const dying = await startExecution(dyingArn, { resourceId });
+    await eventually(async () => (await counts(aws, resourceId)).waiting === 1, 5_000, 'the head waits');
+    const behind = await startExecution(machineArn, {
+      resourceId,
+      concurrency: 1,
+      workMs: 20,
+      waitSeconds: 3_600,
+      tag: 'behind',
+    });
+    await eventually(async () => (await counts(aws, resourceId)).waiting === 2, 5_000, 'both wait');
+    // The library's release hands nothing over: the head finds the slot by its own turn and is
+    // granted; it ends without releasing, and its lease (3 s) ends. Nothing else happens on the
+    // resource: the request behind must have been given a turn for that lease end.
+    await holder.release();
+    expect((await waitForExecution(dying, 10_000)).status).toBe('SUCCEEDED');
+    const grantedMs = Date.now();
+    expect((await waitForExecution(behind, 20_000)).status).toBe('SUCCEEDED');
+    // Its lease end plus a back-off cap (2 s here) and the steps: not the sweeper's 15 minutes.
+    expect(Date.now() - grantedMs).toBeLessThan(12_000);
+  }, 60_000);
 });
