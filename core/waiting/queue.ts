@@ -7,6 +7,7 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { slotKey } from '../item.js';
+import { queryAll } from '../query-all.js';
 import { sendTransaction, sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute, queueAttribute, requestAttribute } from '../table.js';
@@ -104,14 +105,7 @@ export async function readQueueHead(
     store,
     new QueryCommand({
       TableName: store.tableName,
-      ConsistentRead: true,
-      KeyConditionExpression: '#resourceId = :resourceId AND #key BETWEEN :floor AND :ceiling',
-      ExpressionAttributeNames: { '#resourceId': attribute.resourceId, '#key': attribute.concurrencyId },
-      ExpressionAttributeValues: {
-        ':resourceId': { S: resourceId },
-        ':floor': { N: String(queueFloor) },
-        ':ceiling': { N: String(queueCeiling) },
-      },
+      ...keyRange(resourceId, queueFloor, queueCeiling),
       Limit: limit,
       ...(startKey ? { ExclusiveStartKey: startKey } : {}),
     }),
@@ -133,29 +127,23 @@ export async function readSlots(
   resourceId: string,
   count: number,
 ): Promise<Map<number, Item>> {
-  const slots = new Map<number, Item>();
-  if (count <= 0) return slots;
-  let startKey: Item | undefined;
-  do {
-    const output: QueryCommandOutput = await sendWithRetry(
-      store,
-      new QueryCommand({
-        TableName: store.tableName,
-        ConsistentRead: true,
-        KeyConditionExpression: '#resourceId = :resourceId AND #key BETWEEN :first AND :last',
-        ExpressionAttributeNames: { '#resourceId': attribute.resourceId, '#key': attribute.concurrencyId },
-        ExpressionAttributeValues: {
-          ':resourceId': { S: resourceId },
-          ':first': { N: '0' },
-          ':last': { N: String(count - 1) },
-        },
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    for (const item of output.Items ?? []) slots.set(Number(item[attribute.concurrencyId]?.N), item);
-    startKey = output.LastEvaluatedKey;
-  } while (startKey);
-  return slots;
+  if (count <= 0) return new Map();
+  const items = await queryAll(store, keyRange(resourceId, 0, count - 1));
+  return new Map(items.map((item) => [Number(item[attribute.concurrencyId]?.N), item]));
+}
+
+/** A consistent Query of one resource's sort keys `low` .. `high`. */
+function keyRange(resourceId: string, low: number, high: number) {
+  return {
+    ConsistentRead: true,
+    KeyConditionExpression: '#resourceId = :resourceId AND #key BETWEEN :low AND :high',
+    ExpressionAttributeNames: { '#resourceId': attribute.resourceId, '#key': attribute.concurrencyId },
+    ExpressionAttributeValues: {
+      ':resourceId': { S: resourceId },
+      ':low': { N: String(low) },
+      ':high': { N: String(high) },
+    },
+  };
 }
 
 /**
