@@ -15,7 +15,7 @@ export type AcquireResult = { status: 'granted' | 'waiting' | 'answered-elsewher
 
 /**
  * The acquire step, called with `arn:aws:states:::lambda:invoke.waitForTaskToken`. It never
- * sleeps: it grants at once, or records the request as waiting, puts it on the retry queue and
+ * sleeps: it grants at once, or puts the request in the resource's queue (`joinQueue`) and
  * returns; the workflow stays parked on its task token until a grant or `Lock.Timeout` arrives.
  *
  * @example

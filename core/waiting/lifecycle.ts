@@ -33,12 +33,12 @@ import { fromRequestItem, toRequestItem } from './request-item.js';
  * | extend     | granted → granted       | any answerer, when the lease lacks a margin | the slot still holds this grant's code and token, unexpired |
  * | regrant    | granted → waiting       | any answerer, when the lease ended unanswered | the slot no longer holds this grant unexpired |
  * | answer     | granted → answered      | any answerer, after SendTaskSuccess returned, or the task said it takes no answer | the grant's fencing token on the item |
- * | time-out   | waiting → timed-out     | any grant pass, retry turn, sweeper         | `wait_until_ms` passed while the item still waits |
+ * | time-out   | waiting → timed-out     | a pass (at the head), its retry turn, sweeper | `wait_until_ms` passed while the item still waits |
  * | told       | timed-out → timed-out, ended | whoever sent the Lock.Timeout          | SendTaskFailure returned (or the task is gone) |
  * | queue      | waiting → waiting       | retry turn of a request from before the queue | the item waits and has no queue entry yet |
  * | withdraw   | waiting → withdrawn     | retry turn (heartbeat: the task is gone)    | a waiting task, answered by nobody, no longer exists |
  * | withdraw   | waiting, granted, answered → withdrawn | cleanup, which then frees the grant's slot | DescribeExecution: the owner's execution ended |
- * | forget     | answered → deleted      | any grant pass, sweeper                     | the slot no longer holds the grant unexpired (released, passed on, lease over) |
+ * | forget     | answered → deleted      | sweeper, or a turn that meets it            | its lease ended (`due_ms` is the lease end) |
  *
  * The queue entry (`core/waiting/queue.ts`) follows the record: record and regrant write it in
  * their transaction, grant deletes it in its transaction, and the other ways out of `waiting`
