@@ -67,7 +67,7 @@ function printSummary(summary: DemoSummary): void {
   console.log(`
 Summary
   most holders at once   ${summary.mostHoldersAtOnce} (limit ${summary.concurrency})${summary.mostHoldersAtOnce > summary.concurrency ? '  VIOLATION' : ''}
-  executions             ${summary.succeeded} succeeded, ${summary.failedOnPurpose} failed on purpose, ${summary.unexpected} unexpected
+  executions             ${summary.succeeded} succeeded, ${summary.failedOnPurpose} failed on purpose, ${summary.unexpected} unexpected${summary.unexpectedFailures.map((failure) => `\n                           ${failure}`).join('')}
   wait                   p50 ${summary.waitMs.p50} ms, p95 ${summary.waitMs.p95} ms
   release to next grant  p50 ${summary.releaseToGrantMs.p50} ms, p95 ${summary.releaseToGrantMs.p95} ms (${summary.releaseToGrantMs.samples} handoffs)
   slots leaked           ${summary.slotsLeaked}${summary.waitersLeft ? ` (and ${summary.waitersLeft} waiters left)` : ''}

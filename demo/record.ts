@@ -8,6 +8,8 @@ export interface ExecutionRecord {
   grant?: { atMs: number; slot: number; waitedMs: number };
   work?: { startMs: number; endMs: number };
   status?: string;
+  /** How it failed (`error: cause`), from its status-change event. */
+  failure?: string;
   endedMs?: number;
 }
 

@@ -8,6 +8,8 @@ export interface DemoSummary {
   succeeded: number;
   failedOnPurpose: number;
   unexpected: number;
+  /** How the first unexpected failures failed. */
+  unexpectedFailures: string[];
   mostHoldersAtOnce: number;
   waitMs: { p50: number; p95: number };
   releaseToGrantMs: { p50: number; p95: number; samples: number };
@@ -41,6 +43,10 @@ export function summarize(
     succeeded,
     failedOnPurpose,
     unexpected: records.length - succeeded - failedOnPurpose,
+    unexpectedFailures: records
+      .filter((record) => record.status !== 'SUCCEEDED' && !record.failOnPurpose)
+      .slice(0, 3)
+      .map((record) => `#${record.index + 1} ${record.status}: ${record.failure ?? 'no cause given'}`),
     mostHoldersAtOnce,
     waitMs: { p50: quantileMs(waits, 0.5), p95: quantileMs(waits, 0.95) },
     releaseToGrantMs: {

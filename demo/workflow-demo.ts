@@ -24,6 +24,17 @@ export interface DemoOptions {
   onProgress?: (line: string) => void;
 }
 
+/** How fast the demo starts executions (see the loop that starts them). */
+const startsPerSecond = 100;
+const warmUpStarts = 100;
+const warmUpStartsPerSecond = 20;
+
+/** When the execution `index` starts, after the first: a warm-up, then the steady rate. */
+function startDelayMs(index: number): number {
+  const warm = Math.min(index, warmUpStarts);
+  return (warm * 1000) / warmUpStartsPerSecond + ((index - warm) * 1000) / startsPerSecond;
+}
+
 type WorkEvent = ExampleWorkInput & {
   index: number;
   lock: { concurrencyId: number; expiresAt: string; waitedMs: number };
@@ -63,10 +74,14 @@ export async function runWorkflowDemo(aws: LocalAws, options: DemoOptions): Prom
   const sfn = new SFNClient({ endpoint: aws.endpoints.stepfunctions, region: aws.region });
   const dynamodb = new DynamoDBClient({ endpoint: aws.endpoints.dynamodb, region: aws.region });
   const store = { client: dynamodb, tableName: aws.tableName, clock: Date.now, logger: { warn: () => {} } };
-  const ended = new Map<string, { status: string; atMs: number }>();
+  const ended = new Map<string, { status: string; atMs: number; failure?: string }>();
   const unsubscribe = aws.onExecutionStatusChange((event) => {
     if (event.detail.status !== 'RUNNING')
-      ended.set(event.detail.executionArn, { status: event.detail.status, atMs: Date.now() });
+      ended.set(event.detail.executionArn, {
+        status: event.detail.status,
+        atMs: Date.now(),
+        ...(event.detail.error ? { failure: failureOf(event.detail.error, event.detail.cause) } : {}),
+      });
   });
   try {
     const { stateMachineArn } = await sfn.send(
@@ -80,6 +95,12 @@ export async function runWorkflowDemo(aws: LocalAws, options: DemoOptions): Prom
     );
     const started = Date.now();
     for (let index = 0; index < options.executions; index++) {
+      // Every function of the local AWS runs in this one process: a thousand acquires at once
+      // would queue behind each other past their timeout, where on AWS each would have its own
+      // Lambda. Arrivals come at most `startsPerSecond` a second, after a slower first 100
+      // while DynamoDB Local's JVM is still cold.
+      const dueMs = started + startDelayMs(index);
+      if (dueMs > Date.now()) await new Promise((resolve) => setTimeout(resolve, dueMs - Date.now()));
       const failOnPurpose = options.failEvery > 0 && (index + 1) % options.failEvery === 0;
       const input = {
         index,
@@ -92,6 +113,8 @@ export async function runWorkflowDemo(aws: LocalAws, options: DemoOptions): Prom
         new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
       );
       records.push({ index, executionArn: executionArn as string, failOnPurpose, startedMs: Date.now() });
+      if ((index + 1) % startsPerSecond === 0 && index + 1 < options.executions)
+        options.onProgress?.(`started ${index + 1} of ${options.executions}`);
     }
     let last = '';
     while (ended.size < records.length) {
@@ -109,6 +132,7 @@ export async function runWorkflowDemo(aws: LocalAws, options: DemoOptions): Prom
     for (const record of records) {
       const end = ended.get(record.executionArn);
       record.status = end?.status;
+      if (end?.failure) record.failure = end.failure;
       record.endedMs = end?.atMs;
     }
     // The release step runs after the status of the work: give the last releases a moment.
@@ -131,4 +155,15 @@ export async function runWorkflowDemo(aws: LocalAws, options: DemoOptions): Prom
     sfn.destroy();
     dynamodb.destroy();
   }
+}
+
+/** `error: message` of a failed execution (a Lambda's cause is its error JSON: its message is enough). */
+function failureOf(error: string, cause: string | null | undefined): string {
+  try {
+    const parsed = JSON.parse(cause ?? '') as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return `${error}: ${parsed.errorMessage}`;
+  } catch {
+    // Not JSON: the cause as it is.
+  }
+  return `${error}: ${(cause ?? '').slice(0, 200)}`;
 }

@@ -18,11 +18,13 @@ export type TurnOutcome = 'gone' | 'superseded' | 'settled' | 'withdrawn' | 'req
  * - the request moved on (granted, timed out...): do what its record calls for;
  * - it waits under another chain: another turn carries it, drop this one (its own chain, or
  *   the chain its sender was moving it from, are this turn's to carry on);
- * - otherwise hand free slots to the oldest waiters and answer them; if this request still
- *   waits and its task still exists, enqueue the next turn, then move the chain to it. The
- *   order matters: a turn whose send fails has not moved the chain, so its message comes back
- *   and carries on; a turn whose chain write was retried after a lost answer accepts its own
- *   result.
+ * - past its deadline: time it out (and let the next head know);
+ * - otherwise hand free slots to the oldest waiters, answer them and wake the new head; if this
+ *   request still waits and its task still exists, schedule its next turn by its place in the
+ *   queue (`turn-schedule.ts`: the head's at the next lease end, none behind it), then move the
+ *   chain to it. The order matters: a turn whose send fails has not moved the chain, so its
+ *   message comes back and carries on; a turn whose chain write was retried after a lost answer
+ *   accepts its own result.
  *
  * @example
  * await retryTurn(store, config, message);
