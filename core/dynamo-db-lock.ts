@@ -86,6 +86,7 @@ export class DynamoDbLock implements AsyncDisposable {
   readonly #store: LockStore;
   readonly #backoff: AcquireBackoff;
   #lease: Lease | undefined;
+  #acquiring = false;
   /** The slot held last and its token there: tried first next time, above that token. */
   #lastSlot: { concurrencyId: number; fencingToken: number } | undefined;
   #lastAcquireContended = false;
@@ -117,7 +118,8 @@ export class DynamoDbLock implements AsyncDisposable {
 
   /**
    * Waits until a slot is free and takes it. Rejects with `LockTimeoutError` after `timeoutMs`,
-   * with the signal's reason when it aborts, `LockAlreadyHeldError` if this object holds a lease.
+   * with the signal's reason when it aborts, `LockAlreadyHeldError` if this object holds a lease
+   * or is acquiring one (one object, one lease: use an object per concurrent holder).
    *
    * @example
    * const lease = await lock.acquire({ timeoutMs: 5_000 });
@@ -125,7 +127,19 @@ export class DynamoDbLock implements AsyncDisposable {
   async acquire(options: AcquireOptions = {}): Promise<Lease> {
     const timeoutMs = validateTimeoutMs(options.timeoutMs ?? Number.POSITIVE_INFINITY);
     if (this.#lease) throw new LockAlreadyHeldError(this.resourceId);
+    // Set before the first await: a second call meanwhile would take a second slot, whose lease
+    // this object could never release (it keeps one).
+    if (this.#acquiring) throw new LockAlreadyHeldError(this.resourceId, true);
     options.signal?.throwIfAborted();
+    this.#acquiring = true;
+    try {
+      return await this.#take(timeoutMs, options.signal);
+    } finally {
+      this.#acquiring = false;
+    }
+  }
+
+  async #take(timeoutMs: number, signal: AbortSignal | undefined): Promise<Lease> {
     const outcome = await acquireLease(this.#store, {
       resourceId: this.resourceId,
       concurrency: this.concurrency,
@@ -136,7 +150,7 @@ export class DynamoDbLock implements AsyncDisposable {
       expectContention: this.#lastAcquireContended,
       deadlineMs: this.#store.clock() + timeoutMs,
       backoff: this.#backoff,
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...(signal ? { signal } : {}),
     });
     this.#lastAcquireContended = outcome.contended;
     const { concurrencyId, fencingToken } = outcome.lease;
@@ -152,7 +166,7 @@ export class DynamoDbLock implements AsyncDisposable {
    * if (await lock.tryAcquire()) { try { await work(); } finally { await lock.release(); } }
    */
   async tryAcquire(): Promise<boolean> {
-    if (this.#lease) return false;
+    if (this.#lease || this.#acquiring) return false;
     try {
       this.#lastAcquireContended = false;
       await this.acquire({ timeoutMs: 0 });
@@ -194,7 +208,7 @@ export class DynamoDbLock implements AsyncDisposable {
   async extend(seconds: number = this.duration): Promise<Lease> {
     const durationMs = Math.round(validateDuration(seconds, 'seconds') * 1000);
     const lease = this.#lease;
-    if (!lease) throw new LockLostError(this.resourceId, -1);
+    if (!lease) throw new LockLostError(this.resourceId, undefined);
     try {
       const extended = await extendSlot(this.#store, lease, durationMs);
       this.#lease = { ...lease, expiresAtMs: extended.expiresAtMs };

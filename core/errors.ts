@@ -36,11 +36,14 @@ export class LockLostError extends LockError {
   override name = 'LockLostError';
   constructor(
     readonly resourceId: string,
-    readonly concurrencyId: number,
+    /** The slot whose lease was lost; undefined when the object held no lease at all. */
+    readonly concurrencyId: number | undefined,
     options?: ErrorOptions,
   ) {
     super(
-      `The lease on "${resourceId}" slot ${concurrencyId} was lost (expired and taken, or released)`,
+      concurrencyId === undefined
+        ? `No lease on "${resourceId}" is held by this object (never acquired, or released)`
+        : `The lease on "${resourceId}" slot ${concurrencyId} was lost (expired and taken, or released)`,
       options,
     );
   }
@@ -83,8 +86,16 @@ export class LockStoreError extends LockError {
  */
 export class LockAlreadyHeldError extends LockError {
   override name = 'LockAlreadyHeldError';
-  constructor(readonly resourceId: string) {
-    super(`This DynamoDbLock already holds "${resourceId}"; release it before acquiring again`);
+  constructor(
+    readonly resourceId: string,
+    /** True when the object was still acquiring (one object holds one lease at a time). */
+    readonly acquiring = false,
+  ) {
+    super(
+      acquiring
+        ? `This DynamoDbLock is already acquiring "${resourceId}"; one object holds one lease at a time (use one object per concurrent holder)`
+        : `This DynamoDbLock already holds "${resourceId}"; release it before acquiring again`,
+    );
   }
 }
 

@@ -12,9 +12,13 @@ export function slotKey(resourceId: string, concurrencyId: number): Item {
   };
 }
 
-/** Whole seconds for `expires`, rounded up so Python (whole seconds) never frees a slot early. */
+/**
+ * Whole seconds for `expires`: the second after the one that holds the lease's last millisecond.
+ * Python frees a slot once `expires <= now_seconds`, and a lease holds through its end, so a
+ * lease ending on a whole second (rounded up, it would equal that second) stays Python's too.
+ */
 export function toExpiresSeconds(expiresAtMs: number): number {
-  return Math.ceil(expiresAtMs / 1000);
+  return Math.floor(expiresAtMs / 1000) + 1;
 }
 
 /**

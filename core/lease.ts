@@ -15,8 +15,12 @@ export interface Lease {
   /** Lease end, epoch milliseconds; the slot is free once the clock passes it. */
   expiresAtMs: number;
   /**
-   * Grows with every new holder of this slot, also across deletion of the item. For a mutex it
-   * orders all holders; with concurrency > 1 it orders the holders of one slot only.
+   * Grows with every new holder of this slot while its item exists, whatever the clocks. When the
+   * item was deleted (by TTL or a Python release) or replaced by a Python holder, which does not
+   * know the attribute, the next token comes from the taker's clock (`now_ms × 1000`): it is
+   * larger only if that clock is not behind the clock that wrote the last one. For a mutex it
+   * orders all holders on those terms; with concurrency > 1 it orders the holders of one slot
+   * only. See the README's "Fencing token".
    */
   fencingToken: number;
   owner?: string;

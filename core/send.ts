@@ -132,10 +132,24 @@ function classify(error: unknown): 'throttled' | 'retryable' | 'fatal' {
   const status = meta.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 500) return 'retryable';
   if (meta.$retryable) return 'retryable';
-  // No HTTP status at all: the request or its answer was lost on the way (reset, timeout).
-  if (status === undefined && (error.name === 'TimeoutError' || meta.code !== undefined)) return 'retryable';
+  // No HTTP status at all: the request or its answer was lost on the way (reset, timeout). Any
+  // other error code without a status is a fault of ours (a bad argument), not worth a retry.
+  if (status === undefined && (error.name === 'TimeoutError' || networkErrorCodes.has(meta.code ?? '')))
+    return 'retryable';
   return 'fatal';
 }
+
+/** Node's codes for a connection that failed or broke: the request or its answer was lost. */
+const networkErrorCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 function commandName(command: Command): string {
   return command.constructor.name.replace(/Command$/, '');

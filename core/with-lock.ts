@@ -3,6 +3,8 @@ import type { Lease } from './lease.js';
 
 /**
  * Runs `fn` while holding a slot of `resourceId`, and releases it afterwards, also when `fn` throws.
+ * When `fn` throws and the release fails too, both come back as an `AggregateError` whose first
+ * error is `fn`'s own: the release's failure never hides it.
  *
  * @example
  * const answer = await withLock('partner-api', { concurrency: 2, timeoutMs: 30_000 }, async (lease) => callPartner(lease.fencingToken));
@@ -18,9 +20,20 @@ export async function withLock<T>(
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(signal ? { signal } : {}),
   });
+  let result: T;
   try {
-    return await fn(lease);
-  } finally {
-    await lock.release();
+    result = await fn(lease);
+  } catch (error) {
+    try {
+      await lock.release();
+    } catch (releaseError) {
+      throw new AggregateError(
+        [error, releaseError],
+        `withLock("${resourceId}"): the function failed, and so did the release`,
+      );
+    }
+    throw error;
   }
+  await lock.release();
+  return result;
 }

@@ -31,8 +31,10 @@ export type TakeSlotResult =
   | { granted: false; holder?: Holder; writes: number };
 
 // This very write already landed and only its answer was lost, or a repeated request already
-// holds the slot: recognise it, do not fail; but never write a token below the stored one.
-const alreadyOurs = '(#releaseCode = :releaseCode AND #fencingToken <= :fencingToken)';
+// holds the slot: recognise it, do not fail; but never write a token below the stored one, and
+// never bring back a lease released since (a late duplicate of the write: a release sets
+// `expires_ms` to 0).
+const alreadyOurs = '(#releaseCode = :releaseCode AND #fencingToken <= :fencingToken AND #expiresMs > :zero)';
 // The token we write must exceed every token this slot had, whoever's clock chose them.
 const tokenBelowOurs = '(attribute_not_exists(#fencingToken) OR #fencingToken < :fencingToken)';
 
@@ -87,6 +89,7 @@ export async function takeSlot(store: LockStore, request: TakeSlotRequest): Prom
             ':fencingToken': { N: String(lease.fencingToken) },
             ':nowMs': { N: String(nowMs) },
             ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) },
+            ':zero': { N: '0' },
           },
           // The old item tells a fresh grant from a repeated one.
           ReturnValues: 'ALL_OLD',

@@ -1,4 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  PutItemCommand,
+  type PutItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { maxOverlap } from '../../bench/stats.js';
 import {
   DynamoDbLock,
@@ -170,5 +176,85 @@ describe('leases that end', () => {
     expect(await lockOn(resource, { clock }).tryAcquire()).toBe(true);
     await expect(lock.extend(5)).rejects.toBeInstanceOf(LockLostError);
     expect(lock.lease).toBeUndefined();
+  });
+});
+
+describe('a late duplicate of a take', () => {
+  it('does not bring back a lease that was released since (the network delivered the PutItem twice)', async () => {
+    const resource = uniqueResource('late-duplicate');
+    const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1' });
+    const takes: PutItemCommandInput[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand')
+          takes.push(structuredClone((args as { input: PutItemCommandInput }).input));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordTakes' },
+    );
+    const lock = new DynamoDbLock(resource, { tableName, client, logger: quiet, duration: 600 });
+    await lock.acquire();
+    await lock.release();
+    const [take] = takes;
+    if (!take) throw new Error('the take should have been a PutItem');
+    // The first delivery's twin arrives now: it must not land on the released slot.
+    await expect(dynamoDbClient().send(new PutItemCommand(take))).rejects.toBeInstanceOf(
+      ConditionalCheckFailedException,
+    );
+    expect(await lockOn(resource).tryAcquire()).toBe(true);
+  });
+});
+
+describe('one object used twice at once', () => {
+  it('takes one slot, refuses the second acquire with LockAlreadyHeldError, and leaves nothing held after release', async () => {
+    const resource = uniqueResource('twice');
+    const lock = lockOn(resource, { concurrency: 3, duration: 600 });
+    const [first, second] = await Promise.allSettled([lock.acquire(), lock.acquire()]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status).toBe('rejected');
+    expect((second as PromiseRejectedResult).reason).toBeInstanceOf(LockAlreadyHeldError);
+    expect(await lock.tryAcquire()).toBe(false);
+    expect(await lock.count()).toBe(1);
+    await lock.release();
+    expect(await lockOn(resource, { concurrency: 3 }).count()).toBe(0);
+  });
+});
+
+describe('errors that name what happened', () => {
+  it("withLock keeps the function's own error when the release fails too", async () => {
+    const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1' });
+    let puts = 0;
+    // The release's PutItem refused as malformed: a fault DynamoDB Local will not produce on cue.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand' && ++puts === 2)
+          throw Object.assign(new Error('release refused'), {
+            name: 'ValidationException',
+            $metadata: { httpStatusCode: 400 },
+          });
+        return next(args);
+      },
+      { step: 'initialize', name: 'failRelease' },
+    );
+    const failure = new Error('the work failed');
+    const outcome = await withLock(
+      uniqueResource('with-lock'),
+      { tableName, client, logger: quiet },
+      async () => {
+        throw failure;
+      },
+    ).catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(AggregateError);
+    expect((outcome as AggregateError).errors[0]).toBe(failure);
+    expect(puts).toBe(2);
+  });
+
+  it('extend without a lease says so, without a slot number from the reserved range', async () => {
+    const error = await lockOn(uniqueResource('no-lease'))
+      .extend()
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LockLostError);
+    expect((error as LockLostError).concurrencyId).toBeUndefined();
+    expect((error as LockLostError).message).toMatch(/No lease on/);
   });
 });

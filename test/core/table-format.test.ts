@@ -25,8 +25,13 @@ beforeAll(async () => {
 });
 
 /** What Python dynamo-dlm v2 does on acquire: put_item with its own condition, whole seconds. */
-async function pythonAcquire(resourceId: string, releaseCode: string, durationSeconds: number) {
-  const now = Math.floor(Date.now() / 1000);
+async function pythonAcquire(
+  resourceId: string,
+  releaseCode: string,
+  durationSeconds: number,
+  nowMs = Date.now(),
+) {
+  const now = Math.floor(nowMs / 1000);
   await dynamoDbClient().send(
     new PutItemCommand({
       TableName: tableName,
@@ -97,6 +102,21 @@ describe('table format shared with Python dynamo-dlm v2', () => {
     expect(await lock.count()).toBe(0);
     expect(await lock.tryAcquire()).toBe(true);
     expect((await storedItem(resource))?.release_code?.S).toBe(lock.lease?.releaseCode);
+  });
+
+  it('is honoured by Python to its last millisecond, also when the lease ends on a whole second', async () => {
+    const resource = uniqueResource('whole-second');
+    const startMs = Math.floor(Date.now() / 1000) * 1000 + 1_000;
+    const lock = lockOn(resource, { duration: 10, clock: () => startMs });
+    await lock.acquire();
+    const endMs = startMs + 10_000;
+    expect(lock.lease?.expiresAtMs).toBe(endMs);
+    // The lease holds through its last millisecond, which starts the second endMs / 1000.
+    await expect(pythonAcquire(resource, 'python-code', 3, endMs)).rejects.toBeInstanceOf(
+      ConditionalCheckFailedException,
+    );
+    // One millisecond later the lease is over; Python, in whole seconds, may take it in the next.
+    await pythonAcquire(resource, 'python-code', 3, endMs + 1_000);
   });
 
   it('is honoured by Python: its acquire is refused while we hold, accepted and uncounted after release', async () => {
