@@ -140,7 +140,12 @@ export class DynamoDbLock implements AsyncDisposable {
   }
 
   async #take(timeoutMs: number, signal: AbortSignal | undefined): Promise<Lease> {
-    const outcome = await acquireLease(this.#store, {
+    const deadlineMs = this.#store.clock() + timeoutMs;
+    // Throttling is not retried past the caller's deadline (tryAcquire's is now).
+    const store = Number.isFinite(deadlineMs)
+      ? { ...this.#store, throttledUntilMs: deadlineMs }
+      : this.#store;
+    const outcome = await acquireLease(store, {
       resourceId: this.resourceId,
       concurrency: this.concurrency,
       releaseCode: newReleaseCode(),
@@ -148,7 +153,7 @@ export class DynamoDbLock implements AsyncDisposable {
       ...(this.owner === undefined ? {} : { owner: this.owner }),
       ...(this.#lastSlot === undefined ? {} : { preferredSlot: this.#lastSlot }),
       expectContention: this.#lastAcquireContended,
-      deadlineMs: this.#store.clock() + timeoutMs,
+      deadlineMs,
       backoff: this.#backoff,
       ...(signal ? { signal } : {}),
     });

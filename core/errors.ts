@@ -76,6 +76,12 @@ export class InvalidLockOptionError extends TypeError {
  */
 export class LockStoreError extends LockError {
   override name = 'LockStoreError';
+  /** True when DynamoDB kept throttling the call: it was refused, so nothing of it landed. */
+  readonly throttled: boolean;
+  constructor(message: string, options?: ErrorOptions & { throttled?: boolean }) {
+    super(message, options);
+    this.throttled = options?.throttled ?? false;
+  }
 }
 
 /**

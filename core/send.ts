@@ -59,9 +59,12 @@ export async function sendWithRetry<Output>(
         throw error;
       const kind = classify(error);
       const delay = fullJitterDelay(attempt, storeRetryBackoff);
-      if (kind === 'fatal' || store.clock() + delay > giveUpAtMs) {
+      const throttledOut =
+        kind === 'throttled' && store.clock() + delay > (store.throttledUntilMs ?? Number.POSITIVE_INFINITY);
+      if (kind === 'fatal' || throttledOut || store.clock() + delay > giveUpAtMs) {
         throw new LockStoreError(`DynamoDB ${commandName(command)} failed: ${describeError(error)}`, {
           cause: error,
+          throttled: kind === 'throttled',
         });
       }
       store.logger.warn(

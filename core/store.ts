@@ -25,6 +25,12 @@ export interface LockStore {
    * so that a throttled call fails in time to be reported instead of being cut off).
    */
   deadlineMs?: number;
+  /**
+   * Epoch ms after which throttling is no longer retried (an acquire's own deadline): a
+   * throttled call was refused, so giving up early loses nothing. A lost answer is retried up
+   * to `deadlineMs` still: its write may have landed.
+   */
+  throttledUntilMs?: number;
 }
 
 /** The default logger: one line on stderr per warning. */

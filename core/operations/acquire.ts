@@ -58,32 +58,52 @@ export async function acquireLease(store: LockStore, request: AcquireRequest): P
 
   if (!request.expectContention) {
     const preferred = request.preferredSlot;
-    const lease = await attempt(
-      preferred?.concurrencyId ?? randomInt(request.concurrency),
-      preferred?.fencingToken,
+    const lease = await throttledAsBusy(store, () =>
+      attempt(preferred?.concurrencyId ?? randomInt(request.concurrency), preferred?.fencingToken),
     );
     if (lease) return { lease, contended: false, writes };
   }
   for (let round = 0; ; round++) {
     request.signal?.throwIfAborted();
-    const vacancy = await readVacancy(store, request.resourceId, request.concurrency);
-    const slot = vacancy.free[randomInt(vacancy.free.length)];
-    if (slot !== undefined) {
-      const lease = await attempt(slot, vacancy.tokens.get(slot));
-      // Contended means a write was refused or a wait was needed: then the next acquire reads first.
-      if (lease) return { lease, contended: writes > 1 || round > 0 || !request.expectContention, writes };
-    }
+    const found = await throttledAsBusy(store, async () => {
+      const vacancy = await readVacancy(store, request.resourceId, request.concurrency);
+      const slot = vacancy.free[randomInt(vacancy.free.length)];
+      const lease = slot === undefined ? undefined : await attempt(slot, vacancy.tokens.get(slot));
+      return { vacancy, slot, lease };
+    });
+    const { vacancy, slot, lease } = found ?? { vacancy: undefined, slot: undefined, lease: undefined };
+    // Contended means a write was refused or a wait was needed: then the next acquire reads first.
+    if (lease) return { lease, contended: writes > 1 || round > 0 || !request.expectContention, writes };
     const nowMs = store.clock();
     if (nowMs >= request.deadlineMs) {
       throw new LockTimeoutError(request.resourceId, nowMs - startedMs);
     }
     let delay = fullJitterDelay(round, request.backoff);
     // A seen lease end is a sure moment to look again; a little jitter avoids a herd at it.
-    if (vacancy.nextExpiryMs !== undefined && slot === undefined) {
+    if (vacancy?.nextExpiryMs !== undefined && slot === undefined) {
       const untilExpiry = vacancy.nextExpiryMs + 1 - nowMs + Math.random() * request.backoff.baseMs;
       delay = Math.min(delay, Math.max(0, untilExpiry));
     }
     await sleep(Math.min(delay, Math.max(0, request.deadlineMs - nowMs)), request.signal);
+  }
+}
+
+/**
+ * Runs one round; a round that DynamoDB throttled out (past the store's `throttledUntilMs`, the
+ * acquire's deadline) found no slot: it was refused, nothing of it landed. Answers undefined then.
+ */
+async function throttledAsBusy<T>(store: LockStore, round: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await round();
+  } catch (error) {
+    // Only within a deadline: an acquire without one reports 20 s of throttling as an error.
+    if (
+      error instanceof LockStoreError &&
+      error.throttled &&
+      Number.isFinite(store.throttledUntilMs ?? Number.POSITIVE_INFINITY)
+    )
+      return undefined;
+    throw error;
   }
 }
 
@@ -95,7 +115,8 @@ async function takeSlotOrCleanUp(store: LockStore, request: TakeSlotRequest) {
   try {
     return await takeSlot(store, request);
   } catch (error) {
-    if (error instanceof LockStoreError) {
+    // A throttled write was refused: nothing landed, nothing to free.
+    if (error instanceof LockStoreError && !error.throttled) {
       await releaseSlot(store, request).catch(() => {
         // The lease still ends by itself; nothing more to do here.
       });

@@ -258,3 +258,34 @@ describe('errors that name what happened', () => {
     expect((error as LockLostError).message).toMatch(/No lease on/);
   });
 });
+
+describe('under throttling', () => {
+  /** A client that DynamoDB throttles on every call (it cannot be made to throttle on cue). */
+  function throttledClient() {
+    let calls = 0;
+    const client = {
+      send: async () => {
+        calls++;
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+          name: 'ThrottlingException',
+          $metadata: { httpStatusCode: 400 },
+        });
+      },
+    };
+    return { client: client as unknown as DynamoDBClient, calls: () => calls };
+  }
+
+  it('tryAcquire answers false at once instead of retrying for 20 s, and acquire keeps its timeoutMs', async () => {
+    const throttled = throttledClient();
+    const lock = new DynamoDbLock(uniqueResource('throttled'), {
+      tableName,
+      client: throttled.client,
+      logger: quiet,
+    });
+    expect(await lock.tryAcquire()).toBe(false);
+    // The take, refused; before, the store retried it for 20 s (dozens of calls).
+    expect(throttled.calls()).toBeLessThanOrEqual(2);
+    await expect(lock.acquire({ timeoutMs: 300 })).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(throttled.calls()).toBeLessThan(40);
+  });
+});
