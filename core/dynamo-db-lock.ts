@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { recallHint, rememberFreed, rememberHint, takeFreed } from './contention-hints.js';
 import { defaults } from './defaults.js';
 import { LockAlreadyHeldError, LockLostError, LockTimeoutError } from './errors.js';
 import type { Holder, Lease } from './lease.js';
@@ -90,6 +91,7 @@ export class DynamoDbLock implements AsyncDisposable {
   /** The slot held last and its token there: tried first next time, above that token. */
   #lastSlot: { concurrencyId: number; fencingToken: number } | undefined;
   #lastAcquireContended = false;
+  #blindFirst = false;
 
   constructor(resourceId: string, options: DynamoDbLockOptions = {}) {
     validateKnownOptions(options, lockOptionNames);
@@ -145,14 +147,22 @@ export class DynamoDbLock implements AsyncDisposable {
     const store = Number.isFinite(deadlineMs)
       ? { ...this.#store, throttledUntilMs: deadlineMs }
       : this.#store;
+    // This object's own history first; a fresh object learns from the process's last acquire.
+    // A slot another object of this process just released is the best guess for a blind write.
+    const hint = this.#lastSlot === undefined ? recallHint(this.tableName, this.resourceId) : undefined;
+    const freed = hint ? takeFreed(this.tableName, this.resourceId) : undefined;
+    const expectContention =
+      !this.#blindFirst && freed === undefined && (this.#lastAcquireContended || (hint?.contended ?? false));
+    this.#blindFirst = false;
+    const preferredSlot = this.#lastSlot ?? freed ?? hint?.lastSlot;
     const outcome = await acquireLease(store, {
       resourceId: this.resourceId,
       concurrency: this.concurrency,
       releaseCode: newReleaseCode(),
       durationMs: Math.round(this.duration * 1000),
       ...(this.owner === undefined ? {} : { owner: this.owner }),
-      ...(this.#lastSlot === undefined ? {} : { preferredSlot: this.#lastSlot }),
-      expectContention: this.#lastAcquireContended,
+      ...(preferredSlot === undefined ? {} : { preferredSlot }),
+      expectContention,
       deadlineMs,
       backoff: this.#backoff,
       ...(signal ? { signal } : {}),
@@ -160,6 +170,7 @@ export class DynamoDbLock implements AsyncDisposable {
     this.#lastAcquireContended = outcome.contended;
     const { concurrencyId, fencingToken } = outcome.lease;
     this.#lastSlot = { concurrencyId, fencingToken };
+    rememberHint(this.tableName, this.resourceId, { contended: outcome.contended, lastSlot: this.#lastSlot });
     this.#lease = outcome.lease;
     return outcome.lease;
   }
@@ -173,7 +184,8 @@ export class DynamoDbLock implements AsyncDisposable {
   async tryAcquire(): Promise<boolean> {
     if (this.#lease || this.#acquiring) return false;
     try {
-      this.#lastAcquireContended = false;
+      // A free slot is taken by the blind write alone: tryAcquire never reads first.
+      this.#blindFirst = true;
       await this.acquire({ timeoutMs: 0 });
       return true;
     } catch (error) {
@@ -194,6 +206,11 @@ export class DynamoDbLock implements AsyncDisposable {
     if (!lease) return false;
     const released = await releaseLease(this.#store, lease);
     this.#lease = undefined;
+    if (released)
+      rememberFreed(this.tableName, this.resourceId, {
+        concurrencyId: lease.concurrencyId,
+        fencingToken: lease.fencingToken,
+      });
     if (!released) {
       this.#store.logger.warn(
         'release found the lease taken by another holder: it had expired before release; the new holder keeps it',

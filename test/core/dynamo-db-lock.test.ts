@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { maxOverlap } from '../../bench/stats.js';
+import { hintCount, maxHints, recallHint, rememberHint } from '../../core/contention-hints.js';
 import {
   DynamoDbLock,
   LockAlreadyHeldError,
@@ -287,5 +288,33 @@ describe('under throttling', () => {
     expect(throttled.calls()).toBeLessThanOrEqual(2);
     await expect(lock.acquire({ timeoutMs: 300 })).rejects.toBeInstanceOf(LockTimeoutError);
     expect(throttled.calls()).toBeLessThan(40);
+  });
+});
+
+describe('fresh objects under contention', () => {
+  it('learn from the process: after a contended acquire of the resource, a new object reads before it writes', async () => {
+    const resource = uniqueResource('fresh');
+    const holder = lockOn(resource, { duration: 0.3 });
+    await holder.acquire();
+    // A first object finds the slot busy: a refused write, then it waits for the lease end.
+    await lockOn(resource).acquire();
+    // A new object for the next acquire, as a Lambda handler writes it.
+    const { client, counts } = countingClient();
+    const fresh = new DynamoDbLock(resource, { tableName, client, logger: quiet, duration: 1 });
+    await expect(fresh.acquire({ timeoutMs: 100 })).rejects.toBeInstanceOf(LockTimeoutError);
+    // It read first, so it wasted no blind write on the busy slot.
+    expect(counts.get('PutItem') ?? 0).toBe(0);
+    expect(counts.get('Query') ?? 0).toBeGreaterThan(0);
+  });
+
+  it('keeps the hints bounded, the least recently used forgotten first', () => {
+    for (let index = 0; index < maxHints + 50; index++)
+      rememberHint('bounded', `r-${index}`, {
+        contended: true,
+        lastSlot: { concurrencyId: 0, fencingToken: 1 },
+      });
+    expect(hintCount()).toBe(maxHints);
+    expect(recallHint('bounded', 'r-0')).toBeUndefined();
+    expect(recallHint('bounded', `r-${maxHints + 49}`)?.contended).toBe(true);
   });
 });
