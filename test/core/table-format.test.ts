@@ -164,14 +164,22 @@ describe('fencing token', () => {
 
   it('stays above a stored token that is ahead of the taker: a fast clock wrote it, or the same millisecond', async () => {
     const resource = uniqueResource('fencing-ahead');
-    const hourAhead = new DynamoDbLock(resource, {
-      tableName,
+    // Another process whose clock is an hour ahead (the core operations: no hint reaches this one).
+    const hourAhead: LockStore = {
       client: dynamoDbClient(),
-      logger: recordingLogger(),
+      tableName,
       clock: () => Date.now() + 3_600_000,
+      logger: recordingLogger(),
+    };
+    const taken = await takeSlot(hourAhead, {
+      resourceId: resource,
+      concurrencyId: 0,
+      releaseCode: newReleaseCode(),
+      durationMs: 10_000,
     });
-    const ahead = await hourAhead.acquire();
-    await hourAhead.release();
+    if (!taken.granted) throw new Error('the slot should be free');
+    const ahead = taken.lease;
+    await releaseLease(hourAhead, ahead);
     const counter = countingClient();
     const lock = lockOn(resource, { client: counter.client });
     // The first put offers now_ms x 1000, which is refused; the refusal returns the stored token.
