@@ -66,8 +66,8 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
       if (attempt.request.state === 'granted') await passAfterLeaving(store, input.resourceId);
       return { status: 'answered-elsewhere' };
     }
-    if (attempt.kind === 'busy' && attempt.handedOver)
-      await settlePass(store, { grants: [attempt.handedOver], expired: [] });
+    // The hand-over's pass: its grant answered, and the new head woken.
+    if (attempt.kind === 'busy' && attempt.handedOver) await settlePass(store, attempt.handedOver);
     if (input.waitSeconds === 0) {
       await sendFailure(
         taskToken,

@@ -2,7 +2,7 @@ import type { Lease } from '../lease.js';
 import { releaseSlot } from '../operations/release-slot.js';
 import { takeSlot } from '../operations/take-slot.js';
 import type { LockStore } from '../store.js';
-import type { Grant } from './grant-waiting.js';
+import type { GrantPass } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
 import { markGranted } from './mark-granted.js';
 import { dropQueueEntry, readQueueWindow, readRequest } from './queue.js';
@@ -24,7 +24,7 @@ export type FirstAttempt =
   /** A repeated delivery of a request stored already and no longer waiting: drive it from its record. */
   | { kind: 'settled'; request: StoredRequest }
   /** `handedOver`: the slot this attempt found free went to the oldest waiter; answer it. */
-  | { kind: 'busy'; handedOver?: Grant };
+  | { kind: 'busy'; handedOver?: GrantPass };
 
 /**
  * A workflow's first try for a slot: one conditional write to the request's primary slot, then

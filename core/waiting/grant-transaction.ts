@@ -54,8 +54,9 @@ export async function grantSlot(
   const fencingToken = (seenToken === undefined ? nowMs * fencingFloorPerMs : Number(seenToken)) + 1;
   const unchanged =
     seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken';
-  // Or this very transaction landed already and only its answer was lost: accept its own result.
-  const ownResult = '(#releaseCode = :releaseCode AND #fencingToken = :token)';
+  // Or this very transaction landed already and only its answer was lost: accept its own result,
+  // unless that lease was released since (a release sets expires_ms to 0): never bring it back.
+  const ownResult = '(#releaseCode = :releaseCode AND #fencingToken = :token AND #expiresMs > :releasedMs)';
   const primarySlot = primarySlotOf(request.releaseCode, request.concurrency);
   const lease = leaseOf(request, { concurrencyId, expiresAtMs, fencingToken });
   const update = holderUpdate(lease, ':token');
@@ -77,6 +78,7 @@ export async function grantSlot(
               ExpressionAttributeValues: {
                 ...update.values,
                 ':token': { N: String(fencingToken) },
+                ':releasedMs': { N: '0' },
                 ...(fromHolder === undefined
                   ? { ':nowMs': { N: String(nowMs) }, ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) } }
                   : { ':fromHolder': { S: fromHolder }, ':zero': { N: '0' } }),

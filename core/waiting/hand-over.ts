@@ -3,15 +3,15 @@ import type { SlotLease } from '../operations/release-slot.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import { grantSlot } from './grant-transaction.js';
-import type { Grant } from './grant-waiting.js';
+import { type GrantPass, nextLeaseEnd } from './grant-waiting.js';
 import { dropQueueEntry, type QueueWindow, readRequest } from './queue.js';
 
 /**
  * Passes a held slot straight to the oldest waiting request that may use it, in one
  * transaction, so the slot is never free in between: no newcomer can slip in ahead of the
  * queue, and the waiter needs no back-off turn. Reads only the requests it tries, from the head
- * of the queue. Answers the grant, or undefined when nobody could take it (then release the
- * slot as usual).
+ * of the queue. Answers the pass it made (the grant, and who still waits behind it: the new head
+ * must be woken), or undefined when nobody could take it (then release the slot as usual).
  *
  * @example
  * const grant = await handOver(store, lease, await readQueueWindow(store, lease.resourceId));
@@ -20,7 +20,7 @@ export async function handOver(
   store: LockStore,
   holder: SlotLease,
   window: QueueWindow,
-): Promise<Grant | undefined> {
+): Promise<GrantPass | undefined> {
   const nowMs = store.clock();
   const slot = window.slots.get(holder.concurrencyId);
   if (!slot || slot[attribute.releaseCode]?.S !== holder.releaseCode || !isHeld(slot, nowMs))
@@ -37,7 +37,19 @@ export async function handOver(
     const outcome = await grantSlot(store, request, holder.concurrencyId, slot, {
       fromHolder: holder.releaseCode,
     });
-    if (outcome.kind === 'granted') return { request, lease: outcome.lease };
+    if (outcome.kind === 'granted') {
+      const waiting = window.entries.filter((other) => other.requestKey !== request.requestKey);
+      // The handed slot's lease is the new holder's now.
+      const others = new Map(window.slots);
+      others.delete(holder.concurrencyId);
+      const { nextLeaseEndMs = Number.POSITIVE_INFINITY } = nextLeaseEnd(others, waiting, nowMs);
+      return {
+        grants: [{ request, lease: outcome.lease }],
+        expired: [],
+        waiting,
+        nextLeaseEndMs: Math.min(nextLeaseEndMs, outcome.lease.expiresAtMs),
+      };
+    }
     // Granted elsewhere or holding its primary slot: the next in line. Anything else: give up.
     if (outcome.kind !== 'request-settled' && outcome.kind !== 'holds-primary') return undefined;
   }

@@ -2,6 +2,7 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
+  TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type UpdateItemCommandOutput,
@@ -11,7 +12,7 @@ import type { Lease } from '../lease.js';
 import { releasedSeconds } from '../operations/release-slot.js';
 import { sendConditional, sendTransaction, sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
-import { attribute, requestAttribute } from '../table.js';
+import { attribute, queueAttribute, requestAttribute } from '../table.js';
 import { dropQueueEntry, queueKeyOf, toQueueItem } from './queue.js';
 import type { RequestGrant, RequestState, StoredRequest } from './request.js';
 import { fromRequestItem, toRequestItem } from './request-item.js';
@@ -266,43 +267,65 @@ export async function regrant(
   store: LockStore,
   request: StoredRequest,
   grant: RequestGrant,
+  attempt = 0,
 ): Promise<boolean> {
   const nowMs = store.clock();
-  const queueKey = request.queueKey ?? queueKeyOf(request.arrivedMs, request.releaseCode);
+  const queueKey =
+    attempt === 0 && request.queueKey !== undefined
+      ? request.queueKey
+      : queueKeyOf(request.arrivedMs, request.releaseCode, attempt);
   const slot = slotWrite(store.tableName, request, grant, nowMs);
-  return sendTransaction(
-    store,
-    new TransactWriteItemsCommand({
-      TransactItems: [
-        {
-          ConditionCheck: {
-            TableName: slot.TableName,
-            Key: slot.Key,
-            ConditionExpression: `NOT (${grantStillHeld})`,
-            ExpressionAttributeNames: slot.ExpressionAttributeNames,
-            ExpressionAttributeValues: slot.values,
-          },
-        },
-        {
-          Update: update(
-            store.tableName,
-            request,
-            'SET #state = :waiting, #dueMs = :now, #queueKey = :queueKey REMOVE #grantedSlot, #grantedUntilMs, #grantedToken',
-            '(#state = :granted AND #grantedToken = :grantToken) OR #state = :waiting',
-            {
-              ':waiting': state('waiting'),
-              ':granted': state('granted'),
-              ':grantToken': number(grant.fencingToken),
-              ':now': number(nowMs),
-              ':queueKey': number(queueKey),
+  try {
+    await sendWithRetry(
+      store,
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: slot.TableName,
+              Key: slot.Key,
+              ConditionExpression: `NOT (${grantStillHeld})`,
+              ExpressionAttributeNames: slot.ExpressionAttributeNames,
+              ExpressionAttributeValues: slot.values,
             },
-          ),
-        },
-        // Back in the queue at its old place (an item from before the queue gets one now).
-        { Put: entryWrite(store.tableName, { ...request, queueKey }) },
-      ],
-    }),
-  );
+          },
+          {
+            Update: update(
+              store.tableName,
+              request,
+              'SET #state = :waiting, #dueMs = :now, #queueKey = :queueKey REMOVE #grantedSlot, #grantedUntilMs, #grantedToken',
+              '(#state = :granted AND #grantedToken = :grantToken) OR #state = :waiting',
+              {
+                ':waiting': state('waiting'),
+                ':granted': state('granted'),
+                ':grantToken': number(grant.fencingToken),
+                ':now': number(nowMs),
+                ':queueKey': number(queueKey),
+              },
+            ),
+          },
+          // Back in the queue at its old place (an item from before the queue gets one now), never
+          // over another request's entry: one that took this key meanwhile keeps it.
+          {
+            Put: {
+              ...entryWrite(store.tableName, { ...request, queueKey }),
+              ConditionExpression: 'attribute_not_exists(#requestKey) OR #requestKey = :ownKey',
+              ExpressionAttributeNames: { '#requestKey': queueAttribute.requestKey },
+              ExpressionAttributeValues: { ':ownKey': number(request.requestKey) },
+            },
+          },
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    const reasons = error.CancellationReasons ?? [];
+    // Its place is another request's now: the nearest free one in the same millisecond.
+    if (reasons[2]?.Code === 'ConditionalCheckFailed' && attempt < 10)
+      return regrant(store, request, grant, attempt + 1);
+    return false;
+  }
 }
 
 /**
@@ -362,10 +385,13 @@ async function dropEntryOf(
 
 /** told: a timed-out request's Lock.Timeout was sent; the request has ended. */
 export async function markTimeoutTold(store: LockStore, request: StoredRequest): Promise<boolean> {
-  return transition(store, request, `SET #expires = :ended ${endFields}`, '#state = :timedOut', {
+  const told = await transition(store, request, `SET #expires = :ended ${endFields}`, '#state = :timedOut', {
     ':timedOut': state('timed-out'),
     ...endExpires(store.clock()),
   });
+  // Its entry, should the time-out's own drop have been cut off.
+  if (told) await dropEntryOf(store, request);
+  return told;
 }
 
 /**

@@ -37,10 +37,12 @@ const queueCeiling = lowestRequestKey - 1;
 
 /**
  * The queue key of a request arriving at `arrivedMs`: arrival order, then 3 digits of its release
- * code (two arrivals in one millisecond). Exact in a double until the year 2245.
+ * code (two arrivals in one millisecond). `attempt` picks other digits in the same millisecond,
+ * when those were taken. Exact in a double until the year 2245.
  */
-export function queueKeyOf(arrivedMs: number, releaseCode: string): number {
-  const key = queueFloor + arrivedMs * 1000 + (Number.parseInt(releaseCode.slice(24, 32), 16) % 1000);
+export function queueKeyOf(arrivedMs: number, releaseCode: string, attempt = 0): number {
+  const digits = (Number.parseInt(releaseCode.slice(24, 32), 16) + attempt * 337) % 1000;
+  const key = queueFloor + arrivedMs * 1000 + digits;
   if (key > queueCeiling) throw new RangeError(`arrival time ${arrivedMs} is past the queue's key range`);
   return key;
 }

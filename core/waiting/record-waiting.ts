@@ -41,7 +41,7 @@ export async function recordWaiting(
     requestKey: requestKeyOf(releaseCode),
     arrivedMs,
     // Another request took this place in the queue (same millisecond, same 3 digits): one later.
-    queueKey: queueKeyOf(arrivedMs, releaseCode) + attempt,
+    queueKey: queueKeyOf(arrivedMs, releaseCode, attempt),
     state: 'waiting',
     retryChain: chain.retryChain,
     dueMs: chain.dueMs,

@@ -1,6 +1,6 @@
 import { releaseSlot, type SlotLease } from '../operations/release-slot.js';
 import type { LockStore } from '../store.js';
-import { type GrantPass, grantWaiting, nextLeaseEnd } from './grant-waiting.js';
+import { type GrantPass, grantWaiting } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
 import { readQueueWindow } from './queue.js';
 
@@ -28,22 +28,7 @@ export async function releaseAndHandOff(
   if (!handOff) return { released: await releaseSlot(store, lease) };
   const window = await readQueueWindow(store, lease.resourceId);
   const handed = await handOver(store, lease, window);
-  if (handed) {
-    const waiting = window.entries.filter((entry) => entry.requestKey !== handed.request.requestKey);
-    // The handed slot's lease is the new holder's now.
-    const others = new Map(window.slots);
-    others.delete(lease.concurrencyId);
-    const { nextLeaseEndMs = Number.POSITIVE_INFINITY } = nextLeaseEnd(others, waiting, store.clock());
-    return {
-      released: true,
-      pass: {
-        grants: [handed],
-        expired: [],
-        waiting,
-        nextLeaseEndMs: Math.min(nextLeaseEndMs, handed.lease.expiresAtMs),
-      },
-    };
-  }
+  if (handed) return { released: true, pass: handed };
   const released = await releaseSlot(store, lease);
   if (window.entries.length === 0) return { released };
   // Nobody could take it over directly (deadlines, other slot counts, a race): one pass, re-read.

@@ -2,10 +2,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { queueBehindHolder as fillQueue } from '../../bench/queue-fill.js';
 import type { Lease } from '../../core/lease.js';
+import { releaseSlot } from '../../core/operations/release-slot.js';
 import type { LockStore } from '../../core/store.js';
 import { grantWaiting } from '../../core/waiting/grant-waiting.js';
+import { regrant } from '../../core/waiting/lifecycle.js';
+import { queueKeyOf, readQueueHead } from '../../core/waiting/queue.js';
 import { readResource } from '../../core/waiting/read-resource.js';
+import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import { releaseAndHandOff } from '../../core/waiting/release-and-hand-off.js';
+import { releaseCodeOf } from '../../core/waiting/request.js';
 import { countItemTraffic, type ItemTraffic } from '../../local/count-requests.js';
 import { freshLockTable, uniqueResource } from '../support/dynamodb.js';
 
@@ -89,4 +94,44 @@ describe('the queue of waiting requests', () => {
     expect(new Set(reads.slice(0, waiters - 20)).size).toBe(1);
     expect(Math.max(...reads)).toBeLessThanOrEqual(22);
   }, 120_000);
+});
+
+describe('a regranted request back in the queue', () => {
+  it('never puts its entry over the entry of a request that took its old place meanwhile', async () => {
+    const resourceId = uniqueResource('regrant-place');
+    const arrivedMs = Date.now();
+    let nowMs = arrivedMs;
+    const at: LockStore = { ...store, clock: () => nowMs };
+    const request = (token: string) => ({
+      resourceId,
+      concurrency: 1,
+      leaseMs: 1_000,
+      waitUntilMs: Number.POSITIVE_INFINITY,
+      taskToken: token,
+    });
+    // R waits, then is granted the free slot: its entry is deleted.
+    const holder = await fillQueue(at, resourceId, 0);
+    const r = await recordWaiting(at, request('token-r'), { retryChain: 'r', dueMs: arrivedMs + 60_000 });
+    if (r.kind !== 'recorded') throw new Error('R should be recorded');
+    await releaseSlot(at, holder);
+    const [grant] = (await grantWaiting(at, resourceId)).grants;
+    if (!grant) throw new Error('R should be granted');
+    // Q arrives in the same millisecond with the same three digits: R's old place is free, Q takes it.
+    const sameDigits = (token: string) => queueKeyOf(arrivedMs, releaseCodeOf(token)) === r.request.queueKey;
+    let index = 0;
+    while (!sameDigits(`token-q-${index}`)) index++;
+    const q = await recordWaiting(at, request(`token-q-${index}`), {
+      retryChain: 'q',
+      dueMs: arrivedMs + 60_000,
+    });
+    if (q.kind !== 'recorded') throw new Error('Q should be recorded');
+    expect(q.request.queueKey).toBe(r.request.queueKey);
+    // R's grant lapses unanswered: it queues again, at a free place of its millisecond.
+    nowMs = grant.lease.expiresAtMs + 1;
+    expect(await regrant(at, { ...grant.request, state: 'granted' }, grant.lease)).toBe(true);
+    const { entries } = await readQueueHead(at, resourceId, 20);
+    expect(entries.map((entry) => entry.requestKey).sort()).toEqual(
+      [r.request.requestKey, q.request.requestKey].sort(),
+    );
+  });
 });
