@@ -211,7 +211,9 @@ function slotWrite(
 
 /**
  * extend: the grant's lease moves to `expiresAtMs`, on the slot and the record at once, while the
- * slot still holds it unexpired. Repeating it lands again (the slot is still held). Answers the
+ * slot still holds it unexpired; never shorter: when the slot's lease already ends later (its
+ * workflow extended it with the extend step, which the record does not hear of), that end is the
+ * grant's, on the record too. Repeating it lands again (the slot is still held). Answers the
  * extended grant, or undefined when the slot or the record moved on.
  */
 export async function extendGrant(
@@ -222,40 +224,56 @@ export async function extendGrant(
 ): Promise<RequestGrant | undefined> {
   const nowMs = store.clock();
   const slot = slotWrite(store.tableName, request, grant, nowMs);
-  const record = update(
-    store.tableName,
-    request,
-    'SET #grantedUntilMs = :expiresMs',
-    '#state = :granted AND #grantedToken = :grantToken',
-    {
-      ':granted': state('granted'),
-      ':grantToken': number(grant.fencingToken),
-      ':expiresMs': number(expiresAtMs),
-    },
-  );
-  const landed = await sendTransaction(
-    store,
-    new TransactWriteItemsCommand({
-      TransactItems: [
-        {
-          Update: {
-            TableName: slot.TableName,
-            Key: slot.Key,
-            UpdateExpression: 'SET #expires = :expires, #expiresMs = :expiresMs',
-            ConditionExpression: grantStillHeld,
-            ExpressionAttributeNames: { ...slot.ExpressionAttributeNames, '#expires': attribute.expires },
-            ExpressionAttributeValues: {
-              ...slot.values,
-              ':expires': number(toExpiresSeconds(expiresAtMs)),
-              ':expiresMs': number(expiresAtMs),
+  const record = (untilMs: number) =>
+    update(
+      store.tableName,
+      request,
+      'SET #grantedUntilMs = :expiresMs',
+      '#state = :granted AND #grantedToken = :grantToken',
+      {
+        ':granted': state('granted'),
+        ':grantToken': number(grant.fencingToken),
+        ':expiresMs': number(untilMs),
+      },
+    );
+  try {
+    await sendWithRetry(
+      store,
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: slot.TableName,
+              Key: slot.Key,
+              UpdateExpression: 'SET #expires = :expires, #expiresMs = :expiresMs',
+              ConditionExpression: `${grantStillHeld} AND #expiresMs <= :expiresMs`,
+              ExpressionAttributeNames: { ...slot.ExpressionAttributeNames, '#expires': attribute.expires },
+              ExpressionAttributeValues: {
+                ...slot.values,
+                ':expires': number(toExpiresSeconds(expiresAtMs)),
+                ':expiresMs': number(expiresAtMs),
+              },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             },
           },
-        },
-        { Update: record },
-      ],
-    }),
-  );
-  return landed ? { ...grant, expiresAtMs } : undefined;
+          { Update: record(expiresAtMs) },
+        ],
+      }),
+    );
+    return { ...grant, expiresAtMs };
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    // Refused for the slot: is it still this grant's, with a later end? Then that end stands.
+    const item = error.CancellationReasons?.[0]?.Item;
+    const slotEndMs = Number(item?.[attribute.expiresMs]?.N ?? 0);
+    const stillOurs =
+      item?.[attribute.releaseCode]?.S === request.releaseCode &&
+      item?.[attribute.fencingToken]?.N === String(grant.fencingToken) &&
+      slotEndMs > expiresAtMs;
+    if (!stillOurs) return undefined;
+    if (!(await sendConditional(store, new UpdateItemCommand(record(slotEndMs))))) return undefined;
+    return { ...grant, expiresAtMs: slotEndMs };
+  }
 }
 
 /**

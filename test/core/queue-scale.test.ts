@@ -2,10 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { queueBehindHolder as fillQueue } from '../../bench/queue-fill.js';
 import type { Lease } from '../../core/lease.js';
+import { extendSlot } from '../../core/operations/extend-slot.js';
 import { releaseSlot } from '../../core/operations/release-slot.js';
 import type { LockStore } from '../../core/store.js';
 import { grantWaiting } from '../../core/waiting/grant-waiting.js';
-import { regrant } from '../../core/waiting/lifecycle.js';
+import { extendGrant, regrant } from '../../core/waiting/lifecycle.js';
 import { queueKeyOf, readQueueHead } from '../../core/waiting/queue.js';
 import { readResource } from '../../core/waiting/read-resource.js';
 import { recordWaiting } from '../../core/waiting/record-waiting.js';
@@ -133,5 +134,41 @@ describe('a regranted request back in the queue', () => {
     expect(entries.map((entry) => entry.requestKey).sort()).toEqual(
       [r.request.requestKey, q.request.requestKey].sort(),
     );
+  });
+});
+
+describe('an answer that extends a grant first', () => {
+  it('never shortens a lease that its workflow has extended meanwhile', async () => {
+    const resourceId = uniqueResource('extended');
+    const holder = await fillQueue(store, resourceId, 0);
+    const recorded = await recordWaiting(
+      store,
+      {
+        resourceId,
+        concurrency: 1,
+        leaseMs: 2_000,
+        waitUntilMs: Number.POSITIVE_INFINITY,
+        taskToken: 'token-ext',
+      },
+      { retryChain: 'c', dueMs: Date.now() + 60_000 },
+    );
+    if (recorded.kind !== 'recorded') throw new Error('the request should be recorded');
+    await releaseSlot(store, holder);
+    const [grant] = (await grantWaiting(store, resourceId)).grants;
+    if (!grant) throw new Error('the request should be granted');
+    // The grant reached the workflow, which extended its lease by ten minutes with the extend
+    // step; the record never heard of either (the granter died before marking it answered).
+    const { expiresAtMs: workflowEndMs } = await extendSlot(store, grant.lease, 600_000);
+    // Another answerer (the sweeper) finds the recorded lease near its end and extends it first.
+    const { concurrencyId, expiresAtMs, fencingToken } = grant.lease;
+    const extended = await extendGrant(
+      store,
+      { ...grant.request, state: 'granted' },
+      { concurrencyId, expiresAtMs, fencingToken },
+      Date.now() + 2_000,
+    );
+    expect(extended?.expiresAtMs).toBeGreaterThanOrEqual(workflowEndMs);
+    const slot = (await readResource(store, resourceId)).slots.get(concurrencyId);
+    expect(Number(slot?.expires_ms?.N)).toBe(workflowEndMs);
   });
 });
