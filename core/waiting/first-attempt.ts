@@ -5,7 +5,7 @@ import type { LockStore } from '../store.js';
 import type { GrantPass } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
 import { markGranted } from './mark-granted.js';
-import { dropQueueEntry, readQueueWindow, readRequest } from './queue.js';
+import { readQueueWindow, readRequest } from './queue.js';
 import {
   primarySlotOf,
   releaseCodeOf,
@@ -60,9 +60,8 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
     return { kind: 'settled', request: own };
   }
   if (own) {
-    const marked = await markGranted(store, requestKey, taken.lease);
+    const marked = await markGranted(store, own, taken.lease);
     if (marked.marked) {
-      if (own.queueKey !== undefined) await dropQueueEntry(store, { ...own, queueKey: own.queueKey });
       const { concurrencyId, expiresAtMs, fencingToken } = taken.lease;
       return {
         kind: 'settled',

@@ -393,7 +393,7 @@ export async function timeOut(store: LockStore, request: StoredRequest): Promise
 }
 
 /** Drops the queue entry of a request that has just left `waiting` (if it had one). */
-async function dropEntryOf(
+export async function dropEntryOf(
   store: LockStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey' | 'queueKey'>,
 ): Promise<void> {

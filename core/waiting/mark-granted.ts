@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/cli
 import type { Lease } from '../lease.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
-import { grantWrite } from './lifecycle.js';
+import { dropEntryOf, grantWrite } from './lifecycle.js';
 import type { StoredRequest } from './request.js';
 import { fromRequestItem } from './request-item.js';
 
@@ -12,22 +12,24 @@ import { fromRequestItem } from './request-item.js';
  * refusal carries the request as it stands (absent: withdrawn), at no extra read.
  *
  * @example
- * const marked = await markGranted(store, requestKey, lease);
+ * const marked = await markGranted(store, ownRequest, lease);
  * if (!marked.marked && !marked.current?.granted) await releaseSlot(store, lease);
  */
 export async function markGranted(
   store: LockStore,
-  requestKey: number,
+  request: Pick<StoredRequest, 'resourceId' | 'requestKey' | 'queueKey'>,
   lease: Lease,
 ): Promise<{ marked: true } | { marked: false; current?: StoredRequest }> {
   try {
     await sendWithRetry(
       store,
       new UpdateItemCommand({
-        ...grantWrite(store.tableName, { resourceId: lease.resourceId, requestKey }, lease, store.clock()),
+        ...grantWrite(store.tableName, request, lease, store.clock()),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
+    // Out of the queue, as every way out of `waiting` that is not the grant transaction.
+    await dropEntryOf(store, request);
     return { marked: true };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
