@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Lease } from '../core/lease.js';
-import type { LockStore } from '../core/store.js';
-import { createLockTable } from '../core/table.js';
+import { createLockTable, createRequestTable } from '../core/table.js';
 import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
+import type { WaitingStore } from '../core/waiting/waiting-store.js';
 import { countItemTraffic, type ItemTraffic } from '../local/count-requests.js';
 import type { BenchRow } from './core-bench.js';
 import { queueBehindHolder } from './queue-fill.js';
@@ -25,13 +25,16 @@ export async function runQueueBench(endpoint: string, log: (line: string) => voi
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   const traffic = countItemTraffic(client);
-  const store: LockStore = {
+  const tableName = `bench_queue_${Date.now()}`;
+  const store: WaitingStore = {
     client,
-    tableName: `bench_queue_${Date.now()}`,
+    tableName,
+    requestTableName: `${tableName}_requests`,
     clock: Date.now,
     logger: { warn() {} },
   };
   await createLockTable(client, store.tableName);
+  await createRequestTable(client, store.requestTableName);
   const rows: BenchRow[] = [];
   const perGrant = new Map<number, ItemTraffic>();
   for (const waiters of queueLengths) {

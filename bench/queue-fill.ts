@@ -1,7 +1,7 @@
 import type { Lease } from '../core/lease.js';
 import { takeSlot } from '../core/operations/take-slot.js';
-import type { LockStore } from '../core/store.js';
 import { recordWaiting } from '../core/waiting/record-waiting.js';
+import type { WaitingStore } from '../core/waiting/waiting-store.js';
 
 /**
  * A mutex held with a long lease and `waiters` requests recorded behind it (as the acquire step
@@ -12,7 +12,7 @@ import { recordWaiting } from '../core/waiting/record-waiting.js';
  * const holder = await queueBehindHolder(store, 'partner-api', 1_000);
  */
 export async function queueBehindHolder(
-  store: LockStore,
+  store: WaitingStore,
   resourceId: string,
   waiters: number,
   /** Characters of each made-up task token (Step Functions' are up to 2,048). */

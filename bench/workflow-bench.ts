@@ -50,6 +50,7 @@ export async function runWorkflowBench(
   const store = {
     client: countingDynamoDbClient(aws.endpoints.dynamodb).client,
     tableName: aws.tableName,
+    requestTableName: aws.requestTableName,
     clock: Date.now,
     logger: { warn() {} },
   };

@@ -1,9 +1,10 @@
 import { DescribeTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import type { Clock, LockStore } from '../core/store.js';
+import type { Clock } from '../core/store.js';
+import type { WaitingStore } from '../core/waiting/waiting-store.js';
 import type { Connection } from './parse-command.js';
 
 /** The lock table the CLI talks to, and a description of where it is for error messages. */
-export interface CliStore extends LockStore {
+export interface CliStore extends WaitingStore {
   client: DynamoDBClient;
   /** "http://localhost:8000" or "AWS eu-west-1": where the table was looked for. */
   where: () => Promise<string>;
@@ -35,6 +36,7 @@ export function openStore(connection: Connection, clock: Clock = Date.now): CliS
   return {
     client,
     tableName: connection.tableName,
+    requestTableName: connection.requestTableName,
     clock,
     // A CLI answers or fails; retry warnings would only clutter its output.
     logger: { warn: () => {} },

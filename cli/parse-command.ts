@@ -2,11 +2,14 @@ import { parseArgs } from 'node:util';
 import { defaults, limits } from '../core/defaults.js';
 import { InvalidLockOptionError } from '../core/errors.js';
 import { validateResourceId, validateTableName } from '../core/validate.js';
+import { requestTableNameFor } from '../core/waiting/waiting-store.js';
 import { UsageError } from './usage.js';
 
 /** Where the lock table is: the options every command shares. */
 export interface Connection {
   tableName: string;
+  /** The service's table of waiting requests (status reads it, release hands over from it). */
+  requestTableName: string;
   endpoint?: string;
   region?: string;
 }
@@ -21,6 +24,7 @@ export type ParsedCommand = { json: boolean; connection: Connection } & (
 
 const options = {
   table: { type: 'string' },
+  'request-table': { type: 'string' },
   endpoint: { type: 'string' },
   region: { type: 'string' },
   json: { type: 'boolean' },
@@ -78,8 +82,16 @@ function parse(argv: readonly string[]) {
   }
 }
 
-function toConnection(values: { table?: string; endpoint?: string; region?: string }): Connection {
+function toConnection(values: {
+  table?: string;
+  'request-table'?: string;
+  endpoint?: string;
+  region?: string;
+}): Connection {
   const tableName = checked(() => validateTableName(values.table ?? defaults.tableName, '--table'));
+  const requestTableName = checked(() =>
+    validateTableName(values['request-table'] ?? requestTableNameFor(tableName), '--request-table'),
+  );
   if (values.endpoint !== undefined && !URL.canParse(values.endpoint)) {
     throw new UsageError(`--endpoint must be a URL such as http://localhost:8000, got "${values.endpoint}"`);
   }
@@ -88,6 +100,7 @@ function toConnection(values: { table?: string; endpoint?: string; region?: stri
   }
   return {
     tableName,
+    requestTableName,
     ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }),
     ...(values.region === undefined ? {} : { region: values.region }),
   };

@@ -1,7 +1,7 @@
 import { isHeld, toHolder } from '../core/item.js';
-import type { LockStore } from '../core/store.js';
 import { readResource } from '../core/waiting/read-resource.js';
 import { isWaiting } from '../core/waiting/request.js';
+import type { WaitingStore } from '../core/waiting/waiting-store.js';
 import { printable, textTable, whenFromNow } from './text-table.js';
 
 /** One unexpired holder as `dlm status` shows it. */
@@ -43,7 +43,7 @@ export interface StatusReport {
  * @example
  * const report = await readStatus(store, 'partner-api');
  */
-export async function readStatus(store: LockStore, resourceId: string): Promise<StatusReport> {
+export async function readStatus(store: WaitingStore, resourceId: string): Promise<StatusReport> {
   const { slots, requests } = await readResource(store, resourceId);
   const nowMs = store.clock();
   const holders = [...slots.values()]

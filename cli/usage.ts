@@ -20,6 +20,8 @@ Commands:
 
 Options:
   --table <name>         lock table (default ${defaults.tableName})
+  --request-table <name> the workflow service's table of waiting requests
+                         (default <table>_requests)
   --endpoint <url>       DynamoDB endpoint (default: AWS_ENDPOINT_URL_DYNAMODB, else AWS)
   --region <region>      AWS region (default: the SDK's chain, e.g. AWS_REGION or the profile)
   --json                 one JSON object on stdout instead of tables

@@ -8,14 +8,15 @@ import { sendWithRetry } from './send.js';
 import type { LockStore } from './store.js';
 
 /**
- * Runs a Query on the lock table to its last page and answers every item.
+ * Runs a Query to its last page and answers every item: on the lock table, or on the table
+ * `input.TableName` names (the request table of the waiting protocol).
  *
  * @example
  * const items = await queryAll(store, { KeyConditionExpression: '#r = :r', ExpressionAttributeNames, ExpressionAttributeValues });
  */
 export async function queryAll(
   store: LockStore,
-  input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'> & { TableName?: string },
   /** Stop paging once this many items are in (a page may bring a few more). */
   maxItems = Number.POSITIVE_INFINITY,
 ): Promise<Record<string, AttributeValue>[]> {
@@ -25,8 +26,8 @@ export async function queryAll(
     const output: QueryCommandOutput = await sendWithRetry(
       store,
       new QueryCommand({
-        ...input,
         TableName: store.tableName,
+        ...input,
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
     );

@@ -1,7 +1,9 @@
 import {
+  type AttributeDefinition,
   CreateTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
   ResourceInUseException,
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
@@ -22,7 +24,7 @@ export const attribute = {
 } as const;
 
 /**
- * Attributes of a waiting request's item (at a negative `concurrency_id`). `expires` is written
+ * Attributes of a waiting request's item (in the request table, at a negative `concurrency_id`). `expires` is written
  * only when the request ends, a second in the past: Python dynamo-dlm counts every item of a
  * resource with `expires >= now`, and TTL removes items whose `expires` has passed.
  */
@@ -71,16 +73,68 @@ export const dueIndexName = 'due-index';
 /** How many `due_shard` values requests spread over; the sweeper queries each. */
 export const dueShardCount = 4;
 
+const ownerIndex = {
+  IndexName: ownerIndexName,
+  KeySchema: [{ AttributeName: attribute.owner, KeyType: 'HASH' as const }],
+  Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [attribute.releaseCode] },
+};
+
+const dueIndex = {
+  IndexName: dueIndexName,
+  KeySchema: [
+    { AttributeName: requestAttribute.dueShard, KeyType: 'HASH' as const },
+    { AttributeName: requestAttribute.dueMs, KeyType: 'RANGE' as const },
+  ],
+  // The chain lets the sweeper re-drive a waiting request as its own retry turn would.
+  Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [requestAttribute.retryChain] },
+};
+
 /**
  * Creates the lock table if it does not exist: `resource_id` (S) partition key, `concurrency_id`
- * (N) sort key, on-demand billing, TTL on `expires`, and the `owner-index`. Waits until the
- * table is active.
+ * (N) sort key, on-demand billing, TTL on `expires`, and the `owner-index` (finds what a failed
+ * execution holds, to free it). Waits until the table is active.
  * For local use and tests; in AWS, deploy it with `sst deploy` (or your own IaC).
  *
  * @example
  * await createLockTable(new DynamoDBClient({}), 'dynamo_dlm_locks');
  */
 export async function createLockTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await createTable(
+    client,
+    tableName,
+    [{ AttributeName: attribute.owner, AttributeType: 'S' }],
+    [ownerIndex],
+  );
+}
+
+/**
+ * Creates the request table of the workflow service if it does not exist: the lock table's keys,
+ * billing and TTL, the `owner-index` (finds what a failed execution waits for) and the
+ * `due-index` (finds requests whose next step is overdue: a lost retry turn, an unanswered grant).
+ * Only the service's functions should be allowed to read or write it: it holds task tokens.
+ *
+ * @example
+ * await createRequestTable(new DynamoDBClient({}), 'dynamo_dlm_locks_requests');
+ */
+export async function createRequestTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await createTable(
+    client,
+    tableName,
+    [
+      { AttributeName: attribute.owner, AttributeType: 'S' },
+      { AttributeName: requestAttribute.dueShard, AttributeType: 'S' },
+      { AttributeName: requestAttribute.dueMs, AttributeType: 'N' },
+    ],
+    [ownerIndex, dueIndex],
+  );
+}
+
+async function createTable(
+  client: DynamoDBClient,
+  tableName: string,
+  indexAttributes: AttributeDefinition[],
+  indexes: GlobalSecondaryIndex[],
+): Promise<void> {
   try {
     await client.send(
       new CreateTableCommand({
@@ -88,33 +142,14 @@ export async function createLockTable(client: DynamoDBClient, tableName: string)
         AttributeDefinitions: [
           { AttributeName: attribute.resourceId, AttributeType: 'S' },
           { AttributeName: attribute.concurrencyId, AttributeType: 'N' },
-          { AttributeName: attribute.owner, AttributeType: 'S' },
-          { AttributeName: requestAttribute.dueShard, AttributeType: 'S' },
-          { AttributeName: requestAttribute.dueMs, AttributeType: 'N' },
+          ...indexAttributes,
         ],
         KeySchema: [
           { AttributeName: attribute.resourceId, KeyType: 'HASH' },
           { AttributeName: attribute.concurrencyId, KeyType: 'RANGE' },
         ],
         BillingMode: 'PAY_PER_REQUEST',
-        // Finds what a failed execution (its ARN is the owner) holds or waits for, to free it.
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: ownerIndexName,
-            KeySchema: [{ AttributeName: attribute.owner, KeyType: 'HASH' }],
-            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [attribute.releaseCode] },
-          },
-          // Finds requests whose next step is overdue (a lost retry turn, an unanswered grant).
-          {
-            IndexName: dueIndexName,
-            KeySchema: [
-              { AttributeName: requestAttribute.dueShard, KeyType: 'HASH' },
-              { AttributeName: requestAttribute.dueMs, KeyType: 'RANGE' },
-            ],
-            // The chain lets the sweeper re-drive a waiting request as its own retry turn would.
-            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [requestAttribute.retryChain] },
-          },
-        ],
+        GlobalSecondaryIndexes: indexes,
       }),
     );
   } catch (error) {

@@ -73,7 +73,13 @@ export async function runWorkflowDemo(aws: LocalAws, options: DemoOptions): Prom
   });
   const sfn = new SFNClient({ endpoint: aws.endpoints.stepfunctions, region: aws.region });
   const dynamodb = new DynamoDBClient({ endpoint: aws.endpoints.dynamodb, region: aws.region });
-  const store = { client: dynamodb, tableName: aws.tableName, clock: Date.now, logger: { warn: () => {} } };
+  const store = {
+    client: dynamodb,
+    tableName: aws.tableName,
+    requestTableName: aws.requestTableName,
+    clock: Date.now,
+    logger: { warn: () => {} },
+  };
   const ended = new Map<string, { status: string; atMs: number; failure?: string }>();
   const unsubscribe = aws.onExecutionStatusChange((event) => {
     if (event.detail.status !== 'RUNNING')

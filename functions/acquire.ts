@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { firstAttempt } from '../core/waiting/first-attempt.js';
-import type { SlotRequest } from '../core/waiting/request.js';
+import { releaseCodeOf, type SlotRequest } from '../core/waiting/request.js';
+import { mayAnswerFor } from '../core/waiting/token-claim.js';
 import { sendFailure } from './lib/answer.js';
 import { lockStore, now } from './lib/clients.js';
 import { readConfig } from './lib/config.js';
@@ -11,7 +12,9 @@ import { acquireInput, parseStepInput } from './lib/schemas.js';
 import { answerUnrecorded, driveSettled, passAfterLeaving, settlePass } from './lib/settle.js';
 
 /** What the function returns (Step Functions ignores it: the task waits for its token). */
-export type AcquireResult = { status: 'granted' | 'waiting' | 'answered-elsewhere' | 'invalid' | 'timeout' };
+export type AcquireResult = {
+  status: 'granted' | 'waiting' | 'answered-elsewhere' | 'invalid' | 'timeout' | 'refused';
+};
 
 /**
  * The acquire step, called with `arn:aws:states:::lambda:invoke.waitForTaskToken`. It never
@@ -35,6 +38,9 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
   try {
     input = parseStepInput(acquireInput, event);
   } catch (error) {
+    // A token recorded for a request is that request's: bad input under it is someone else's.
+    if (!(await mayAnswerFor(lockStore(context), releaseCodeOf(taskToken), undefined)))
+      return refused(taskToken);
     await sendFailure(taskToken, errorName.invalidRequest, (error as Error).message);
     return { status: 'invalid' };
   }
@@ -57,6 +63,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
   };
   try {
     const attempt = await firstAttempt(store, request);
+    if (attempt.kind === 'refused') return refused(taskToken);
     // Answered, unless its lease lapsed and the slot went on first: then it waits like a busy one.
     if (attempt.kind === 'granted' && (await answerUnrecorded(store, request, attempt.lease, arrivedMs)))
       return { status: 'granted' };
@@ -77,9 +84,22 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
       return { status: 'timeout' };
     }
     const joined = await joinQueue(store, config, request);
+    if (joined === 'refused') return refused(taskToken);
     logger.info(joined === 'granted' ? 'settled in the first pass' : joined);
     return { status: joined };
   } finally {
     logger.resetKeys();
   }
+}
+
+/**
+ * An acquire whose task token belongs to another request (another resource or payload): a
+ * replayed token. Its task is not answered, neither with a grant nor with an error the caller
+ * could word; the invocation says so, and the log names the task by its hint only.
+ */
+function refused(taskToken: string): AcquireResult {
+  logger.warn('refused a task token recorded for another request; its task was not answered', {
+    task: tokenHint(taskToken),
+  });
+  return { status: 'refused' };
 }

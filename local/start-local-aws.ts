@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createLockTable } from '../core/table.js';
+import { createLockTable, createRequestTable } from '../core/table.js';
+import { requestTableNameFor } from '../core/waiting/waiting-store.js';
 import { startDynamoDbLocal } from './dynamodb/start-dynamodb-local.js';
 import { serviceFunctions } from './functions.js';
 import { type LocalFunctionDefinition, LocalLambdaRuntime, type LocalLogger } from './lambda/index.js';
@@ -37,6 +38,8 @@ export interface LocalAws {
   /** ARNs of the steps, for `dynamo-dlm/steps` or a hand-written definition. */
   functions: { acquire: string; release: string; count: string; extend: string };
   tableName: string;
+  /** The table of waiting requests (task tokens): only the service's functions use it. */
+  requestTableName: string;
   retryQueueUrl: string;
   deadLetterQueueUrl: string;
   region: string;
@@ -108,13 +111,16 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
 
     const tableName = options.tableName ?? 'dynamo_dlm_locks';
     const dynamodbClient = new DynamoDBClient({ endpoint: dynamodbEndpoint, region });
+    const requestTableName = requestTableNameFor(tableName);
     await createLockTable(dynamodbClient, tableName);
+    await createRequestTable(dynamodbClient, requestTableName);
     dynamodbClient.destroy();
     const queues = await createRetryQueues(sqs.endpoint);
 
     // In-process functions share this process's environment: this is their configuration.
     Object.assign(process.env, {
       DLM_TABLE_NAME: tableName,
+      DLM_REQUEST_TABLE_NAME: requestTableName,
       DLM_RETRY_QUEUE_URL: queues.retryQueueUrl,
       DLM_RETRY_BASE_SECONDS: String(options.retry?.baseSeconds ?? 1),
       DLM_RETRY_CAP_SECONDS: String(options.retry?.capSeconds ?? 60),
@@ -152,6 +158,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       endpoints: { dynamodb: dynamodbEndpoint, sqs: sqs.endpoint, stepfunctions: stepFunctions.endpoint },
       functions: { acquire: arns.acquire, release: arns.release, count: arns.count, extend: arns.extend },
       tableName,
+      requestTableName,
       ...queues,
       region,
       lambda,

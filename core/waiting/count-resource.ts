@@ -1,7 +1,7 @@
 import { isHeld } from '../item.js';
-import type { LockStore } from '../store.js';
 import { readResource } from './read-resource.js';
 import { isWaiting } from './request.js';
+import type { WaitingStore } from './waiting-store.js';
 
 /** Holders and waiters of one resource now. */
 export interface CountResult {
@@ -15,7 +15,7 @@ export interface CountResult {
  * @example
  * const { held, waiting } = await countResource(store, 'partner-api');
  */
-export async function countResource(store: LockStore, resourceId: string): Promise<CountResult> {
+export async function countResource(store: WaitingStore, resourceId: string): Promise<CountResult> {
   const { slots, requests } = await readResource(store, resourceId);
   const nowMs = store.clock();
   const held = [...slots.values()].filter((item) => isHeld(item, nowMs)).length;

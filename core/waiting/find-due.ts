@@ -1,6 +1,6 @@
 import { queryAll } from '../query-all.js';
-import type { LockStore } from '../store.js';
 import { attribute, dueIndexName, dueShardCount, requestAttribute } from '../table.js';
+import type { WaitingStore } from './waiting-store.js';
 
 /** A request whose next step was due before the sweep: where it is, and the chain it waited under. */
 export interface DueRequest {
@@ -17,12 +17,13 @@ export interface DueRequest {
  * @example
  * for (const due of await findDue(store, Date.now(), 500)) await redrive(due);
  */
-export async function findDue(store: LockStore, beforeMs: number, limit: number): Promise<DueRequest[]> {
+export async function findDue(store: WaitingStore, beforeMs: number, limit: number): Promise<DueRequest[]> {
   const found: DueRequest[] = [];
   for (let shard = 0; shard < dueShardCount && found.length < limit; shard++) {
     const items = await queryAll(
       store,
       {
+        TableName: store.requestTableName,
         IndexName: dueIndexName,
         KeyConditionExpression: '#shard = :shard AND #dueMs < :before',
         ExpressionAttributeNames: { '#shard': requestAttribute.dueShard, '#dueMs': requestAttribute.dueMs },

@@ -1,7 +1,6 @@
 import type { Lease } from '../lease.js';
 import { releaseSlot } from '../operations/release-slot.js';
 import { takeSlot } from '../operations/take-slot.js';
-import type { LockStore } from '../store.js';
 import type { GrantPass } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
 import { markGranted } from './mark-granted.js';
@@ -13,6 +12,8 @@ import {
   type SlotRequest,
   type StoredRequest,
 } from './request.js';
+import { mayAnswerFor } from './token-claim.js';
+import type { WaitingStore } from './waiting-store.js';
 
 /**
  * The first attempt's verdict. `granted`: the slot is this request's and it has no record (with
@@ -24,11 +25,15 @@ export type FirstAttempt =
   /** A repeated delivery of a request stored already and no longer waiting: drive it from its record. */
   | { kind: 'settled'; request: StoredRequest }
   /** `handedOver`: the slot this attempt found free went to the oldest waiter; answer it. */
-  | { kind: 'busy'; handedOver?: GrantPass };
+  | { kind: 'busy'; handedOver?: GrantPass }
+  /** Its task token is claimed by another request (`token-claim.ts`): answer nothing. */
+  | { kind: 'refused' };
 
 /**
  * A workflow's first try for a slot: one conditional write to the request's primary slot, then
- * a read of its own record and of the head of the queue, which the grant must respect:
+ * a read of its own record, its token's claim and the head of the queue, which the grant must
+ * respect:
+ * - the token is claimed by another request (a replayed token): refused, nothing answered;
  * - an item of this very request exists (a repeated delivery): settle through it, so the
  *   request never ends up with two slots;
  * - older requests wait: pass the slot to the oldest and queue behind them (arrival order);
@@ -37,7 +42,7 @@ export type FirstAttempt =
  * @example
  * const attempt = await firstAttempt(store, { resourceId, concurrency: 3, leaseMs, waitUntilMs, taskToken });
  */
-export async function firstAttempt(store: LockStore, request: SlotRequest): Promise<FirstAttempt> {
+export async function firstAttempt(store: WaitingStore, request: SlotRequest): Promise<FirstAttempt> {
   const releaseCode = releaseCodeOf(request.taskToken);
   const primary = primarySlotOf(releaseCode, request.concurrency);
   const taken = await takeSlot(store, {
@@ -52,7 +57,14 @@ export async function firstAttempt(store: LockStore, request: SlotRequest): Prom
     if (taken.fresh) await releaseSlot(store, taken.lease);
   };
   const requestKey = requestKeyOf(releaseCode);
-  const own = await readRequest(store, request.resourceId, requestKey);
+  const [own, mayAnswer] = await Promise.all([
+    readRequest(store, request.resourceId, requestKey),
+    mayAnswerFor(store, releaseCode, request),
+  ]);
+  if (!mayAnswer) {
+    await giveBack();
+    return { kind: 'refused' };
+  }
   if (own && own.state !== 'waiting') {
     // A repeated delivery of a request that moved on: it is settled through its record alone.
     if (own.granted?.concurrencyId !== primary || own.state === 'withdrawn' || own.state === 'timed-out')

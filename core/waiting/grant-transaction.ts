@@ -7,11 +7,11 @@ import { slotKey } from '../item.js';
 import type { Lease } from '../lease.js';
 import { fencingFloorPerMs, holderUpdate, slotIsFree } from '../operations/slot-conditions.js';
 import { sendWithRetry } from '../send.js';
-import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import { entryDelete, grantWrite } from './lifecycle.js';
 import { leaseOf, primarySlotOf, type StoredRequest } from './request.js';
 import { notHoldingPrimarySlot } from './request-writes.js';
+import type { WaitingStore } from './waiting-store.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -38,7 +38,7 @@ export type GrantOutcome =
  * const outcome = await grantSlot(store, request, 2, slotItemAsRead);
  */
 export async function grantSlot(
-  store: LockStore,
+  store: WaitingStore,
   request: StoredRequest,
   concurrencyId: number,
   slotAsRead: Item | undefined,
@@ -86,12 +86,12 @@ export async function grantSlot(
               },
             },
           },
-          { Update: grantWrite(store.tableName, request, lease, nowMs) },
+          { Update: grantWrite(store.requestTableName, request, lease, nowMs) },
           ...(primarySlot === concurrencyId
             ? []
             : [{ ConditionCheck: notHoldingPrimarySlot(store.tableName, request, nowMs) }]),
           // Out of the queue with the same write (last: the reasons above keep their places).
-          ...entryDelete(store.tableName, request),
+          ...entryDelete(store.requestTableName, request),
         ],
       }),
     );

@@ -2,11 +2,11 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { fullJitterDelay, sleep } from '../backoff.js';
 import { isHeld, leaseEndMs } from '../item.js';
 import type { Lease } from '../lease.js';
-import type { LockStore } from '../store.js';
 import { grantSlot } from './grant-transaction.js';
 import { timeOut } from './lifecycle.js';
 import { dropQueueEntry, type QueueEntry, type QueueWindow, readQueueWindow, readRequest } from './queue.js';
 import { primarySlotOf, type StoredRequest } from './request.js';
+import type { WaitingStore } from './waiting-store.js';
 
 /** A request that just got a slot (now `granted`): its task must be told. */
 export interface Grant {
@@ -46,7 +46,7 @@ const conflictBackoff = { baseMs: 25, capMs: 400 };
  * const { grants, expired } = await grantWaiting(store, 'partner-api');
  */
 export async function grantWaiting(
-  store: LockStore,
+  store: WaitingStore,
   resourceId: string,
   window?: QueueWindow,
 ): Promise<GrantPass> {
@@ -67,7 +67,10 @@ export async function grantWaiting(
   return result;
 }
 
-async function grantPass(store: LockStore, first: QueueWindow): Promise<GrantPass & { conflicted: boolean }> {
+async function grantPass(
+  store: WaitingStore,
+  first: QueueWindow,
+): Promise<GrantPass & { conflicted: boolean }> {
   const nowMs = store.clock();
   const grants: Grant[] = [];
   const expired: StoredRequest[] = [];
@@ -137,7 +140,7 @@ export function nextLeaseEnd(
 }
 
 async function grantOne(
-  store: LockStore,
+  store: WaitingStore,
   request: StoredRequest,
   free: Set<number>,
   window: QueueWindow,

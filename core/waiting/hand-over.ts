@@ -1,10 +1,10 @@
 import { isHeld } from '../item.js';
 import type { SlotLease } from '../operations/release-slot.js';
-import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import { grantSlot } from './grant-transaction.js';
 import { type GrantPass, nextLeaseEnd } from './grant-waiting.js';
 import { dropQueueEntry, type QueueWindow, readRequest } from './queue.js';
+import type { WaitingStore } from './waiting-store.js';
 
 /**
  * Passes a held slot straight to the oldest waiting request that may use it, in one
@@ -17,7 +17,7 @@ import { dropQueueEntry, type QueueWindow, readRequest } from './queue.js';
  * const grant = await handOver(store, lease, await readQueueWindow(store, lease.resourceId));
  */
 export async function handOver(
-  store: LockStore,
+  store: WaitingStore,
   holder: SlotLease,
   window: QueueWindow,
 ): Promise<GrantPass | undefined> {

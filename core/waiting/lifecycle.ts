@@ -11,11 +11,11 @@ import { slotKey, toExpiresSeconds } from '../item.js';
 import type { Lease } from '../lease.js';
 import { releasedSeconds } from '../operations/release-slot.js';
 import { sendConditional, sendTransaction, sendWithRetry } from '../send.js';
-import type { LockStore } from '../store.js';
 import { attribute, queueAttribute, requestAttribute } from '../table.js';
 import { dropQueueEntry, queueKeyOf, toQueueItem } from './queue.js';
 import type { RequestGrant, RequestState, StoredRequest } from './request.js';
 import { fromRequestItem, toRequestItem } from './request-item.js';
+import type { WaitingStore } from './waiting-store.js';
 
 /*
  * The lifecycle of a waiting request: the one module that writes request transitions.
@@ -154,7 +154,7 @@ export function grantWrite(
  * retried after a lost answer).
  */
 export async function rechain(
-  store: LockStore,
+  store: WaitingStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
   chain: { from?: string[]; to: string; dueMs: number },
 ): Promise<boolean> {
@@ -172,7 +172,7 @@ export async function rechain(
 
 /** One transition as a single conditional UpdateItem: true when it landed, false when refused. */
 function transition(
-  store: LockStore,
+  store: WaitingStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
   expression: string,
   condition: string,
@@ -180,7 +180,7 @@ function transition(
 ): Promise<boolean> {
   return sendConditional(
     store,
-    new UpdateItemCommand(update(store.tableName, request, expression, condition, values)),
+    new UpdateItemCommand(update(store.requestTableName, request, expression, condition, values)),
   );
 }
 
@@ -217,7 +217,7 @@ function slotWrite(
  * extended grant, or undefined when the slot or the record moved on.
  */
 export async function extendGrant(
-  store: LockStore,
+  store: WaitingStore,
   request: StoredRequest,
   grant: RequestGrant,
   expiresAtMs: number,
@@ -226,7 +226,7 @@ export async function extendGrant(
   const slot = slotWrite(store.tableName, request, grant, nowMs);
   const record = (untilMs: number) =>
     update(
-      store.tableName,
+      store.requestTableName,
       request,
       'SET #grantedUntilMs = :expiresMs',
       '#state = :granted AND #grantedToken = :grantToken',
@@ -282,7 +282,7 @@ export async function extendGrant(
  * granted afresh. Refused while the slot still holds the grant unexpired (an extension won).
  */
 export async function regrant(
-  store: LockStore,
+  store: WaitingStore,
   request: StoredRequest,
   grant: RequestGrant,
   attempt = 0,
@@ -309,7 +309,7 @@ export async function regrant(
           },
           {
             Update: update(
-              store.tableName,
+              store.requestTableName,
               request,
               'SET #state = :waiting, #dueMs = :now, #queueKey = :queueKey REMOVE #grantedSlot, #grantedUntilMs, #grantedToken',
               '(#state = :granted AND #grantedToken = :grantToken) OR #state = :waiting',
@@ -326,7 +326,7 @@ export async function regrant(
           // over another request's entry: one that took this key meanwhile keeps it.
           {
             Put: {
-              ...entryWrite(store.tableName, { ...request, queueKey }),
+              ...entryWrite(store.requestTableName, { ...request, queueKey }),
               ConditionExpression: 'attribute_not_exists(#requestKey) OR #requestKey = :ownKey',
               ExpressionAttributeNames: { '#requestKey': queueAttribute.requestKey },
               ExpressionAttributeValues: { ':ownKey': number(request.requestKey) },
@@ -352,7 +352,7 @@ export async function regrant(
  * delivery while the grant lasts. Its task token goes at once.
  */
 export async function markAnswered(
-  store: LockStore,
+  store: WaitingStore,
   request: StoredRequest,
   grant: RequestGrant,
 ): Promise<boolean> {
@@ -375,7 +375,7 @@ export async function markAnswered(
  * time-out: waiting → timed-out, because its own deadline passed. True also when it was timed
  * out already (by this write retried, or another pass): a Lock.Timeout sent twice is harmless.
  */
-export async function timeOut(store: LockStore, request: StoredRequest): Promise<boolean> {
+export async function timeOut(store: WaitingStore, request: StoredRequest): Promise<boolean> {
   const nowMs = store.clock();
   const timedOut = await transition(
     store,
@@ -394,7 +394,7 @@ export async function timeOut(store: LockStore, request: StoredRequest): Promise
 
 /** Drops the queue entry of a request that has just left `waiting` (if it had one). */
 export async function dropEntryOf(
-  store: LockStore,
+  store: WaitingStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey' | 'queueKey'>,
 ): Promise<void> {
   if (request.queueKey === undefined) return;
@@ -402,7 +402,7 @@ export async function dropEntryOf(
 }
 
 /** told: a timed-out request's Lock.Timeout was sent; the request has ended. */
-export async function markTimeoutTold(store: LockStore, request: StoredRequest): Promise<boolean> {
+export async function markTimeoutTold(store: WaitingStore, request: StoredRequest): Promise<boolean> {
   const told = await transition(store, request, `SET #expires = :ended ${endFields}`, '#state = :timedOut', {
     ':timedOut': state('timed-out'),
     ...endExpires(store.clock()),
@@ -417,7 +417,7 @@ export async function markTimeoutTold(store: LockStore, request: StoredRequest):
  * meanwhile: then it is answered as granted, not withdrawn).
  */
 export async function withdraw(
-  store: LockStore,
+  store: WaitingStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey' | 'queueKey'>,
 ): Promise<boolean> {
   const withdrawn = await sendConditional(
@@ -434,7 +434,7 @@ export async function withdraw(
  * slot of its grant too (a grant that landed after the cleanup looked for the owner's slots).
  */
 export async function withdrawEnded(
-  store: LockStore,
+  store: WaitingStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
 ): Promise<StoredRequest | undefined> {
   try {
@@ -455,13 +455,13 @@ export async function withdrawEnded(
 }
 
 function withdrawWrite(
-  store: LockStore,
+  store: WaitingStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
   from: RequestState[],
 ): RequestUpdate {
   const values = Object.fromEntries(from.map((name, index) => [`:from${index}`, state(name)]));
   return update(
-    store.tableName,
+    store.requestTableName,
     request,
     `SET #state = :withdrawn, #expires = :ended ${endFields}`,
     `#state IN (${Object.keys(values).join(', ')})`,
@@ -471,12 +471,12 @@ function withdrawWrite(
 
 /** forget: an answered request whose grant is over (released, passed on, or its lease ended) goes. */
 export async function forget(
-  store: LockStore,
+  store: WaitingStore,
   request: StoredRequest,
   grant: RequestGrant,
 ): Promise<boolean> {
   const { ExpressionAttributeNames, ConditionExpression, ExpressionAttributeValues } = update(
-    store.tableName,
+    store.requestTableName,
     request,
     '',
     '#state = :answered AND #grantedToken = :grantToken',
@@ -485,7 +485,7 @@ export async function forget(
   return sendConditional(
     store,
     new DeleteItemCommand({
-      TableName: store.tableName,
+      TableName: store.requestTableName,
       Key: slotKey(request.resourceId, request.requestKey),
       ConditionExpression,
       ExpressionAttributeNames,
@@ -520,7 +520,7 @@ export function entryWrite(tableName: string, request: StoredRequest & { queueKe
  * queue: a waiting request recorded before the queue existed gets its entry (at its arrival
  * time), so that passes, which read only the queue, see it. Its retry turn does this once.
  */
-export async function queueOldRequest(store: LockStore, request: StoredRequest): Promise<boolean> {
+export async function queueOldRequest(store: WaitingStore, request: StoredRequest): Promise<boolean> {
   const queueKey = queueKeyOf(request.arrivedMs, request.releaseCode);
   return sendTransaction(
     store,
@@ -528,14 +528,14 @@ export async function queueOldRequest(store: LockStore, request: StoredRequest):
       TransactItems: [
         {
           Update: update(
-            store.tableName,
+            store.requestTableName,
             request,
             'SET #queueKey = :queueKey',
             '#state = :waiting AND (attribute_not_exists(#queueKey) OR #queueKey = :queueKey)',
             { ':waiting': state('waiting'), ':queueKey': number(queueKey) },
           ),
         },
-        { Put: entryWrite(store.tableName, { ...request, queueKey }) },
+        { Put: entryWrite(store.requestTableName, { ...request, queueKey }) },
       ],
     }),
   );
@@ -556,7 +556,7 @@ export function entryDelete(
  * chain if it still waits. Otherwise answers the request as it stands (absent: gone).
  */
 export async function continueWaiting(
-  store: LockStore,
+  store: WaitingStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
   chain: { to: string; dueMs: number },
 ): Promise<{ continued: true; request: StoredRequest } | { continued: false; current?: StoredRequest }> {
@@ -564,11 +564,17 @@ export async function continueWaiting(
     const output = await sendWithRetry<UpdateItemCommandOutput>(
       store,
       new UpdateItemCommand({
-        ...update(store.tableName, request, 'SET #retryChain = :to, #dueMs = :due', '#state = :waiting', {
-          ':waiting': state('waiting'),
-          ':to': { S: chain.to },
-          ':due': number(chain.dueMs),
-        }),
+        ...update(
+          store.requestTableName,
+          request,
+          'SET #retryChain = :to, #dueMs = :due',
+          '#state = :waiting',
+          {
+            ':waiting': state('waiting'),
+            ':to': { S: chain.to },
+            ':due': number(chain.dueMs),
+          },
+        ),
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),

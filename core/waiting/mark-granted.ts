@@ -1,10 +1,10 @@
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Lease } from '../lease.js';
 import { sendWithRetry } from '../send.js';
-import type { LockStore } from '../store.js';
 import { dropEntryOf, grantWrite } from './lifecycle.js';
 import type { StoredRequest } from './request.js';
 import { fromRequestItem } from './request-item.js';
+import type { WaitingStore } from './waiting-store.js';
 
 /**
  * Marks a waiting request as granted the lease it already holds (its first attempt got the
@@ -16,7 +16,7 @@ import { fromRequestItem } from './request-item.js';
  * if (!marked.marked && !marked.current?.granted) await releaseSlot(store, lease);
  */
 export async function markGranted(
-  store: LockStore,
+  store: WaitingStore,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey' | 'queueKey'>,
   lease: Lease,
 ): Promise<{ marked: true } | { marked: false; current?: StoredRequest }> {
@@ -24,7 +24,7 @@ export async function markGranted(
     await sendWithRetry(
       store,
       new UpdateItemCommand({
-        ...grantWrite(store.tableName, request, lease, store.clock()),
+        ...grantWrite(store.requestTableName, request, lease, store.clock()),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );

@@ -9,10 +9,10 @@ import {
 import { slotKey } from '../item.js';
 import { queryAll } from '../query-all.js';
 import { sendTransaction, sendWithRetry } from '../send.js';
-import type { LockStore } from '../store.js';
 import { attribute, queueAttribute, requestAttribute } from '../table.js';
 import { firstRequestKey, type StoredRequest } from './request.js';
 import { fromRequestItem } from './request-item.js';
+import type { WaitingStore } from './waiting-store.js';
 
 /*
  * The queue of a resource: one small entry per waiting request, at a sort key in arrival order,
@@ -98,7 +98,7 @@ export interface QueuePage {
  * const { entries } = await readQueueHead(store, 'partner-api', 20);
  */
 export async function readQueueHead(
-  store: LockStore,
+  store: WaitingStore,
   resourceId: string,
   limit: number,
   startKey?: Item,
@@ -106,7 +106,7 @@ export async function readQueueHead(
   const output = await sendWithRetry<QueryCommandOutput>(
     store,
     new QueryCommand({
-      TableName: store.tableName,
+      TableName: store.requestTableName,
       ...keyRange(resourceId, queueFloor, queueCeiling),
       Limit: limit,
       ...(startKey ? { ExclusiveStartKey: startKey } : {}),
@@ -125,7 +125,7 @@ export async function readQueueHead(
  * const slots = await readSlots(store, 'partner-api', 3);
  */
 export async function readSlots(
-  store: LockStore,
+  store: WaitingStore,
   resourceId: string,
   count: number,
 ): Promise<Map<number, Item>> {
@@ -155,14 +155,14 @@ function keyRange(resourceId: string, low: number, high: number) {
  * const request = await readRequest(store, 'partner-api', requestKey);
  */
 export async function readRequest(
-  store: LockStore,
+  store: WaitingStore,
   resourceId: string,
   requestKey: number,
 ): Promise<StoredRequest | undefined> {
   const output = await sendWithRetry<GetItemCommandOutput>(
     store,
     new GetItemCommand({
-      TableName: store.tableName,
+      TableName: store.requestTableName,
       Key: slotKey(resourceId, requestKey),
       ConsistentRead: true,
     }),
@@ -177,17 +177,17 @@ export async function readRequest(
  * false when the request waits (the entry stays).
  */
 export async function dropQueueEntry(
-  store: LockStore,
+  store: WaitingStore,
   entry: Pick<QueueEntry, 'resourceId' | 'queueKey' | 'requestKey'>,
 ): Promise<boolean> {
   return sendTransaction(
     store,
     new TransactWriteItemsCommand({
       TransactItems: [
-        { Delete: { TableName: store.tableName, Key: slotKey(entry.resourceId, entry.queueKey) } },
+        { Delete: { TableName: store.requestTableName, Key: slotKey(entry.resourceId, entry.queueKey) } },
         {
           ConditionCheck: {
-            TableName: store.tableName,
+            TableName: store.requestTableName,
             Key: slotKey(entry.resourceId, entry.requestKey),
             ConditionExpression: 'attribute_not_exists(#releaseCode) OR #state <> :waiting',
             ExpressionAttributeNames: {
@@ -222,7 +222,7 @@ export const queueWindowSize = 20;
  * const window = await readQueueWindow(store, 'partner-api');
  */
 export async function readQueueWindow(
-  store: LockStore,
+  store: WaitingStore,
   resourceId: string,
   { limit = queueWindowSize, startKey }: { limit?: number; startKey?: Item } = {},
 ): Promise<QueueWindow> {

@@ -1,10 +1,10 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { queryAll } from '../query-all.js';
-import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import { isQueueKey, queueKeyOf } from './queue.js';
 import { firstRequestKey, type StoredRequest } from './request.js';
 import { fromRequestItem } from './request-item.js';
+import type { WaitingStore } from './waiting-store.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -15,28 +15,35 @@ export interface ResourceState {
 }
 
 /**
- * Reads a whole resource with one consistent Query (slots and requests share its partition):
- * its cost grows with the number of requests, so only `count`, `dlm status` and tests use it;
- * the passes read the head of the queue (`core/waiting/queue.ts`). Requests come back in
- * arrival order, the order in which they are granted.
+ * Reads a whole resource with two consistent Queries of its partition: the slots in the lock
+ * table and the requests in the request table. Their cost grows with the number of requests,
+ * so only `count`, `dlm status` and tests use it; the passes read the head of the queue
+ * (`core/waiting/queue.ts`). Requests come back in arrival order, the order in which they are
+ * granted.
  *
  * @example
  * const { slots, requests } = await readResource(store, 'partner-api');
  */
-export async function readResource(store: LockStore, resourceId: string): Promise<ResourceState> {
+export async function readResource(store: WaitingStore, resourceId: string): Promise<ResourceState> {
+  const partition = (TableName: string, low: number, high: number) =>
+    queryAll(store, {
+      TableName,
+      ConsistentRead: true,
+      KeyConditionExpression: '#resourceId = :resourceId AND #key BETWEEN :low AND :high',
+      ExpressionAttributeNames: { '#resourceId': attribute.resourceId, '#key': attribute.concurrencyId },
+      ExpressionAttributeValues: {
+        ':resourceId': { S: resourceId },
+        ':low': { N: String(low) },
+        ':high': { N: String(high) },
+      },
+    });
   const slots = new Map<number, Item>();
-  const requests: StoredRequest[] = [];
-  const items = await queryAll(store, {
-    ConsistentRead: true,
-    KeyConditionExpression: '#resourceId = :resourceId',
-    ExpressionAttributeNames: { '#resourceId': attribute.resourceId },
-    ExpressionAttributeValues: { ':resourceId': { S: resourceId } },
-  });
-  for (const item of items) {
-    const key = Number(item[attribute.concurrencyId]?.N);
-    if (key >= 0) slots.set(key, item);
-    else if (key <= firstRequestKey && !isQueueKey(key)) requests.push(fromRequestItem(item));
+  for (const item of await partition(store.tableName, 0, Number.MAX_SAFE_INTEGER)) {
+    slots.set(Number(item[attribute.concurrencyId]?.N), item);
   }
+  const requests = (await partition(store.requestTableName, Number.MIN_SAFE_INTEGER, firstRequestKey))
+    .filter((item) => !isQueueKey(Number(item[attribute.concurrencyId]?.N)))
+    .map(fromRequestItem);
   // The queue's order: arrival, then the digits that break a tie within a millisecond.
   const place = (request: StoredRequest) =>
     request.queueKey ?? queueKeyOf(request.arrivedMs, request.releaseCode);

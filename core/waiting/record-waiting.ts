@@ -1,23 +1,26 @@
 import { type TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { sendWithRetry } from '../send.js';
-import type { LockStore } from '../store.js';
 import { queueAttribute } from '../table.js';
 import { continueWaiting, entryWrite, recordWrite } from './lifecycle.js';
 import { queueKeyOf } from './queue.js';
 import { releaseCodeOf, requestKeyOf, type SlotRequest, type StoredRequest } from './request.js';
 import { notHoldingPrimarySlot } from './request-writes.js';
+import { claimWrite } from './token-claim.js';
+import type { WaitingStore } from './waiting-store.js';
 
 /**
  * `recorded`: the request now waits, under `retryChain`. `rechained`: it already waited (a
  * repeated delivery) and now continues under the new `retryChain`; older retry messages drop
  * themselves. `settled`: a repeated delivery of a request that moved on meanwhile (granted,
  * answered, or ended): drive it as it stands. `holds-primary`: another delivery of the same
- * request holds its primary slot and answers it.
+ * request holds its primary slot and answers it. `refused`: its task token is claimed by another
+ * request (another resource or payload): the token was replayed, and its task is not ours to answer.
  */
 export type RecordOutcome =
   | { kind: 'recorded' | 'rechained'; request: StoredRequest }
   | { kind: 'settled'; request: StoredRequest }
-  | { kind: 'holds-primary' };
+  | { kind: 'holds-primary' }
+  | { kind: 'refused' };
 
 /**
  * Records a request as waiting, in arrival order: its record and its queue entry, created only if
@@ -28,7 +31,7 @@ export type RecordOutcome =
  * const outcome = await recordWaiting(store, request, { retryChain: randomUUID(), dueMs });
  */
 export async function recordWaiting(
-  store: LockStore,
+  store: WaitingStore,
   request: SlotRequest,
   chain: { retryChain: string; dueMs: number },
   attempt = 0,
@@ -51,10 +54,10 @@ export async function recordWaiting(
       store,
       new TransactWriteItemsCommand({
         TransactItems: [
-          { Put: recordWrite(store.tableName, stored) },
+          { Put: recordWrite(store.requestTableName, stored) },
           {
             Put: {
-              ...entryWrite(store.tableName, stored),
+              ...entryWrite(store.requestTableName, stored),
               ConditionExpression: 'attribute_not_exists(#requestKey) OR #requestKey = :requestKey',
               ExpressionAttributeNames: { '#requestKey': queueAttribute.requestKey },
               ExpressionAttributeValues: { ':requestKey': { N: String(stored.requestKey) } },
@@ -62,6 +65,8 @@ export async function recordWaiting(
           },
           // The request does not hold its primary slot already.
           { ConditionCheck: notHoldingPrimarySlot(store.tableName, stored, stored.arrivedMs) },
+          // The token is this request's: unclaimed, or claimed by this same request before.
+          { Put: claimWrite(store.requestTableName, request, releaseCode, arrivedMs) },
         ],
       }),
     );
@@ -69,6 +74,7 @@ export async function recordWaiting(
   } catch (error) {
     if ((error as Error).name !== 'TransactionCanceledException') throw error;
     const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+    if (reasons[3]?.Code === 'ConditionalCheckFailed') return { kind: 'refused' };
     if (reasons[2]?.Code === 'ConditionalCheckFailed') return { kind: 'holds-primary' };
     if (reasons[0]?.Code !== 'ConditionalCheckFailed') {
       if (reasons[1]?.Code === 'ConditionalCheckFailed' && attempt < 10)

@@ -1,8 +1,8 @@
 import { releaseSlot, type SlotLease } from '../operations/release-slot.js';
-import type { LockStore } from '../store.js';
 import { type GrantPass, grantWaiting } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
 import { readQueueWindow } from './queue.js';
+import type { WaitingStore } from './waiting-store.js';
 
 /** The release, and the pass that handed the freed slot on (absent when nobody waited). */
 export interface ReleaseOutcome {
@@ -21,7 +21,7 @@ export interface ReleaseOutcome {
  * const { released, pass } = await releaseAndHandOff(store, lease);
  */
 export async function releaseAndHandOff(
-  store: LockStore,
+  store: WaitingStore,
   lease: SlotLease,
   { handOff = true }: { handOff?: boolean } = {},
 ): Promise<ReleaseOutcome> {

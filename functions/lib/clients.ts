@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import type { LockStore } from '../../core/store.js';
+import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { readConfig } from './config.js';
 import { logger } from './logger.js';
 
@@ -44,11 +44,13 @@ const reserveMs = 1_500;
  * The lock table as the functions use it; endpoints come from `AWS_ENDPOINT_URL_*`. With the
  * Lambda context, store retries stop in time for the function to answer before its timeout.
  */
-export function lockStore(context?: Pick<Context, 'getRemainingTimeInMillis'>): LockStore {
+export function lockStore(context?: Pick<Context, 'getRemainingTimeInMillis'>): WaitingStore {
   dynamodb ??= new DynamoDBClient({});
+  const { tableName, requestTableName } = readConfig();
   return {
     client: dynamodb,
-    tableName: readConfig().tableName,
+    tableName,
+    requestTableName,
     clock,
     logger: { warn: (message, details) => logger.warn(message, { details }) },
     ...(context ? { deadlineMs: clock() + context.getRemainingTimeInMillis() - reserveMs } : {}),

@@ -1,8 +1,11 @@
 import { defaults } from '../../core/defaults.js';
+import { requestTableNameFor } from '../../core/waiting/waiting-store.js';
 
 /** The functions' settings, from their environment (set by the stack, or by the local AWS). */
 export interface FunctionConfig {
   tableName: string;
+  /** The table of waiting requests, which only the functions' roles may read and write. */
+  requestTableName: string;
   retryQueueUrl: string | undefined;
   /** Back-off of the retry loop, in seconds: full jitter in [0, min(cap, base * 2^attempt)]. */
   retryBaseSeconds: number;
@@ -25,8 +28,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): FunctionConfig
   const cap = positiveNumber(env.DLM_RETRY_CAP_SECONDS, 60, 'DLM_RETRY_CAP_SECONDS');
   if (cap > maxDelaySeconds)
     throw new Error(`DLM_RETRY_CAP_SECONDS must be at most ${maxDelaySeconds}, got ${cap}`);
+  const tableName = env.DLM_TABLE_NAME || defaults.tableName;
   return {
-    tableName: env.DLM_TABLE_NAME || defaults.tableName,
+    tableName,
+    requestTableName: env.DLM_REQUEST_TABLE_NAME || requestTableNameFor(tableName),
     retryQueueUrl: env.DLM_RETRY_QUEUE_URL || undefined,
     retryBaseSeconds: base,
     retryCapSeconds: cap,

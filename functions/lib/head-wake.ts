@@ -1,5 +1,5 @@
-import type { LockStore } from '../../core/store.js';
 import { dropQueueEntry, readRequest } from '../../core/waiting/queue.js';
+import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { now } from './clients.js';
 import type { FunctionConfig } from './config.js';
 import { dueBy, headWaitSeconds, type PassView, scheduleTurn } from './turn-schedule.js';
@@ -15,7 +15,7 @@ import { dueBy, headWaitSeconds, type PassView, scheduleTurn } from './turn-sche
  * await keepHeadAwake(store, config, pass, ownRequestKey);
  */
 export async function keepHeadAwake(
-  store: LockStore,
+  store: WaitingStore,
   config: FunctionConfig,
   pass: PassView,
   except?: number,

@@ -1,16 +1,19 @@
-import type { LockStore } from '../../core/store.js';
 import { freeSlots, grantWaiting, leftWaiting, nextLeaseEnd } from '../../core/waiting/grant-waiting.js';
 import { readQueueWindow } from '../../core/waiting/queue.js';
 import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import { releaseCodeOf, requestKeyOf, type SlotRequest } from '../../core/waiting/request.js';
+import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { now } from './clients.js';
 import type { FunctionConfig } from './config.js';
 import { enqueueRetry, newRetryChain } from './retry-queue.js';
 import { driveSettled, settlePass } from './settle.js';
 import { parkedBackstopMs, placeAfter, scheduleTurn, turnDelaySeconds } from './turn-schedule.js';
 
-/** What joining the queue came to: waiting, granted in its first pass, or settled by another delivery. */
-export type JoinOutcome = 'waiting' | 'granted' | 'answered-elsewhere';
+/**
+ * What joining the queue came to: waiting, granted in its first pass, settled by another delivery,
+ * or refused (its token is claimed by another request: nothing was recorded or answered).
+ */
+export type JoinOutcome = 'waiting' | 'granted' | 'answered-elsewhere' | 'refused';
 
 /**
  * Puts a request that found its slot busy in the queue, at the least cost for the common case (a
@@ -24,7 +27,7 @@ export type JoinOutcome = 'waiting' | 'granted' | 'answered-elsewhere';
  * const outcome = await joinQueue(store, config, request);
  */
 export async function joinQueue(
-  store: LockStore,
+  store: WaitingStore,
   config: FunctionConfig,
   request: SlotRequest,
 ): Promise<JoinOutcome> {
@@ -41,6 +44,7 @@ export async function joinQueue(
         });
   const recorded = await recordWaiting(store, request, { retryChain: chain, dueMs });
   if (recorded.kind === 'holds-primary') return 'answered-elsewhere';
+  if (recorded.kind === 'refused') return 'refused';
   if (recorded.kind === 'settled') {
     await driveSettled(store, recorded.request);
     return 'answered-elsewhere';

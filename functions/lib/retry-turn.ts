@@ -1,7 +1,7 @@
-import type { LockStore } from '../../core/store.js';
 import { grantWaiting, leftWaiting } from '../../core/waiting/grant-waiting.js';
 import { queueOldRequest, timeOut, withdraw } from '../../core/waiting/lifecycle.js';
 import { readRequest } from '../../core/waiting/queue.js';
+import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { taskStillWaits } from './answer.js';
 import type { FunctionConfig } from './config.js';
 import { logger, tokenHint } from './logger.js';
@@ -30,7 +30,7 @@ export type TurnOutcome = 'gone' | 'superseded' | 'settled' | 'withdrawn' | 'req
  * await retryTurn(store, config, message);
  */
 export async function retryTurn(
-  store: LockStore,
+  store: WaitingStore,
   config: FunctionConfig,
   message: RetryMessage,
 ): Promise<TurnOutcome> {

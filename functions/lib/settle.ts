@@ -2,7 +2,6 @@ import { LockLostError } from '../../core/errors.js';
 import type { Lease } from '../../core/lease.js';
 import { extendSlot } from '../../core/operations/extend-slot.js';
 import type { SlotLease } from '../../core/operations/release-slot.js';
-import type { LockStore } from '../../core/store.js';
 import { type GrantPass, grantWaiting, leftWaiting } from '../../core/waiting/grant-waiting.js';
 import {
   answerMarginMs,
@@ -15,6 +14,7 @@ import {
 } from '../../core/waiting/lifecycle.js';
 import { releaseAndHandOff } from '../../core/waiting/release-and-hand-off.js';
 import { leaseOf, type RequestGrant, type StoredRequest } from '../../core/waiting/request.js';
+import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { acquireOutput, sendFailure, sendGrant } from './answer.js';
 import { readConfig } from './config.js';
 import { errorName } from './errors.js';
@@ -36,7 +36,7 @@ import { type PassView, scheduleTurn } from './turn-schedule.js';
  * if (!(await answerUnrecorded(store, request, lease, arrivedMs))) await waitLikeBusy();
  */
 export async function answerUnrecorded(
-  store: LockStore,
+  store: WaitingStore,
   request: Pick<StoredRequest, 'taskToken' | 'leaseMs' | 'owner'>,
   granted: Lease,
   arrivedMs: number,
@@ -63,7 +63,7 @@ export async function answerUnrecorded(
  * without waiting for its status event. Answers whether it did.
  */
 async function freeIfOwnerEnded(
-  store: LockStore,
+  store: WaitingStore,
   request: Pick<StoredRequest, 'owner'> & Partial<Pick<StoredRequest, 'resourceId' | 'requestKey'>>,
   lease: Lease,
 ): Promise<boolean> {
@@ -88,7 +88,7 @@ async function freeIfOwnerEnded(
  * await answerGranted(store, request, request.granted);
  */
 export async function answerGranted(
-  store: LockStore,
+  store: WaitingStore,
   request: StoredRequest,
   grant: RequestGrant,
 ): Promise<void> {
@@ -121,7 +121,7 @@ export async function answerGranted(
 }
 
 /** The time-out's answer: Lock.Timeout to a `timed-out` request's task, then the request ends. */
-export async function tellTimeout(store: LockStore, request: StoredRequest): Promise<void> {
+export async function tellTimeout(store: WaitingStore, request: StoredRequest): Promise<void> {
   await sendFailure(request.taskToken, errorName.timeout, timeoutCause(request, store.clock()));
   await markTimeoutTold(store, request);
 }
@@ -134,7 +134,7 @@ export async function tellTimeout(store: LockStore, request: StoredRequest): Pro
  * @example
  * if (request.state !== 'waiting') await driveSettled(store, request);
  */
-export async function driveSettled(store: LockStore, request: StoredRequest): Promise<void> {
+export async function driveSettled(store: WaitingStore, request: StoredRequest): Promise<void> {
   if (request.state === 'granted' && request.granted) await answerGranted(store, request, request.granted);
   else if (request.state === 'timed-out' && request.taskToken) await tellTimeout(store, request);
   else if (request.state === 'answered' && request.granted && request.granted.expiresAtMs < store.clock())
@@ -150,7 +150,7 @@ export async function driveSettled(store: LockStore, request: StoredRequest): Pr
  * await settlePass(store, await grantWaiting(store, resourceId));
  */
 export async function settlePass(
-  store: LockStore,
+  store: WaitingStore,
   pass: Pick<GrantPass, 'grants' | 'expired'> & Partial<PassView>,
   { except }: { except?: number } = {},
 ): Promise<void> {
@@ -191,7 +191,7 @@ function timeoutCause(request: Pick<StoredRequest, 'resourceId' | 'arrivedMs'>, 
  * @example
  * if (await withdraw(store, request)) await passAfterLeaving(store, request.resourceId);
  */
-export async function passAfterLeaving(store: LockStore, resourceId: string): Promise<void> {
+export async function passAfterLeaving(store: WaitingStore, resourceId: string): Promise<void> {
   await settlePass(store, await grantWaiting(store, resourceId));
 }
 
@@ -203,7 +203,7 @@ export async function passAfterLeaving(store: LockStore, resourceId: string): Pr
  * const { released } = await releaseAndSettle(store, lease);
  */
 export async function releaseAndSettle(
-  store: LockStore,
+  store: WaitingStore,
   lease: SlotLease,
   options?: { handOff?: boolean },
 ): Promise<{ released: boolean }> {

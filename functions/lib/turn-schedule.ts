@@ -1,8 +1,8 @@
 import { backoffCeiling } from '../../core/backoff.js';
-import type { LockStore } from '../../core/store.js';
 import type { GrantPass } from '../../core/waiting/grant-waiting.js';
 import { rechain } from '../../core/waiting/lifecycle.js';
 import type { StoredRequest } from '../../core/waiting/request.js';
+import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { now } from './clients.js';
 import { type FunctionConfig, maxDelaySeconds } from './config.js';
 import { enqueueRetry, newRetryChain, turnGraceMs } from './retry-queue.js';
@@ -83,7 +83,7 @@ export function turnDelaySeconds(
  * await scheduleTurn(store, config, request, pass, { attempt: 0, from: [request.retryChain] });
  */
 export async function scheduleTurn(
-  store: LockStore,
+  store: WaitingStore,
   config: FunctionConfig,
   request: StoredRequest,
   pass: PassView,

@@ -2,16 +2,16 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbLock, LockLostError } from '../../core/index.js';
 import type { Lease } from '../../core/lease.js';
-import type { LockStore } from '../../core/store.js';
 import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import { releaseCodeOf, requestKeyOf } from '../../core/waiting/request.js';
-import { dynamoDbClient, freshLockTable, uniqueResource } from '../support/dynamodb.js';
+import type { WaitingStore } from '../../core/waiting/waiting-store.js';
+import { dynamoDbClient, freshWaitingTables, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { leakedPart, runDlm } from './run-dlm.js';
 
 let tableName: string;
 let endpoint: string;
-let store: LockStore;
+let store: WaitingStore;
 const quiet = recordingLogger();
 const dlm = (...argv: string[]) => runDlm(...argv, '--table', tableName, '--endpoint', endpoint);
 const lockOn = (resourceId: string, owner: string) =>
@@ -48,8 +48,9 @@ async function busyResource(resourceId: string): Promise<{ secrets: string[]; le
 
 beforeAll(async () => {
   endpoint = inject('dynamodbEndpoint');
-  tableName = await freshLockTable('cli');
-  store = { client: dynamoDbClient(), tableName, clock: Date.now, logger: quiet };
+  const tables = await freshWaitingTables('cli');
+  tableName = tables.tableName;
+  store = { client: dynamoDbClient(), ...tables, clock: Date.now, logger: quiet };
 });
 
 describe('dlm status', () => {

@@ -4,7 +4,6 @@ import { queueBehindHolder as fillQueue } from '../../bench/queue-fill.js';
 import type { Lease } from '../../core/lease.js';
 import { extendSlot } from '../../core/operations/extend-slot.js';
 import { releaseSlot } from '../../core/operations/release-slot.js';
-import type { LockStore } from '../../core/store.js';
 import { grantWaiting } from '../../core/waiting/grant-waiting.js';
 import { extendGrant, regrant } from '../../core/waiting/lifecycle.js';
 import { queueKeyOf, readQueueHead } from '../../core/waiting/queue.js';
@@ -12,8 +11,9 @@ import { readResource } from '../../core/waiting/read-resource.js';
 import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import { releaseAndHandOff } from '../../core/waiting/release-and-hand-off.js';
 import { releaseCodeOf } from '../../core/waiting/request.js';
+import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { countItemTraffic, type ItemTraffic } from '../../local/count-requests.js';
-import { freshLockTable, uniqueResource } from '../support/dynamodb.js';
+import { freshWaitingTables, uniqueResource } from '../support/dynamodb.js';
 
 /*
  * The cost of a grant must not grow with the queue: a pass reads the slots and the head of the
@@ -21,15 +21,14 @@ import { freshLockTable, uniqueResource } from '../support/dynamodb.js';
  * with the same resource shape at two queue lengths.
  */
 
-let tableName: string;
-let store: LockStore;
+let store: WaitingStore;
 let traffic: { snapshot(): ItemTraffic };
 
 beforeAll(async () => {
-  tableName = await freshLockTable('scale');
+  const tables = await freshWaitingTables('scale');
   const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1' });
   traffic = countItemTraffic(client);
-  store = { client, tableName, clock: Date.now, logger: { warn() {} } };
+  store = { client, ...tables, clock: Date.now, logger: { warn() {} } };
 });
 
 /** A mutex held with a long lease and `waiters` requests queued behind it. */
@@ -102,7 +101,7 @@ describe('a regranted request back in the queue', () => {
     const resourceId = uniqueResource('regrant-place');
     const arrivedMs = Date.now();
     let nowMs = arrivedMs;
-    const at: LockStore = { ...store, clock: () => nowMs };
+    const at: WaitingStore = { ...store, clock: () => nowMs };
     const request = (token: string) => ({
       resourceId,
       concurrency: 1,

@@ -23,6 +23,7 @@ const grantOrder = new Map<string, string[]>();
 const store = () => ({
   client: dynamoDbClient(),
   tableName: aws.tableName,
+  requestTableName: aws.requestTableName,
   clock: Date.now,
   logger: recordingLogger(),
 });

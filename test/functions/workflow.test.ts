@@ -23,6 +23,7 @@ const mostInFlight = new Map<string, number>();
 const store = () => ({
   client: dynamoDbClient(),
   tableName: aws.tableName,
+  requestTableName: aws.requestTableName,
   clock: Date.now,
   logger: recordingLogger(),
 });

@@ -94,7 +94,7 @@ describe('path 5: backstops', () => {
     expect(request?.dueMs).toBeUndefined();
     const raw = await dynamoDbClient().send(
       new GetItemCommand({
-        TableName: aws.tableName,
+        TableName: aws.requestTableName,
         Key: { resource_id: { S: resourceId }, concurrency_id: { N: String(request?.requestKey) } },
         ConsistentRead: true,
       }),

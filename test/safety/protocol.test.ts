@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logger } from '../../functions/lib/logger.js';
-import { dynamoDbClient, freshLockTable, uniqueResource } from '../support/dynamodb.js';
+import { dynamoDbClient, freshWaitingTables, uniqueResource } from '../support/dynamodb.js';
 import type { CallFault, Service } from './simulation/services.js';
 import { type Scenario, simulated, World } from './simulation/world.js';
 import { chaosSettings, countFigure, figureLines } from './support/chaos-settings.js';
@@ -12,9 +12,11 @@ const savedEnv = { ...process.env };
 let tableName: string;
 
 beforeAll(async () => {
-  tableName = await freshLockTable('protocol');
+  const tables = await freshWaitingTables('protocol');
+  tableName = tables.tableName;
   Object.assign(process.env, {
     DLM_TABLE_NAME: tableName,
+    DLM_REQUEST_TABLE_NAME: tables.requestTableName,
     DLM_RETRY_QUEUE_URL: 'https://sqs.simulated/000000000000/retry',
     DLM_RETRY_BASE_SECONDS: String(simulated.retryBaseSeconds),
     DLM_RETRY_CAP_SECONDS: String(simulated.retryCapSeconds),
@@ -26,6 +28,7 @@ beforeAll(async () => {
 afterAll(() => {
   for (const name of [
     'DLM_TABLE_NAME',
+    'DLM_REQUEST_TABLE_NAME',
     'DLM_RETRY_QUEUE_URL',
     'DLM_RETRY_BASE_SECONDS',
     'DLM_RETRY_CAP_SECONDS',

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
-import { createLockTable } from '../../core/table.js';
+import { createLockTable, createRequestTable } from '../../core/table.js';
+import { requestTableNameFor } from '../../core/waiting/waiting-store.js';
 
 let client: DynamoDBClient | undefined;
 
@@ -17,6 +18,16 @@ export async function freshLockTable(prefix = 'locks'): Promise<string> {
   const tableName = `${prefix}_${process.pid}_${Date.now()}_${counter++}`;
   await createLockTable(dynamoDbClient(), tableName);
   return tableName;
+}
+
+/** A fresh lock table and its request table, for a test file that drives the waiting protocol. */
+export async function freshWaitingTables(
+  prefix = 'locks',
+): Promise<{ tableName: string; requestTableName: string }> {
+  const tableName = await freshLockTable(prefix);
+  const requestTableName = requestTableNameFor(tableName);
+  await createRequestTable(dynamoDbClient(), requestTableName);
+  return { tableName, requestTableName };
 }
 
 /** A resource id no other test uses. */

@@ -4,6 +4,7 @@ import type { Scheduler } from 'fast-check';
 import { DynamoDbLock } from '../../../core/dynamo-db-lock.js';
 import { answerMarginMs } from '../../../core/waiting/lifecycle.js';
 import { readResource } from '../../../core/waiting/read-resource.js';
+import { requestTableNameFor } from '../../../core/waiting/waiting-store.js';
 import { handler as acquire } from '../../../functions/acquire.js';
 import { handler as cleanup } from '../../../functions/cleanup.js';
 import { useClients } from '../../../functions/lib/clients.js';
@@ -317,6 +318,7 @@ export class World {
     const store = {
       client: this.dynamodb,
       tableName: this.tableName,
+      requestTableName: requestTableNameFor(this.tableName),
       clock: this.clock.now,
       logger: recordingLogger(),
     };

@@ -3,8 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { exampleStateMachine } from '../../../core/steps/example-state-machine.js';
-import type { LockStore } from '../../../core/store.js';
 import { countResource } from '../../../core/waiting/count-resource.js';
+import type { WaitingStore } from '../../../core/waiting/waiting-store.js';
 import { useClients } from '../../../functions/lib/clients.js';
 import type { LocalAws } from '../../../local/start-local-aws.js';
 import { dynamoDbClient } from '../../support/dynamodb.js';
@@ -48,8 +48,14 @@ export function restoreFunctionClients(): void {
 }
 
 /** The lock table as the tests read it (never through a faulty client). */
-export function tableStore(aws: LocalAws): LockStore {
-  return { client: dynamoDbClient(), tableName: aws.tableName, clock: Date.now, logger: recordingLogger() };
+export function tableStore(aws: LocalAws): WaitingStore {
+  return {
+    client: dynamoDbClient(),
+    tableName: aws.tableName,
+    requestTableName: aws.requestTableName,
+    clock: Date.now,
+    logger: recordingLogger(),
+  };
 }
 
 /** One run of the work step: which execution (its `tag`), on which slot, from when to when. */
