@@ -1,15 +1,82 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
+import { GetQueueUrlCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynamoDbLocal } from '../../../local/dynamodb/start-dynamodb-local.js';
 import { findFreePort } from '../../../local/free-port.js';
+import type { LocalAws } from '../../../local/start-local-aws.js';
+import { dynamoDbClient } from '../../support/dynamodb.js';
+import { localAws, sfnClient } from '../../support/local-aws.js';
 
 /**
  * The three ways in that a review found on the local AWS of `npm start` and `npm test`, replayed
  * against the running servers: another machine on the network, a symlink planted in the shared
  * temp folder, and a web page that rebinds its own host name to 127.0.0.1.
  */
+
+let aws: LocalAws;
+let sqs: SQSClient;
+
+beforeAll(async () => {
+  aws = await localAws();
+  sqs = new SQSClient({ endpoint: aws.endpoints.sqs, region: aws.region });
+}, 60_000);
+
+afterAll(() => sqs.destroy());
+
+const portOf = (endpoint: string) => Number(new URL(endpoint).port);
+
+interface RawAnswer {
+  status: number;
+  body: string;
+}
+
+/**
+ * Sends an AWS JSON 1.0 call to 127.0.0.1 with the headers a browser would send after DNS
+ * rebinding (its own host name in `Host`) or from a page of another site (`Origin`); a script
+ * of the page can set every other header, a made-up `Authorization` included.
+ */
+function rawCall(
+  endpoint: string,
+  target: string,
+  body: unknown,
+  headers: { host: string; origin?: string },
+): Promise<RawAnswer> {
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const call = request(
+      {
+        host: '127.0.0.1',
+        port: portOf(endpoint),
+        method: 'POST',
+        path: '/',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': target,
+          'content-length': Buffer.byteLength(text),
+          // No server here checks a signature; DynamoDB Local only wants one to be there.
+          authorization: `AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/any/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`,
+          ...headers,
+        },
+      },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('end', () =>
+          resolve({ status: answer.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
+    call.on('error', reject);
+    call.end(text);
+  });
+}
+
+const unique = (label: string) => `${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
 describe("DynamoDB Local's log", () => {
   let sandbox: string;
@@ -64,5 +131,67 @@ describe("DynamoDB Local's log", () => {
     }
     // Stopped, they leave nothing behind in the shared temp folder.
     for (const { logFile } of [first, second]) await expect(stat(dirname(logFile))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('a web page that rebinds its host name to 127.0.0.1', () => {
+  const foreignHost = (endpoint: string) => `rebound.attacker.example:${portOf(endpoint)}`;
+
+  it('gets 403 from SQS, and its CreateQueue creates nothing', async () => {
+    const QueueName = unique('rebound');
+    const answer = await rawCall(
+      aws.endpoints.sqs,
+      'AmazonSQS.CreateQueue',
+      { QueueName },
+      { host: foreignHost(aws.endpoints.sqs) },
+    );
+    expect(answer.status).toBe(403);
+    await expect(sqs.send(new GetQueueUrlCommand({ QueueName }))).rejects.toThrow(/does not exist/i);
+  });
+
+  it('gets 403 from Step Functions, and its CreateStateMachine creates nothing', async () => {
+    const name = unique('rebound');
+    const answer = await rawCall(
+      aws.endpoints.stepfunctions,
+      'AWSStepFunctions.CreateStateMachine',
+      {
+        name,
+        definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } }),
+        roleArn: 'arn:aws:iam::000000000000:role/local',
+      },
+      { host: foreignHost(aws.endpoints.stepfunctions) },
+    );
+    expect(answer.status).toBe(403);
+    const client = await sfnClient();
+    const stateMachineArn = `arn:aws:states:${aws.region}:000000000000:stateMachine:${name}`;
+    await expect(client.send(new DescribeStateMachineCommand({ stateMachineArn }))).rejects.toThrow(
+      /does not exist/i,
+    );
+  });
+
+  it("gets 403 from SQS for another site's HTML form (no preflight), and the form creates nothing", async () => {
+    // SQS's query protocol takes the action from a form body: a plain <form method=post> sends it.
+    const QueueName = unique('form');
+    const answer = await fetch(aws.endpoints.sqs, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://attacker.example' },
+      body: new URLSearchParams({ Action: 'CreateQueue', QueueName, Version: '2012-11-05' }),
+    });
+    expect(answer.status).toBe(403);
+    await expect(sqs.send(new GetQueueUrlCommand({ QueueName }))).rejects.toThrow(/does not exist/i);
+  });
+
+  it('leaves the SDK clients on 127.0.0.1 and callers naming localhost served', async () => {
+    await expect(sqs.send(new ListQueuesCommand({}))).resolves.toBeDefined();
+    await expect(dynamoDbClient().send(new ListTablesCommand({}))).resolves.toBeDefined();
+    const calls: Array<[string, string, unknown]> = [
+      [aws.endpoints.sqs, 'AmazonSQS.ListQueues', {}],
+      [aws.endpoints.stepfunctions, 'AWSStepFunctions.ListExecutions', { stateMachineArn: 'x' }],
+      [aws.endpoints.dynamodb, 'DynamoDB_20120810.ListTables', {}],
+    ];
+    for (const [endpoint, target, body] of calls) {
+      const answer = await rawCall(endpoint, target, body, { host: `localhost:${portOf(endpoint)}` });
+      expect(answer.status, `${endpoint}: ${answer.body}`).not.toBe(403);
+    }
   });
 });
