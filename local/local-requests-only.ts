@@ -14,6 +14,8 @@ type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
  *   and SQS's query protocol takes its action from the body). Browsers name that page in `Origin`;
  *   the SDK clients send none, and no local server serves a page of its own.
  *
+ * DynamoDB Local applies the same rule in Java (`loopback-launcher.ts`).
+ *
  * @example
  * refusalOf('127.0.0.1:9324', undefined, 9324); // undefined
  * refusalOf('attacker.example:9324', undefined, 9324); // "Host 'attacker.example:9324' is not ..."

