@@ -27,3 +27,16 @@ export function assertJava17(java = 'java'): void {
     );
   }
 }
+
+/**
+ * Whether this `java` can run a program from its source (`java Launcher.java`): JDKs and most
+ * JREs of Linux distributions carry the `jdk.compiler` module it needs; trimmed runtimes (jlink
+ * images, some JRE builds) do not.
+ *
+ * @example
+ * javaCompilesSource(); // true with Debian's openjdk-17-jre-headless
+ */
+export function javaCompilesSource(java = 'java'): boolean {
+  const result = spawnSync(java, ['--list-modules'], { encoding: 'utf8' });
+  return result.status === 0 && /^jdk\.compiler@/m.test(result.stdout);
+}

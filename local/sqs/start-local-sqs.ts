@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { findFreePort, listenAt } from '../free-port.js';
+import { localRequestsOnly } from '../local-requests-only.js';
 import { createCompatRequestHandler } from './aws-compat.js';
 
 /**
@@ -32,7 +33,8 @@ export interface LocalSqsOptions {
 }
 
 /**
- * Starts `local-aws-sqs` in this process on 127.0.0.1, speaking the JSON protocol of the current
+ * Starts `local-aws-sqs` in this process on 127.0.0.1 (refusing what a web page could send, see
+ * `local-requests-only.ts`), speaking the JSON protocol of the current
  * `@aws-sdk/client-sqs`, with the shims of `aws-compat.ts` (long polling answers as soon as a
  * message is there). Queues can be deleted and created again at once (no 60 s wait).
  *
@@ -47,16 +49,18 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
   for (let attempt = 1; ; attempt++) {
     const port = await findFreePort(preferred);
     const server = createServer(
-      createCompatRequestHandler({
-        port, // the emulator writes it into queue URLs
-        hostname: '127.0.0.1',
-        region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
-        accountId: options.accountId ?? '123456789012',
-        // Tests delete and recreate queues by name; AWS's 60 s quarantine would only slow them down.
-        emulateQueueCreationLifecycle: false,
-        emulateLazyQueues: false,
-        validateDlqDestination: true,
-      }),
+      localRequestsOnly(
+        createCompatRequestHandler({
+          port, // the emulator writes it into queue URLs
+          hostname: '127.0.0.1',
+          region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+          accountId: options.accountId ?? '123456789012',
+          // Tests delete and recreate queues by name; AWS's 60 s quarantine would only slow them down.
+          emulateQueueCreationLifecycle: false,
+          emulateLazyQueues: false,
+          validateDlqDestination: true,
+        }),
+      ),
     );
     try {
       await listenAt(server, port);

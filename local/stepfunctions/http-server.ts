@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenOnFreePort } from '../free-port.js';
+import { localRequestsOnly } from '../local-requests-only.js';
 import type { Action } from './actions.js';
 import { SfnError } from './errors.js';
 
@@ -87,7 +88,8 @@ async function handle(
 }
 
 /**
- * Serves `actions` over the AWS JSON 1.0 protocol on 127.0.0.1 (`port` 0 picks a free port):
+ * Serves `actions` over the AWS JSON 1.0 protocol on 127.0.0.1 (`port` 0 picks a free port), to
+ * this machine's programs only, not to web pages (`local-requests-only.ts`):
  * POST /, action in `X-Amz-Target: AWSStepFunctions.<Action>`, errors as status 400 with
  * `{"__type": name, "message": ...}`, which is what `@aws-sdk/client-sfn` expects.
  *
@@ -96,9 +98,11 @@ async function handle(
  * server.endpoint; // 'http://127.0.0.1:41234'
  */
 export async function startJsonServer(port: number, actions: Record<string, Action>): Promise<JsonServer> {
-  const server = createServer((req, res) => {
-    void handle(req, res, actions);
-  });
+  const server = createServer(
+    localRequestsOnly((req, res) => {
+      void handle(req, res, actions);
+    }),
+  );
   // A taken preferred port (npm run local asks for 8083) falls back to any free one.
   const actual = await listenOnFreePort(server, port);
   return {
