@@ -1,6 +1,6 @@
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { createLockTable } from '../core/create-tables.js';
 import { DynamoDbLock } from '../core/dynamo-db-lock.js';
-import { createLockTable } from '../core/table.js';
 import { countingDynamoDbClient, runLoops } from './measure.js';
 
 /** One line of the bench table. */

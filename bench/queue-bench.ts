@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createLockTable, createRequestTable } from '../core/create-tables.js';
 import type { Lease } from '../core/lease.js';
-import { createLockTable, createRequestTable } from '../core/table.js';
 import { releaseAndHandOff } from '../core/waiting/release-and-hand-off.js';
 import type { WaitingStore } from '../core/waiting/waiting-store.js';
 import { countItemTraffic, type ItemTraffic } from '../local/count-requests.js';

@@ -1,6 +1,6 @@
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { createLockTable } from '../core/table.js';
+import { createLockTable } from '../core/create-tables.js';
 import { countRequests } from '../local/count-requests.js';
 import { type LocalHandler, LocalLambdaRuntime } from '../local/lambda/index.js';
 import { startLocalSqs } from '../local/sqs/index.js';

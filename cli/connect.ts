@@ -21,8 +21,7 @@ const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '0.0.0.0']);
  * const store = openStore({ tableName: 'dynamo_dlm_locks', endpoint: 'http://localhost:8000' });
  */
 export function openStore(connection: Connection, clock: Clock = Date.now): CliStore {
-  const endpoint =
-    connection.endpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
+  const endpoint = endpointOf(connection);
   const local = endpoint !== undefined && localHosts.has(new URL(endpoint).hostname);
   const config: DynamoDBClientConfig = {
     ...(connection.endpoint === undefined ? {} : { endpoint: connection.endpoint }),
@@ -42,6 +41,17 @@ export function openStore(connection: Connection, clock: Clock = Date.now): CliS
     logger: { warn: () => {} },
     where: async () => endpoint ?? `AWS ${await client.config.region().catch(() => '(no region)')}`,
   };
+}
+
+/**
+ * The endpoint the SDK will send to: `--endpoint`, else the SDK's own variables; undefined for
+ * AWS's regional endpoint (https).
+ *
+ * @example
+ * endpointOf({ tableName: 'locks' }); // process.env.AWS_ENDPOINT_URL_DYNAMODB, if set
+ */
+export function endpointOf(connection: Connection): string | undefined {
+  return connection.endpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
 }
 
 /**

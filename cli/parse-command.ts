@@ -3,6 +3,7 @@ import { defaults, limits } from '../core/defaults.js';
 import { InvalidLockOptionError } from '../core/errors.js';
 import { validateResourceId, validateTableName } from '../core/validate.js';
 import { requestTableNameFor } from '../core/waiting/waiting-store.js';
+import { defaultOperator } from './force-release.js';
 import { UsageError } from './usage.js';
 
 /** Where the lock table is: the options every command shares. */
@@ -19,7 +20,7 @@ export type ParsedCommand = { json: boolean; connection: Connection } & (
   | { command: 'help' }
   | { command: 'status' | 'count'; resourceId: string }
   | { command: 'locks' }
-  | { command: 'release'; resourceId: string; slot: number }
+  | { command: 'release'; resourceId: string; slot: number; forcedBy: string }
 );
 
 const options = {
@@ -30,6 +31,7 @@ const options = {
   json: { type: 'boolean' },
   slot: { type: 'string' },
   force: { type: 'boolean' },
+  'forced-by': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -48,8 +50,9 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   if (values.help) return { command: 'help', json, connection };
   const [command, ...operands] = positionals;
   if (command === undefined) throw new UsageError('missing command');
-  if (command !== 'release' && (values.slot !== undefined || values.force !== undefined)) {
-    throw new UsageError('--slot and --force are options of release only');
+  const releaseOnly = [values.slot, values.force, values['forced-by']];
+  if (command !== 'release' && releaseOnly.some((value) => value !== undefined)) {
+    throw new UsageError('--slot, --force and --forced-by are options of release only');
   }
   switch (command) {
     case 'status':
@@ -66,7 +69,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
           'release frees a slot whoever holds it, and that holder is not told; add --force to do it',
         );
       }
-      return { command, resourceId, slot, json, connection };
+      return { command, resourceId, slot, forcedBy: toForcedBy(values['forced-by']), json, connection };
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
@@ -119,6 +122,17 @@ function toSlot(value: string | undefined): number {
     throw new UsageError(`--slot must be an integer from 0 to ${limits.concurrencyMax - 1}, got "${value}"`);
   }
   return slot;
+}
+
+/** Who the forced release is recorded as: a name an operator can be found by, `user@host` by default. */
+function toForcedBy(value: string | undefined): string {
+  if (value === undefined) return defaultOperator();
+  if (!/^[\x21-\x7e][\x20-\x7e]{0,255}$/.test(value)) {
+    throw new UsageError(
+      `--forced-by must be 1 to 256 printable ASCII characters, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
 }
 
 function checked<T>(validate: () => T): T {

@@ -14,6 +14,8 @@ export interface ReleaseReport {
   previous?: { owner: string | null; expiresAt: string; fencingToken: number | null };
   /** Requests still waiting for the resource; the retry loop grants them, not this command. */
   waiting: number;
+  /** Who the release is recorded as forced by, on the slot's item (only when released). */
+  forcedBy?: string;
 }
 
 /**
@@ -22,14 +24,15 @@ export interface ReleaseReport {
  * retry loop finds the slot free on its next turn (within the back-off cap, 60 s by default).
  *
  * @example
- * const report = await releaseBySlot(store, 'partner-api', 0);
+ * const report = await releaseBySlot(store, 'partner-api', 0, 'alice@ops-laptop');
  */
 export async function releaseBySlot(
   store: CliStore,
   resourceId: string,
   slot: number,
+  forcedBy: string,
 ): Promise<ReleaseReport> {
-  const outcome: ForceReleaseOutcome = await forceReleaseSlot(store, resourceId, slot);
+  const outcome: ForceReleaseOutcome = await forceReleaseSlot(store, resourceId, slot, forcedBy);
   const { waiting } = await countResource(store, resourceId);
   const previous = outcome.previous && {
     owner: outcome.previous.owner ?? null,
@@ -43,6 +46,7 @@ export async function releaseBySlot(
     ...(outcome.kind === 'not-held' ? { reason: outcome.reason } : {}),
     ...(previous ? { previous } : {}),
     waiting,
+    ...(outcome.kind === 'released' ? { forcedBy } : {}),
   };
 }
 
@@ -66,5 +70,6 @@ export function formatRelease(report: ReleaseReport): string {
     report.waiting === 0
       ? 'No request is waiting.'
       : `${report.waiting} waiting request${report.waiting === 1 ? '' : 's'}: the oldest gets the slot through its retry loop (within about 60 s), not at once.`;
-  return `released ${target}${by}\nThe former holder is not told; its next extend fails with Lock.Lost.\n${after}\n`;
+  const recorded = `Recorded on the slot as forced by ${printable(report.forcedBy)}.`;
+  return `released ${target}${by}\nThe former holder is not told; its next extend fails with Lock.Lost.\n${recorded}\n${after}\n`;
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/store.js';
 import { countResource } from '../core/waiting/count-resource.js';
-import { type CliStore, checkTable, openStore } from './connect.js';
+import { type CliStore, checkTable, endpointOf, openStore } from './connect.js';
+import { endpointProblem } from './endpoint-check.js';
 import { describeFailure } from './failure.js';
 import { type ParsedCommand, parseCommand } from './parse-command.js';
 import { formatRelease, releaseBySlot } from './release.js';
@@ -44,6 +45,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(usage);
     return 0;
   }
+  const endpoint = endpointOf(parsed.connection);
+  const unsafe = endpoint === undefined ? undefined : endpointProblem(endpoint);
+  if (unsafe) {
+    // Refused before any client exists: nothing has been signed or sent.
+    io.stderr.write(`dlm: ${unsafe}\n`);
+    return 2;
+  }
   const store = openStore(parsed.connection, io.clock);
   try {
     await checkTable(store);
@@ -79,7 +87,7 @@ async function execute(
       return { json: report, text: formatLocks(report) };
     }
     case 'release': {
-      const report = await releaseBySlot(store, parsed.resourceId, parsed.slot);
+      const report = await releaseBySlot(store, parsed.resourceId, parsed.slot, parsed.forcedBy);
       return { json: report, text: formatRelease(report) };
     }
   }

@@ -2,6 +2,7 @@ import { isHeld, toHolder } from '../core/item.js';
 import { readResource } from '../core/waiting/read-resource.js';
 import { isWaiting } from '../core/waiting/request.js';
 import type { WaitingStore } from '../core/waiting/waiting-store.js';
+import { forcedAttribute } from './force-release.js';
 import { printable, textTable, whenFromNow } from './text-table.js';
 
 /** One unexpired holder as `dlm status` shows it. */
@@ -24,6 +25,13 @@ export interface WaiterView {
   leaseSeconds: number;
 }
 
+/** The last forced release recorded on a slot (`dlm release --force`). */
+export interface ForcedReleaseView {
+  slot: number;
+  forcedBy: string;
+  forcedAt: string;
+}
+
 /** What `dlm status <resourceId>` reports; the `--json` output. */
 export interface StatusReport {
   resourceId: string;
@@ -33,6 +41,7 @@ export interface StatusReport {
   waiting: number;
   holders: HolderView[];
   waiters: WaiterView[];
+  forcedReleases: ForcedReleaseView[];
 }
 
 /**
@@ -68,6 +77,14 @@ export async function readStatus(store: WaitingStore, resourceId: string): Promi
       concurrency: request.concurrency,
       leaseSeconds: request.leaseMs / 1000,
     }));
+  const forcedReleases = [...slots.entries()]
+    .filter(([, item]) => item[forcedAttribute.by]?.S !== undefined)
+    .sort(([a], [b]) => a - b)
+    .map(([slot, item]) => ({
+      slot,
+      forcedBy: item[forcedAttribute.by]?.S as string,
+      forcedAt: new Date(Number(item[forcedAttribute.atMs]?.N ?? 0)).toISOString(),
+    }));
   return {
     resourceId,
     table: store.tableName,
@@ -76,6 +93,7 @@ export async function readStatus(store: WaitingStore, resourceId: string): Promi
     waiting: waiters.length,
     holders,
     waiters,
+    forcedReleases,
   };
 }
 
@@ -114,5 +132,12 @@ export function formatStatus(report: StatusReport): string {
               : whenFromNow(Date.parse(waiter.waitUntil), nowMs),
           ]),
         )}`;
-  return `${summary}\n${holders}\n${waiters}`;
+  // Until a new holder's item replaces it, a slot keeps the record of its last forced release.
+  const forced = report.forcedReleases
+    .map(
+      (record) =>
+        `slot ${record.slot}: last forced free by ${printable(record.forcedBy)} ${whenFromNow(Date.parse(record.forcedAt), nowMs)}\n`,
+    )
+    .join('');
+  return `${summary}\n${holders}\n${waiters}${forced ? `\n${forced}` : ''}`;
 }

@@ -13,16 +13,18 @@ Commands:
   count <resourceId>     unexpired holders and waiting requests
   locks                  resources with at least one unexpired holder; this SCANS THE WHOLE
                          TABLE: its cost and duration grow with the table's size
-  release <resourceId> --slot N --force
+  release <resourceId> --slot N --force [--forced-by <who>]
                          operator override: frees slot N whoever holds it; the holder's
                          extend then fails (Lock.Lost); waiting requests get the slot
-                         through their retry loop
+                         through their retry loop. Records who (default user@host) and
+                         when on the slot (forced_by, forced_at_ms); status shows it
 
 Options:
   --table <name>         lock table (default ${defaults.tableName})
   --request-table <name> the workflow service's table of waiting requests
                          (default <table>_requests)
-  --endpoint <url>       DynamoDB endpoint (default: AWS_ENDPOINT_URL_DYNAMODB, else AWS)
+  --endpoint <url>       DynamoDB endpoint (default: AWS_ENDPOINT_URL_DYNAMODB, else AWS);
+                         https://, or http:// to loopback only (requests are signed)
   --region <region>      AWS region (default: the SDK's chain, e.g. AWS_REGION or the profile)
   --json                 one JSON object on stdout instead of tables
   -h, --help             this help

@@ -1,3 +1,4 @@
+export { createLockTable } from './create-tables.js';
 export { defaults, limits } from './defaults.js';
 export { type AcquireOptions, DynamoDbLock, type DynamoDbLockOptions } from './dynamo-db-lock.js';
 export {
@@ -21,5 +22,5 @@ export { releaseLease, releaseSlot, type SlotLease } from './operations/release-
 export { type TakeSlotRequest, type TakeSlotResult, takeSlot } from './operations/take-slot.js';
 export { newReleaseCode } from './release-code.js';
 export type { Clock, LockClient, LockLogger, LockStore } from './store.js';
-export { attribute, createLockTable } from './table.js';
+export { attribute } from './table.js';
 export { withLock } from './with-lock.js';

@@ -6,18 +6,21 @@ import { lockStore } from './lib/clients.js';
 import { executionEnded } from './lib/execution.js';
 import { logger } from './lib/logger.js';
 import { passAfterLeaving, releaseAndSettle } from './lib/settle.js';
+import { foreignEventReason } from './lib/status-event-origin.js';
 
 /** The part of "Step Functions Execution Status Change" this handler reads. */
-type StatusChangeDetail = { executionArn: string; status: string };
+type StatusChangeDetail = { executionArn: string; stateMachineArn?: string; status: string };
 
 const endedBadly = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
 
 /**
  * Frees what a failed, timed-out or aborted execution holds, and withdraws what it waits for,
  * so a dead execution never keeps a slot until its lease ends, nor receives one. Slots are
- * handed on to the next waiters at once. The event alone is no evidence: Step Functions itself
- * must say the execution is no longer running (`DescribeExecution`) before anything is freed.
- * Duplicate or late events find nothing of theirs left.
+ * handed on to the next waiters at once. The event alone is no evidence: one that Step Functions
+ * cannot have sent here (another source or account, a state machine that is not a caller) is
+ * ignored, and Step Functions itself must say the execution is no longer running
+ * (`DescribeExecution`) before anything is freed. Duplicate or late events find nothing of
+ * theirs left.
  *
  * @example
  * // EventBridge rule: source aws.states, detail-type "Step Functions Execution Status Change",
@@ -29,6 +32,14 @@ export async function handler(
 ): Promise<{ released: number; withdrawn: number }> {
   const { executionArn, status } = event.detail ?? {};
   if (typeof executionArn !== 'string' || !endedBadly.has(status)) return { released: 0, withdrawn: 0 };
+  const foreign = foreignEventReason(event, context?.invokedFunctionArn);
+  if (foreign) {
+    logger.warn('ignored a status event that Step Functions cannot have sent here', {
+      executionArn,
+      foreign,
+    });
+    return { released: 0, withdrawn: 0 };
+  }
   if (!(await executionEnded(executionArn))) {
     logger.warn('ignored a status event of an execution that is still running', { executionArn, status });
     return { released: 0, withdrawn: 0 };

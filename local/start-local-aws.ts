@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createLockTable, createRequestTable } from '../core/table.js';
+import { createLockTable, createRequestTable } from '../core/create-tables.js';
 import { requestTableNameFor } from '../core/waiting/waiting-store.js';
 import { startDynamoDbLocal } from './dynamodb/start-dynamodb-local.js';
 import { serviceFunctions } from './functions.js';

@@ -1,8 +1,16 @@
 import { defaultSourceRoot } from './bundle.js';
-import { type FunctionSpec, type LockFunctionName, lockFunctions, retryTimeoutSeconds } from './functions.js';
+import { executionFailedPattern, ruleToFunction } from './event-rules.js';
+import {
+  callerStateMachinesVariable,
+  type FunctionSpec,
+  type LockFunctionName,
+  lockFunctions,
+  retryTimeoutSeconds,
+} from './functions.js';
 import { type DeployedFunction, deployFunction } from './lambda.js';
 import { functionPolicy } from './policies.js';
-import { existingTableProblems, lockTable } from './table.js';
+import { lockTable } from './table.js';
+import { deployTables } from './tables.js';
 
 /** Options of `DynamoDlm`. Every one has a default: `new DynamoDlm('Locks')` deploys the service. */
 export interface DynamoDlmArgs {
@@ -10,11 +18,17 @@ export interface DynamoDlmArgs {
   tableName?: string;
   /**
    * Use the table `tableName` that exists already (for example one shared with Python
-   * dynamo-dlm) instead of creating it. It must have the dynamo-dlm keys, the `owner-index` and
-   * the `due-index`; the deployment stops with the commands that add the indexes when they are
-   * missing.
+   * dynamo-dlm) instead of creating it. It must have the dynamo-dlm keys and the `owner-index`;
+   * the deployment stops with the command that adds the index when it is missing.
    */
   existingTable?: boolean;
+  /**
+   * The request table's name: waiting requests, their task tokens and the queue. The stack always
+   * creates it (also with `existingTable`): only the functions' roles may use it, so grant other
+   * services `table/<tableName>` and `table/<tableName>/index/*`, never `table/<tableName>*`,
+   * which would match this one too. Default `<tableName>_requests`.
+   */
+  requestTableName?: string;
   /** Prefix of the functions', queues' and alarm's names. Default `<app>-<stage>` under SST. */
   namePrefix?: string;
   /** `POWERTOOLS_LOG_LEVEL` of the functions. Default `INFO`. */
@@ -26,16 +40,33 @@ export interface DynamoDlmArgs {
   /** Where the dead-letter alarm notifies (for example an SNS topic ARN). Default: nowhere. */
   alarmActions?: $util.Input<string>[];
   /**
-   * The state machines whose waiting tasks the functions may answer. Default: every state machine
-   * of the account in the region (`arn:<partition>:states:<region>:<account>:stateMachine:*`).
+   * The state machines whose waiting tasks the functions may answer (`*` is a wildcard), and
+   * whose failed executions the cleanup heeds. Default: every state machine of the account in
+   * the region (`arn:<partition>:states:<region>:<account>:stateMachine:*`); name them when you
+   * can, see README, "IAM".
    */
   callerStateMachineArns?: $util.Input<string>[];
+  /**
+   * Caller state machines by name, in this account and region: the ARN is built from the name,
+   * so a state machine that calls these functions (and so depends on them) can be named here
+   * without a dependency cycle. Added to `callerStateMachineArns`.
+   */
+  callerStateMachineNames?: string[];
   /** Where `functions/*.ts` are. Default: the app's root if it holds them, else the installed package. */
   sourceRoot?: string;
-  /** Point-in-time recovery of a created table. Default true. */
+  /** Point-in-time recovery of the created tables. Default true. */
   pointInTimeRecovery?: boolean;
-  /** Deletion protection of a created table. Default false. */
+  /**
+   * Deletion protection of the created tables. Default true: the lock table may be shared with
+   * Python services, and the request table holds the requests in flight. `false` to opt out.
+   */
   deletionProtection?: boolean;
+  /**
+   * Keep the created tables when the component is removed (`sst remove`, `pulumi destroy`),
+   * whatever the app's `removal` says; the functions, queues and rules are removed. Default
+   * true. `false` (with `deletionProtection: false`, deployed before the removal) deletes them.
+   */
+  retainTable?: boolean;
 }
 
 /** The step functions' ARNs, for the `dynamo-dlm/steps` builders of another state machine. */
@@ -70,6 +101,10 @@ export class DynamoDlm extends $util.ComponentResource {
   readonly tableArn: $util.Output<string>;
   /** The table, when this component created it. */
   readonly table: aws.dynamodb.Table | undefined;
+  /** The request table (always created): waiting requests, only for the functions' roles. */
+  readonly requestTableName: $util.Output<string>;
+  readonly requestTableArn: $util.Output<string>;
+  readonly requestTable: aws.dynamodb.Table;
   readonly retryQueue: aws.sqs.Queue;
   readonly deadLetterQueue: aws.sqs.Queue;
   readonly deadLetterAlarm: aws.cloudwatch.MetricAlarm;
@@ -103,59 +138,24 @@ export class DynamoDlm extends $util.ComponentResource {
     const region = aws.getRegionOutput({}, parent).region;
     const account = aws.getCallerIdentityOutput({}, parent).accountId;
 
-    if (args.existingTable) {
-      this.table = undefined;
-      const found = aws.dynamodb.getTableOutput({ name: tableName }, parent);
-      this.tableName = found.name;
-      this.tableArn = found.apply((table) => {
-        const problems = existingTableProblems(table);
-        if (problems.length > 0)
-          throw new Error(`dynamo-dlm: table ${tableName} cannot be used: ${problems.join('; ')}`);
-        return table.arn;
-      });
-    } else {
-      this.table = new aws.dynamodb.Table(
-        `${name}Table`,
-        {
-          name: tableName,
-          billingMode: 'PAY_PER_REQUEST',
-          hashKey: lockTable.partitionKey,
-          rangeKey: lockTable.sortKey,
-          attributes: [
-            { name: lockTable.partitionKey, type: 'S' },
-            { name: lockTable.sortKey, type: 'N' },
-            { name: lockTable.ownerAttribute, type: 'S' },
-            { name: lockTable.dueShardAttribute, type: 'S' },
-            { name: lockTable.dueMsAttribute, type: 'N' },
-          ],
-          // Sparse (only items with an owner): what a failed execution holds or waits for.
-          globalSecondaryIndexes: [
-            {
-              name: lockTable.ownerIndex,
-              keySchemas: [{ attributeName: lockTable.ownerAttribute, keyType: 'HASH' }],
-              projectionType: 'INCLUDE',
-              nonKeyAttributes: [lockTable.releaseCodeAttribute],
-            },
-            // Sparse (only requests that have not ended): what is overdue, for the sweeper.
-            {
-              name: lockTable.dueIndex,
-              keySchemas: [
-                { attributeName: lockTable.dueShardAttribute, keyType: 'HASH' },
-                { attributeName: lockTable.dueMsAttribute, keyType: 'RANGE' },
-              ],
-              projectionType: 'INCLUDE',
-              nonKeyAttributes: [lockTable.retryChainAttribute],
-            },
-          ],
-          ttl: { attributeName: lockTable.ttlAttribute, enabled: true },
-          pointInTimeRecovery: { enabled: args.pointInTimeRecovery ?? true },
-          deletionProtectionEnabled: args.deletionProtection ?? false,
-        },
-        parent,
-      );
-      this.tableName = this.table.name;
-      this.tableArn = this.table.arn;
-    }
+    const tables = deployTables(
+      name,
+      {
+        tableName,
+        requestTableName: args.requestTableName ?? `${tableName}${lockTable.requestTableSuffix}`,
+        existingTable: args.existingTable ?? false,
+        pointInTimeRecovery: args.pointInTimeRecovery ?? true,
+        deletionProtection: args.deletionProtection ?? true,
+        retainTable: args.retainTable ?? true,
+      },
+      this,
+    );
+    this.table = tables.lock.table;
+    this.tableName = tables.lock.name;
+    this.tableArn = tables.lock.arn;
+    this.requestTable = tables.request.table;
+    this.requestTableName = tables.request.name;
+    this.requestTableArn = tables.request.arn;
 
     this.deadLetterQueue = new aws.sqs.Queue(
       `${name}DeadLetterQueue`,
@@ -202,9 +202,15 @@ export class DynamoDlm extends $util.ComponentResource {
       parent,
     );
 
-    const callers = args.callerStateMachineArns ?? [
-      $util.interpolate`arn:${partition}:states:${region}:${account}:stateMachine:*`,
+    const stateMachineArn = (machineName: string) =>
+      $util.interpolate`arn:${partition}:states:${region}:${account}:stateMachine:${machineName}`;
+    const namedCallers = [
+      ...(args.callerStateMachineArns ?? []),
+      ...(args.callerStateMachineNames ?? []).map(stateMachineArn),
     ];
+    // Unnamed callers: any state machine of the account may be one (README, "IAM").
+    const callers = $util.all(namedCallers.length > 0 ? namedCallers : [stateMachineArn('*')]);
+    const knownCallers = namedCallers.length > 0 ? callers : undefined;
     const executions = $util.interpolate`arn:${partition}:states:${region}:${account}:execution:*`;
     const sourceRoot = args.sourceRoot ?? defaultSourceRoot();
     const deployed = (key: LockFunctionName): DeployedFunction => {
@@ -213,24 +219,30 @@ export class DynamoDlm extends $util.ComponentResource {
         functionName: `${prefix}-${key}`,
         spec,
         sourceRoot,
-        environment: this.environment(spec, args),
+        environment: {
+          ...this.environment(spec, args),
+          // The cleanup ignores status events of other state machines than the callers.
+          ...(key === 'cleanup' && knownCallers
+            ? { [callerStateMachinesVariable]: knownCallers.apply((arns) => arns.join(',')) }
+            : {}),
+        },
         policy: (logGroupArn) =>
           $util
-            .all([this.tableArn, this.retryQueue.arn, logGroupArn, $util.all(callers), executions])
-            .apply(([tableArn, retryQueueArn, logGroup, callerStateMachineArns, executionArns]) =>
-              functionPolicy(
-                spec,
-                {
-                  tableArn,
-                  ownerIndexArn: `${tableArn}/index/${lockTable.ownerIndex}`,
-                  dueIndexArn: `${tableArn}/index/${lockTable.dueIndex}`,
-                  retryQueueArn,
-                  logGroupArn: logGroup,
-                  callerStateMachineArns,
-                  executionArns: [executionArns],
-                },
-                { consumesRetryQueue: key === 'retry' },
-              ),
+            .all([this.tableArn, this.requestTableArn, this.retryQueue.arn, logGroupArn, callers, executions])
+            .apply(
+              ([tableArn, requestTableArn, retryQueueArn, logGroup, callerStateMachineArns, executionArns]) =>
+                functionPolicy(
+                  spec,
+                  {
+                    tableArn,
+                    requestTableArn,
+                    retryQueueArn,
+                    logGroupArn: logGroup,
+                    callerStateMachineArns,
+                    executionArns: [executionArns],
+                  },
+                  { consumesRetryQueue: key === 'retry' },
+                ),
             ),
         logRetentionDays: args.logRetentionDays ?? 30,
         parent: this,
@@ -264,69 +276,51 @@ export class DynamoDlm extends $util.ComponentResource {
       { ...parent, dependsOn: [this.functions.retry.policy] },
     );
 
-    this.executionFailedRule = new aws.cloudwatch.EventRule(
-      `${name}ExecutionFailedRule`,
+    const executionFailed = ruleToFunction(
+      `${name}ExecutionFailed`,
       {
         name: `${prefix}-execution-failed`,
         description:
           'dynamo-dlm: frees the locks of Step Functions executions that failed, timed out or were aborted',
-        eventPattern: JSON.stringify(executionFailedPattern),
+        eventPattern: $util
+          .all([account, $util.output(knownCallers)])
+          .apply(([accountId, callerArns]) => JSON.stringify(executionFailedPattern(accountId, callerArns))),
       },
-      parent,
+      this.functions.cleanup.function,
+      this,
     );
-    this.executionFailedTarget = new aws.cloudwatch.EventTarget(
-      `${name}ExecutionFailedTarget`,
-      { rule: this.executionFailedRule.name, arn: this.functions.cleanup.function.arn },
-      parent,
-    );
-    this.executionFailedPermission = new aws.lambda.Permission(
-      `${name}ExecutionFailedPermission`,
-      {
-        action: 'lambda:InvokeFunction',
-        function: this.functions.cleanup.function.name,
-        principal: 'events.amazonaws.com',
-        sourceArn: this.executionFailedRule.arn,
-      },
-      parent,
-    );
+    this.executionFailedRule = executionFailed.rule;
+    this.executionFailedTarget = executionFailed.target;
+    this.executionFailedPermission = executionFailed.permission;
 
-    this.sweepRule = new aws.cloudwatch.EventRule(
-      `${name}SweepRule`,
+    const sweep = ruleToFunction(
+      `${name}Sweep`,
       {
         name: `${prefix}-sweeper`,
         description:
           'dynamo-dlm: once a minute, re-drives waiting requests whose retry turn or answer is overdue',
         scheduleExpression: sweepSchedule,
       },
-      parent,
+      this.functions.sweeper.function,
+      this,
     );
-    this.sweepTarget = new aws.cloudwatch.EventTarget(
-      `${name}SweepTarget`,
-      { rule: this.sweepRule.name, arn: this.functions.sweeper.function.arn },
-      parent,
-    );
-    this.sweepPermission = new aws.lambda.Permission(
-      `${name}SweepPermission`,
-      {
-        action: 'lambda:InvokeFunction',
-        function: this.functions.sweeper.function.name,
-        principal: 'events.amazonaws.com',
-        sourceArn: this.sweepRule.arn,
-      },
-      parent,
-    );
+    this.sweepRule = sweep.rule;
+    this.sweepTarget = sweep.target;
+    this.sweepPermission = sweep.permission;
 
     this.registerOutputs({
       tableName: this.tableName,
+      requestTableName: this.requestTableName,
       retryQueueUrl: this.retryQueue.url,
       ...this.steps,
     });
   }
 
-  /** A function's environment: the table, the log level, and the retry queue where it sends. */
+  /** A function's environment: the tables, the log level, and the retry queue where it sends. */
   private environment(spec: FunctionSpec, args: DynamoDlmArgs): Record<string, $util.Input<string>> {
     return {
       DLM_TABLE_NAME: this.tableName,
+      DLM_REQUEST_TABLE_NAME: this.requestTableName,
       POWERTOOLS_LOG_LEVEL: args.logLevel ?? 'INFO',
       ...(spec.sendsRetries ? { DLM_RETRY_QUEUE_URL: this.retryQueue.url } : {}),
       ...(spec.sendsRetries && args.retryBackoff?.baseSeconds !== undefined
@@ -338,13 +332,6 @@ export class DynamoDlm extends $util.ComponentResource {
     };
   }
 }
-
-/** The EventBridge pattern of the executions whose locks the cleanup function frees. */
-export const executionFailedPattern = {
-  source: ['aws.states'],
-  'detail-type': ['Step Functions Execution Status Change'],
-  detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
-};
 
 /** `<app>-<stage>` under SST, `dynamo-dlm` in a plain Pulumi program. */
 function defaultPrefix(): string {

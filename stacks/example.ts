@@ -4,6 +4,15 @@ import { exampleWorkFunction } from './functions.js';
 import { type DeployedFunction, deployFunction } from './lambda.js';
 import { assumedBy, functionPolicy, invokePolicy } from './policies.js';
 
+/**
+ * The example state machine's name. The service names its caller by this name (an ARN built
+ * from it), not by the resource's ARN: the state machine depends on the service's functions,
+ * so the service cannot depend on it.
+ */
+export function exampleStateMachineName(namePrefix: string): string {
+  return `${namePrefix}-example`;
+}
+
 /** Options of `ExampleWorkflow`. */
 export interface ExampleWorkflowArgs {
   /** The service whose acquire and release steps the example calls. */
@@ -40,8 +49,7 @@ export class ExampleWorkflow extends $util.ComponentResource {
         logGroupArn.apply((logGroup) =>
           functionPolicy(exampleWorkFunction, {
             tableArn: '',
-            ownerIndexArn: '',
-            dueIndexArn: '',
+            requestTableArn: '',
             retryQueueArn: '',
             logGroupArn: logGroup,
             callerStateMachineArns: [],
@@ -72,7 +80,7 @@ export class ExampleWorkflow extends $util.ComponentResource {
     this.stateMachine = new aws.sfn.StateMachine(
       `${name}StateMachine`,
       {
-        name: `${args.namePrefix}-example`,
+        name: exampleStateMachineName(args.namePrefix),
         // Standard: `.waitForTaskToken` (the acquire step) is not available to Express workflows.
         type: 'STANDARD',
         roleArn: this.role.arn,

@@ -4,7 +4,7 @@
  * that the AWS calls its code can make are exactly the ones granted here.
  */
 
-/** DynamoDB actions on the lock table's items. A transaction needs the action of each of its items. */
+/** DynamoDB actions on a table's items. A transaction needs the action of each of its items. */
 export type TableAction =
   | 'UpdateItem'
   | 'PutItem'
@@ -29,12 +29,19 @@ export interface FunctionSpec {
   description: string;
   timeoutSeconds: number;
   memoryMb: number;
-  /** DynamoDB actions on the table's items (its ARN). */
+  /** DynamoDB actions on the lock table's items (its ARN), the table Python dynamo-dlm shares. */
   table: TableAction[];
-  /** `dynamodb:Query` on the `owner-index` (finds what a failed execution holds). */
+  /**
+   * DynamoDB actions on the request table's items: waiting requests, their task tokens and the
+   * queue, which no role but the functions' may read.
+   */
+  requestTable: TableAction[];
+  /** `dynamodb:Query` on the lock table's `owner-index` (finds what a failed execution holds). */
   ownerIndex: boolean;
-  /** `dynamodb:Query` on the `due-index` (finds the requests whose next step is overdue). */
-  dueIndex: boolean;
+  /** `dynamodb:Query` on the request table's `owner-index` (finds what a failed execution waits for). */
+  requestOwnerIndex: boolean;
+  /** `dynamodb:Query` on the request table's `due-index` (finds the requests whose next step is overdue). */
+  requestDueIndex: boolean;
   /** Puts requests on the retry queue: `sqs:SendMessage`, and `DLM_RETRY_QUEUE_URL` in its environment. */
   sendsRetries: boolean;
   /** The `states:` calls that answer waiting workflow tasks (a heartbeat asks whether a task still waits). */
@@ -61,8 +68,18 @@ const grantsWaiting: TableAction[] = [
 // request (a transaction that Puts it and its queue entry, with a ConditionCheck).
 const recordsWaiting: TableAction[] = grantsWaiting;
 
+/**
+ * The cleanup's environment variable with the caller state machines (comma-separated ARNs, `*`
+ * a wildcard), whose failed executions alone it heeds; `functions/lib/status-event-origin.ts`
+ * reads it, and `test/stacks` checks that the names agree.
+ */
+export const callerStateMachinesVariable = 'DLM_CALLER_STATE_MACHINE_ARNS';
+
 /** Seconds: the retry consumer's timeout. The queue's visibility timeout is six times this. */
 export const retryTimeoutSeconds = 10;
+
+// While waiting requests move from the lock table to the request table (issue 15), each function
+// has the same actions on both; narrow each table's once the code no longer touches it there.
 
 /**
  * The lock service's functions by name. The names are the local AWS's (`dynamo-dlm-<name>`) and
@@ -75,8 +92,10 @@ export const lockFunctions = {
     timeoutSeconds: 10,
     memoryMb: 256,
     table: recordsWaiting,
+    requestTable: recordsWaiting,
     ownerIndex: false,
-    dueIndex: false,
+    requestOwnerIndex: false,
+    requestDueIndex: false,
     sendsRetries: true,
     taskAnswers: grantsAndTimeouts,
     describesExecutions: true,
@@ -87,8 +106,10 @@ export const lockFunctions = {
     timeoutSeconds: retryTimeoutSeconds,
     memoryMb: 256,
     table: grantsWaiting,
+    requestTable: grantsWaiting,
     ownerIndex: false,
-    dueIndex: false,
+    requestOwnerIndex: false,
+    requestDueIndex: false,
     sendsRetries: true,
     taskAnswers: grantsAndHeartbeats,
     describesExecutions: true,
@@ -99,8 +120,10 @@ export const lockFunctions = {
     timeoutSeconds: 10,
     memoryMb: 256,
     table: grantsWaiting,
+    requestTable: grantsWaiting,
     ownerIndex: false,
-    dueIndex: false,
+    requestOwnerIndex: false,
+    requestDueIndex: false,
     sendsRetries: true,
     taskAnswers: grantsAndTimeouts,
     describesExecutions: true,
@@ -111,8 +134,10 @@ export const lockFunctions = {
     timeoutSeconds: 5,
     memoryMb: 256,
     table: ['Query'],
+    requestTable: ['Query'],
     ownerIndex: false,
-    dueIndex: false,
+    requestOwnerIndex: false,
+    requestDueIndex: false,
     sendsRetries: false,
     taskAnswers: [],
     describesExecutions: false,
@@ -123,8 +148,10 @@ export const lockFunctions = {
     timeoutSeconds: 5,
     memoryMb: 256,
     table: ['UpdateItem'],
+    requestTable: ['UpdateItem'],
     ownerIndex: false,
-    dueIndex: false,
+    requestOwnerIndex: false,
+    requestDueIndex: false,
     sendsRetries: false,
     taskAnswers: [],
     describesExecutions: false,
@@ -135,8 +162,10 @@ export const lockFunctions = {
     timeoutSeconds: 30,
     memoryMb: 256,
     table: grantsWaiting,
+    requestTable: grantsWaiting,
     ownerIndex: true,
-    dueIndex: false,
+    requestOwnerIndex: true,
+    requestDueIndex: false,
     sendsRetries: true,
     taskAnswers: grantsAndTimeouts,
     describesExecutions: true,
@@ -147,8 +176,10 @@ export const lockFunctions = {
     timeoutSeconds: 60,
     memoryMb: 256,
     table: grantsWaiting,
+    requestTable: grantsWaiting,
     ownerIndex: false,
-    dueIndex: true,
+    requestOwnerIndex: false,
+    requestDueIndex: true,
     sendsRetries: true,
     taskAnswers: grantsAndHeartbeats,
     describesExecutions: true,
@@ -165,8 +196,10 @@ export const exampleWorkFunction: FunctionSpec = {
   timeoutSeconds: 70,
   memoryMb: 128,
   table: [],
+  requestTable: [],
   ownerIndex: false,
-  dueIndex: false,
+  requestOwnerIndex: false,
+  requestDueIndex: false,
   sendsRetries: false,
   taskAnswers: [],
   describesExecutions: false,

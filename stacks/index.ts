@@ -1,20 +1,16 @@
 import { defaultSourceRoot } from './bundle.js';
 import { DynamoDlm } from './dynamo-dlm.js';
-import { ExampleWorkflow } from './example.js';
+import { ExampleWorkflow, exampleStateMachineName } from './example.js';
 
-export {
-  DynamoDlm,
-  type DynamoDlmArgs,
-  executionFailedPattern,
-  type StepFunctionArns,
-  sweepSchedule,
-} from './dynamo-dlm.js';
+export { DynamoDlm, type DynamoDlmArgs, type StepFunctionArns, sweepSchedule } from './dynamo-dlm.js';
+export { executionFailedPattern } from './event-rules.js';
 export { ExampleWorkflow, type ExampleWorkflowArgs } from './example.js';
 
 /**
  * The settings of one `sst deploy`, read from its environment, so that each stage can have its
  * own: `DLM_TABLE_NAME` (default `dynamo_dlm_locks`), `DLM_EXISTING_TABLE=true` to use that table
- * as it is (e.g. shared with Python dynamo-dlm), `DLM_ALARM_TOPIC_ARN` for the dead-letter alarm.
+ * as it is (e.g. shared with Python dynamo-dlm), `DLM_ALARM_TOPIC_ARN` for the dead-letter alarm,
+ * and `DLM_REMOVE_TABLES=true`, the one way to let `sst remove` delete the tables (README).
  *
  * @example
  * DLM_TABLE_NAME=locks_dev npx sst deploy --stage dev
@@ -23,19 +19,26 @@ export interface DeploySettings {
   tableName?: string;
   existingTable: boolean;
   alarmTopicArn?: string;
+  /** Deploy the tables without deletion protection and without retention, so a removal deletes them. */
+  removeTables: boolean;
 }
 
 /** Reads `DeploySettings` from an environment. */
 export function deploySettings(env: NodeJS.ProcessEnv = process.env): DeploySettings {
-  const existing = env.DLM_EXISTING_TABLE ?? 'false';
-  if (existing !== 'true' && existing !== 'false') {
-    throw new TypeError(`Expected DLM_EXISTING_TABLE to be true or false, got ${JSON.stringify(existing)}`);
-  }
   return {
     ...(env.DLM_TABLE_NAME ? { tableName: env.DLM_TABLE_NAME } : {}),
-    existingTable: existing === 'true',
+    existingTable: flag(env, 'DLM_EXISTING_TABLE'),
     ...(env.DLM_ALARM_TOPIC_ARN ? { alarmTopicArn: env.DLM_ALARM_TOPIC_ARN } : {}),
+    removeTables: flag(env, 'DLM_REMOVE_TABLES'),
   };
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name] ?? 'false';
+  if (value !== 'true' && value !== 'false') {
+    throw new TypeError(`Expected ${name} to be true or false, got ${JSON.stringify(value)}`);
+  }
+  return value === 'true';
 }
 
 /**
@@ -46,17 +49,17 @@ export function deploySettings(env: NodeJS.ProcessEnv = process.env): DeploySett
  */
 export function createService(settings: DeploySettings = deploySettings()) {
   const sourceRoot = defaultSourceRoot();
+  const namePrefix = `${$app.name}-${$app.stage}`;
   const locks = new DynamoDlm('Locks', {
     ...(settings.tableName ? { tableName: settings.tableName } : {}),
     existingTable: settings.existingTable,
     ...(settings.alarmTopicArn ? { alarmActions: [settings.alarmTopicArn] } : {}),
+    // The example is this deployment's only caller: no other state machine's tasks are answered.
+    callerStateMachineNames: [exampleStateMachineName(namePrefix)],
+    ...(settings.removeTables ? { retainTable: false, deletionProtection: false } : {}),
     sourceRoot,
   });
-  const example = new ExampleWorkflow('Example', {
-    service: locks,
-    namePrefix: `${$app.name}-${$app.stage}`,
-    sourceRoot,
-  });
+  const example = new ExampleWorkflow('Example', { service: locks, namePrefix, sourceRoot });
   return { locks, example };
 }
 
@@ -71,6 +74,7 @@ export function deployService(settings: DeploySettings = deploySettings()) {
   const { locks, example } = createService(settings);
   return {
     tableName: locks.tableName,
+    requestTableName: locks.requestTableName,
     retryQueueUrl: locks.retryQueue.url,
     deadLetterQueueUrl: locks.deadLetterQueue.url,
     acquireFunctionArn: locks.steps.acquire,

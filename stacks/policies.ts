@@ -1,4 +1,5 @@
 import type { FunctionSpec } from './functions.js';
+import { lockTable } from './table.js';
 
 /** One statement of an IAM policy. */
 export interface PolicyStatement {
@@ -16,15 +17,19 @@ export interface PolicyDocument {
 
 /** The resolved ARNs a function's policy names. */
 export interface PolicyResources {
+  /** The lock table, shared with Python dynamo-dlm. */
   tableArn: string;
-  ownerIndexArn: string;
-  dueIndexArn: string;
+  /** The request table, which only these functions may read or write. */
+  requestTableArn: string;
   retryQueueArn: string;
   logGroupArn: string;
   /**
-   * The state machines whose tasks the function may answer. `SendTask*` are evaluated against
-   * the ARN of the state machine that issued the task token (an AccessDenied names
-   * `...:stateMachine:<name>`), so a pattern of state machine ARNs scopes them.
+   * The state machines whose tasks the function may answer. The Service Authorization Reference
+   * lists no resource type for `SendTaskSuccess`/`Failure`/`Heartbeat` (which, by its own rule,
+   * means `*`); Step Functions nevertheless authorizes them against the ARN of the state machine
+   * that issued the task token (its AccessDenied names `...:stateMachine:<name>`, and CDK's
+   * `grantTaskResponse` scopes to it). If AWS ever stopped doing so, this fails closed: answers
+   * are refused and the tasks end by their own timeouts. See README, "IAM".
    */
   callerStateMachineArns: string[];
   /**
@@ -39,14 +44,20 @@ export interface PolicyResources {
 /** What the retry queue's event source mapping does with the function's role. */
 export const queueConsumerActions = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 
+/** The ARN of a table's global secondary index. */
+export function indexArn(tableArn: string, indexName: string): string {
+  return `${tableArn}/index/${indexName}`;
+}
+
 /**
- * The least-privilege policy of one function: its table actions on the table's ARN, each index
+ * The least-privilege policy of one function: its actions on each table's ARN, each index
  * query on that index's ARN, the retry queue's actions on that queue, task answers on the caller
  * state machines, `DescribeExecution` on the account's executions, and its own log group. No
  * wildcard action, no `*` resource.
  *
  * @example
- * functionPolicy(lockFunctions.count, resources); // { Statement: [{ Sid: 'LockTable', Action: ['dynamodb:Query'], ... }, ...] }
+ * functionPolicy(lockFunctions.count, resources);
+ * // { Statement: [{ Sid: 'LockTable', Action: ['dynamodb:Query'], ... }, { Sid: 'RequestTable', ... }, ...] }
  */
 export function functionPolicy(
   spec: FunctionSpec,
@@ -56,11 +67,19 @@ export function functionPolicy(
   const statements: PolicyStatement[] = [];
   const allow = (Sid: string, Action: string[], Resource: string[]) =>
     statements.push({ Sid, Effect: 'Allow', Action, Resource });
-  if (spec.table.length > 0) {
-    allow('LockTable', spec.table.map((action) => `dynamodb:${action}`).sort(), [resources.tableArn]);
+  const itemActions = (actions: string[]) => actions.map((action) => `dynamodb:${action}`).sort();
+  if (spec.table.length > 0) allow('LockTable', itemActions(spec.table), [resources.tableArn]);
+  if (spec.requestTable.length > 0) {
+    allow('RequestTable', itemActions(spec.requestTable), [resources.requestTableArn]);
   }
-  if (spec.ownerIndex) allow('OwnerIndex', ['dynamodb:Query'], [resources.ownerIndexArn]);
-  if (spec.dueIndex) allow('DueIndex', ['dynamodb:Query'], [resources.dueIndexArn]);
+  const ownerIndexes = [
+    ...(spec.ownerIndex ? [indexArn(resources.tableArn, lockTable.ownerIndex)] : []),
+    ...(spec.requestOwnerIndex ? [indexArn(resources.requestTableArn, lockTable.ownerIndex)] : []),
+  ];
+  if (ownerIndexes.length > 0) allow('OwnerIndex', ['dynamodb:Query'], ownerIndexes);
+  if (spec.requestDueIndex) {
+    allow('DueIndex', ['dynamodb:Query'], [indexArn(resources.requestTableArn, lockTable.dueIndex)]);
+  }
   const queueActions = [
     ...(spec.sendsRetries ? ['sqs:SendMessage'] : []),
     ...(options.consumesRetryQueue ? queueConsumerActions : []),

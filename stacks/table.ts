@@ -1,10 +1,13 @@
 /**
- * The lock table's layout, shared with Python dynamo-dlm v2 (DESIGN.md, "The table").
- * `test/stacks` checks these names against `core/table.ts`; they are repeated here so that the
- * deployment code does not load the AWS SDK.
+ * The lock table's layout, shared with Python dynamo-dlm v2 (DESIGN.md, "The table"), and the
+ * request table's, which only the functions use (waiting requests, their task tokens, the
+ * queue): same keys, its own name. `test/stacks` checks these names against `core/table.ts`;
+ * they are repeated here so that the deployment code does not load the AWS SDK.
  */
 export const lockTable = {
   defaultName: 'dynamo_dlm_locks',
+  /** The request table's default name is the lock table's with this suffix. */
+  requestTableSuffix: '_requests',
   partitionKey: 'resource_id',
   sortKey: 'concurrency_id',
   ttlAttribute: 'expires',
@@ -27,8 +30,10 @@ export interface ExistingTableDescription {
 }
 
 /**
- * The problems that make an existing table unusable (an empty list when it fits), each with its
- * fix. TTL is not required: leases end by their own time; TTL only deletes the old items.
+ * The problems that make an existing lock table unusable (an empty list when it fits), each with
+ * its fix. TTL is not required: leases end by their own time; TTL only deletes the old items.
+ * The `due-index` is not either: overdue requests are in the request table, which the stack
+ * always creates.
  *
  * @example
  * existingTableProblems(await aws.dynamodb.getTable({ name: 'dynamo_dlm_locks' }));
@@ -45,12 +50,6 @@ export function existingTableProblems(table: ExistingTableDescription): string[]
     problems.push(
       `it has no ${lockTable.ownerIndex}, which the cleanup of failed executions queries. Add it once with: ` +
         ownerIndexCommand(table.name),
-    );
-  }
-  if (!table.globalSecondaryIndexes.some((index) => index.name === lockTable.dueIndex)) {
-    problems.push(
-      `it has no ${lockTable.dueIndex}, which the sweeper of overdue requests queries. Add it once with: ` +
-        dueIndexCommand(table.name),
     );
   }
   return problems;
@@ -70,32 +69,6 @@ export function ownerIndexCommand(tableName: string): string {
   return (
     `aws dynamodb update-table --table-name ${tableName} ` +
     `--attribute-definitions AttributeName=${lockTable.ownerAttribute},AttributeType=S ` +
-    `--global-secondary-index-updates '${update}'`
-  );
-}
-
-/**
- * The AWS CLI command that adds the `due-index` to an existing table (on-demand billing). An
- * `update-table` creates one index: when the `owner-index` is missing too, add it first and run
- * this once the table is ACTIVE again.
- */
-export function dueIndexCommand(tableName: string): string {
-  const update = JSON.stringify([
-    {
-      Create: {
-        IndexName: lockTable.dueIndex,
-        KeySchema: [
-          { AttributeName: lockTable.dueShardAttribute, KeyType: 'HASH' },
-          { AttributeName: lockTable.dueMsAttribute, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [lockTable.retryChainAttribute] },
-      },
-    },
-  ]);
-  return (
-    `aws dynamodb update-table --table-name ${tableName} ` +
-    `--attribute-definitions AttributeName=${lockTable.dueShardAttribute},AttributeType=S ` +
-    `AttributeName=${lockTable.dueMsAttribute},AttributeType=N ` +
     `--global-secondary-index-updates '${update}'`
   );
 }

@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { LockStoreError } from '../errors.js';
 import { queryAll } from '../query-all.js';
 import { attribute } from '../table.js';
 import { isQueueKey, queueKeyOf } from './queue.js';
@@ -41,7 +42,9 @@ export async function readResource(store: WaitingStore, resourceId: string): Pro
   for (const item of await partition(store.tableName, 0, Number.MAX_SAFE_INTEGER)) {
     slots.set(Number(item[attribute.concurrencyId]?.N), item);
   }
-  const requests = (await partition(store.requestTableName, Number.MIN_SAFE_INTEGER, firstRequestKey))
+  const requests = (
+    await requestItems(partition(store.requestTableName, Number.MIN_SAFE_INTEGER, firstRequestKey))
+  )
     .filter((item) => !isQueueKey(Number(item[attribute.concurrencyId]?.N)))
     .map(fromRequestItem);
   // The queue's order: arrival, then the digits that break a tie within a millisecond.
@@ -49,4 +52,18 @@ export async function readResource(store: WaitingStore, resourceId: string): Pro
     request.queueKey ?? queueKeyOf(request.arrivedMs, request.releaseCode);
   requests.sort((a, b) => place(a) - place(b));
   return { slots, requests };
+}
+
+/**
+ * The request items of a read, or none when there is no request table: a lock table used by the
+ * library alone (no workflow service deployed) has no waiting requests.
+ */
+async function requestItems(read: Promise<Item[]>): Promise<Item[]> {
+  try {
+    return await read;
+  } catch (error) {
+    const cause = error instanceof LockStoreError ? error.cause : error;
+    if ((cause as Error | undefined)?.name === 'ResourceNotFoundException') return [];
+    throw error;
+  }
 }

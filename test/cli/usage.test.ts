@@ -21,7 +21,10 @@ describe('dlm usage', () => {
     { argv: ['status', 'x', '--table'], problem: "Option '--table <value>' argument missing" },
     { argv: ['status', 'x', '--table', 'a b'], problem: 'Expected `--table` to be a DynamoDB table name' },
     { argv: ['status', 'x', '--endpoint', 'localhost'], problem: '--endpoint must be a URL' },
-    { argv: ['status', 'x', '--slot', '1'], problem: '--slot and --force are options of release only' },
+    {
+      argv: ['status', 'x', '--slot', '1'],
+      problem: '--slot, --force and --forced-by are options of release only',
+    },
     { argv: ['release', 'x', '--force'], problem: 'release needs --slot N' },
     {
       argv: ['release', 'x', '--slot', 'one', '--force'],

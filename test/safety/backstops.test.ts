@@ -120,6 +120,8 @@ describe('the cleanup', () => {
     const cleanupArn = aws.functions.acquire.replace('dynamo-dlm-acquire', 'dynamo-dlm-cleanup');
     const answer = await aws.lambda.invoke(cleanupArn, {
       source: 'aws.states',
+      // The local AWS's account, so that only DescribeExecution can refuse it.
+      account: '000000000000',
       'detail-type': 'Step Functions Execution Status Change',
       detail: { executionArn: running, status: 'FAILED' },
     });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dueIndexCommand, existingTableProblems, lockTable, ownerIndexCommand } from '../../stacks/table.js';
+import { existingTableProblems, lockTable, ownerIndexCommand } from '../../stacks/table.js';
 import {
   account,
   existingTables,
@@ -27,7 +27,7 @@ async function sstConfig(): Promise<SstConfig> {
 }
 
 describe('sst.config.ts', () => {
-  it('keeps the table of a prod stage when the stage is removed, and refuses `sst remove` there', async () => {
+  it('keeps the tables of every stage when the stage is removed, and refuses `sst remove` on prod', async () => {
     const { app } = await sstConfig();
     expect(app({ stage: 'prod' })).toMatchObject({
       name: 'dynamo-dlm',
@@ -35,13 +35,13 @@ describe('sst.config.ts', () => {
       removal: 'retain',
       protect: true,
     });
-    expect(app({ stage: 'dev' })).toMatchObject({ removal: 'remove', protect: false });
+    expect(app({ stage: 'dev' })).toMatchObject({ removal: 'retain', protect: false });
   });
 
   it('deploys the service and outputs the function ARNs, the table, the queue and the example', async () => {
     // `sst deploy` reads its settings from the environment, which other test files share.
     const saved = { ...process.env };
-    for (const name of ['DLM_TABLE_NAME', 'DLM_EXISTING_TABLE', 'DLM_ALARM_TOPIC_ARN'])
+    for (const name of ['DLM_TABLE_NAME', 'DLM_EXISTING_TABLE', 'DLM_ALARM_TOPIC_ARN', 'DLM_REMOVE_TABLES'])
       delete process.env[name];
     const outputs = await (await sstConfig()).run().finally(() => Object.assign(process.env, saved));
     const values = Object.fromEntries(
@@ -51,6 +51,7 @@ describe('sst.config.ts', () => {
       `arn:aws:lambda:${region}:${account}:function:dynamo-dlm-test-${name}`;
     expect(values).toEqual({
       tableName: 'dynamo_dlm_locks',
+      requestTableName: 'dynamo_dlm_locks_requests',
       retryQueueUrl: `https://sqs.${region}.amazonaws.com/${account}/dynamo-dlm-test-retry`,
       deadLetterQueueUrl: `https://sqs.${region}.amazonaws.com/${account}/dynamo-dlm-test-retry-dead-letter`,
       acquireFunctionArn: functionArn('acquire'),
@@ -68,14 +69,20 @@ describe('sst.config.ts', () => {
 describe('deploy settings', () => {
   it('come from the environment of `sst deploy`, per stage', async () => {
     const { deploySettings } = await loadStacks();
-    expect(deploySettings({})).toEqual({ existingTable: false });
+    expect(deploySettings({})).toEqual({ existingTable: false, removeTables: false });
     expect(
       deploySettings({
         DLM_TABLE_NAME: 'locks_dev',
         DLM_EXISTING_TABLE: 'true',
         DLM_ALARM_TOPIC_ARN: 'arn:topic',
+        DLM_REMOVE_TABLES: 'true',
       }),
-    ).toEqual({ tableName: 'locks_dev', existingTable: true, alarmTopicArn: 'arn:topic' });
+    ).toEqual({
+      tableName: 'locks_dev',
+      existingTable: true,
+      alarmTopicArn: 'arn:topic',
+      removeTables: true,
+    });
     expect(() => deploySettings({ DLM_EXISTING_TABLE: 'yes' })).toThrow(
       /DLM_EXISTING_TABLE to be true or false/,
     );
@@ -89,10 +96,7 @@ describe('DynamoDlm, the reusable component', () => {
     arn: `arn:aws:dynamodb:${region}:${account}:table/python_locks`,
     hashKey: 'resource_id',
     rangeKey: 'concurrency_id',
-    globalSecondaryIndexes: [
-      { name: 'owner-index', hashKey: 'owner' },
-      { name: 'due-index', hashKey: 'due_shard', rangeKey: 'due_ms' },
-    ],
+    globalSecondaryIndexes: [{ name: 'owner-index', hashKey: 'owner' }],
     ttl: { attributeName: 'expires', enabled: true },
   };
 
@@ -108,7 +112,12 @@ describe('DynamoDlm, the reusable component', () => {
   it('uses an existing table, shared with Python dynamo-dlm, without creating or owning it', async () => {
     existingTables.set('python_locks', pythonTable);
     const { resources, tableArn } = await deploy({ tableName: 'python_locks', existingTable: true });
-    expect(resources.filter((resource) => resource.type === 'aws:dynamodb/table:Table')).toEqual([]);
+    // Only the request table, which is never shared.
+    expect(
+      resources
+        .filter((resource) => resource.type === 'aws:dynamodb/table:Table')
+        .map((table) => table.inputs.name),
+    ).toEqual(['python_locks_requests']);
     expect(tableArn).toBe(pythonTable.arn);
     const acquire = resources.find((resource) => resource.name === 'SharedAcquirePolicy');
     expect(JSON.parse(String(acquire?.inputs.policy)).Statement[0].Resource).toEqual([pythonTable.arn]);
@@ -117,7 +126,7 @@ describe('DynamoDlm, the reusable component', () => {
       JSON.parse(String(sweeper?.inputs.policy)).Statement.find(
         (statement: { Sid: string }) => statement.Sid === 'DueIndex',
       )?.Resource,
-    ).toEqual([`${pythonTable.arn}/index/due-index`]);
+    ).toEqual([`arn:aws:dynamodb:${region}:${account}:table/python_locks_requests/index/due-index`]);
   }, 60_000);
 
   it('narrows the task answers to the state machines it is given, and passes the retry back-off', async () => {
@@ -152,11 +161,11 @@ describe('an existing table', () => {
     name: 'python_locks',
     hashKey: 'resource_id',
     rangeKey: 'concurrency_id',
-    globalSecondaryIndexes: [{ name: 'owner-index' }, { name: 'due-index' }],
+    globalSecondaryIndexes: [{ name: 'owner-index' }],
     ttl: { attributeName: 'expires', enabled: true },
   };
 
-  it('fits when it has the dynamo-dlm keys, the owner index and the due index', () => {
+  it('fits when it has the dynamo-dlm keys and the owner index (the due index is in the request table)', () => {
     expect(existingTableProblems(fits)).toEqual([]);
   });
 
@@ -165,38 +174,6 @@ describe('an existing table', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(ownerIndexCommand('python_locks'));
     expect(ownerIndexCommand('python_locks')).toContain(`"IndexName":"${lockTable.ownerIndex}"`);
-  });
-
-  it('without the due index is refused with the command that adds it, keyed and projected as created', () => {
-    const problems = existingTableProblems({ ...fits, globalSecondaryIndexes: [{ name: 'owner-index' }] });
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/no due-index, which the sweeper/);
-    expect(problems[0]).toContain(dueIndexCommand('python_locks'));
-    const command = dueIndexCommand('python_locks');
-    expect(command).toContain('--table-name python_locks ');
-    expect(command).toContain(
-      '--attribute-definitions AttributeName=due_shard,AttributeType=S AttributeName=due_ms,AttributeType=N ',
-    );
-    expect(JSON.parse(/'(.*)'$/.exec(command)?.[1] ?? 'null')).toEqual([
-      {
-        Create: {
-          IndexName: 'due-index',
-          KeySchema: [
-            { AttributeName: 'due_shard', KeyType: 'HASH' },
-            { AttributeName: 'due_ms', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['retry_chain'] },
-        },
-      },
-    ]);
-  });
-
-  it('without either index is refused with both commands', () => {
-    const problems = existingTableProblems({ ...fits, globalSecondaryIndexes: [] });
-    expect(problems).toEqual([
-      expect.stringContaining(ownerIndexCommand('python_locks')),
-      expect.stringContaining(dueIndexCommand('python_locks')),
-    ]);
   });
 
   it('with other keys is refused as not a dynamo-dlm table', () => {

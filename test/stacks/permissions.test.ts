@@ -75,19 +75,23 @@ async function callsOf(spec: FunctionSpec): Promise<{ actions: Set<string>; inde
 
 const resources = {
   tableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/locks',
-  ownerIndexArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/locks/index/owner-index',
-  dueIndexArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/locks/index/due-index',
+  requestTableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/locks_requests',
   retryQueueArn: 'arn:aws:sqs:us-east-1:123456789012:retry',
   logGroupArn: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/f',
   callerStateMachineArns: ['arn:aws:states:us-east-1:123456789012:stateMachine:*'],
   executionArns: ['arn:aws:states:us-east-1:123456789012:execution:*'],
 };
 
-/** The index ARN of each index name the code may use. */
-const indexArns: Record<string, string> = {
-  [lockTable.ownerIndex]: resources.ownerIndexArn,
-  [lockTable.dueIndex]: resources.dueIndexArn,
-};
+/**
+ * The index ARNs, on either table, of each index name the code may use: the bundle shows which
+ * index a query names, not which table it goes to.
+ */
+const indexArns: Record<string, string[]> = Object.fromEntries(
+  [lockTable.ownerIndex, lockTable.dueIndex].map((index) => [
+    index,
+    [resources.tableArn, resources.requestTableArn].map((table) => `${table}/index/${index}`),
+  ]),
+);
 
 /**
  * The actions a policy grants on the table, the queue, task answers and executions (logs aside),
@@ -102,13 +106,14 @@ function granted(spec: FunctionSpec, consumesRetryQueue: boolean) {
   return {
     actions: new Set([
       ...on(resources.tableArn),
+      ...on(resources.requestTableArn),
       ...on(resources.retryQueueArn).filter((action) => !queueConsumerActions.includes(action)),
       ...on(resources.callerStateMachineArns[0] as string),
       ...on(resources.executionArns[0] as string),
     ]),
     indexActions: Object.fromEntries(
       Object.entries(indexArns)
-        .map(([index, arn]) => [index, on(arn)] as const)
+        .map(([index, arns]) => [index, [...new Set(arns.flatMap(on))]] as const)
         .filter(([, actions]) => actions.length > 0),
     ),
     queueActions: on(resources.retryQueueArn),

@@ -202,7 +202,7 @@ export interface StacksModule {
   };
   deployService(settings?: Record<string, unknown>): Record<string, Output<string>>;
   deploySettings(env: Record<string, string | undefined>): Record<string, unknown>;
-  executionFailedPattern: Record<string, unknown>;
+  executionFailedPattern(account: string, callerStateMachineArns?: string[]): Record<string, unknown>;
 }
 
 /**

@@ -26,6 +26,13 @@ beforeAll(async () => {
   resources = (await deployedService()).resources;
 }, 60_000);
 
+const ownerIndex = {
+  name: ownerIndexName,
+  keySchemas: [{ attributeName: attribute.owner, keyType: 'HASH' }],
+  projectionType: 'INCLUDE',
+  nonKeyAttributes: [attribute.releaseCode],
+};
+
 describe('the lock table', () => {
   it('has the keys of DESIGN.md, TTL on expires, on-demand billing and point-in-time recovery', () => {
     const { inputs } = named('aws:dynamodb/table:Table', 'LocksTable');
@@ -45,15 +52,36 @@ describe('the lock table', () => {
     );
   });
 
-  it('has the owner index that the cleanup of failed executions queries, and the due index of the sweeper', () => {
+  it('has the owner index that the cleanup of failed executions queries, and no other index', () => {
     const { inputs } = named('aws:dynamodb/table:Table', 'LocksTable');
+    expect(inputs.globalSecondaryIndexes).toEqual([ownerIndex]);
+    // Exactly the key attributes of the table and its indexes: DynamoDB refuses any other.
+    expect(inputs.attributes).toEqual([
+      { name: attribute.resourceId, type: 'S' },
+      { name: attribute.concurrencyId, type: 'N' },
+      { name: attribute.owner, type: 'S' },
+    ]);
+  });
+
+  it('is protected from deletion, and kept when the stage is removed', () => {
+    expect(named('aws:dynamodb/table:Table', 'LocksTable').inputs.deletionProtectionEnabled).toBe(true);
+  });
+});
+
+describe('the request table', () => {
+  it("has the lock table's keys, TTL, billing and protection, its own name, the owner and due indexes", () => {
+    const { inputs } = named('aws:dynamodb/table:Table', 'LocksRequestTable');
+    expect(inputs).toMatchObject({
+      name: `${defaults.tableName}_requests`,
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: attribute.resourceId,
+      rangeKey: attribute.concurrencyId,
+      ttl: { attributeName: attribute.expires, enabled: true },
+      pointInTimeRecovery: { enabled: true },
+      deletionProtectionEnabled: true,
+    });
     expect(inputs.globalSecondaryIndexes).toEqual([
-      {
-        name: ownerIndexName,
-        keySchemas: [{ attributeName: attribute.owner, keyType: 'HASH' }],
-        projectionType: 'INCLUDE',
-        nonKeyAttributes: [attribute.releaseCode],
-      },
+      ownerIndex,
       {
         name: dueIndexName,
         keySchemas: [
@@ -64,7 +92,6 @@ describe('the lock table', () => {
         nonKeyAttributes: [requestAttribute.retryChain],
       },
     ]);
-    // Exactly the key attributes of the table and its indexes: DynamoDB refuses any other.
     expect(inputs.attributes).toEqual([
       { name: attribute.resourceId, type: 'S' },
       { name: attribute.concurrencyId, type: 'N' },
@@ -137,8 +164,13 @@ describe('the functions', () => {
       const variables = (lambda(key).inputs.environment as { variables: Record<string, string> }).variables;
       expect(variables, key).toEqual({
         DLM_TABLE_NAME: defaults.tableName,
+        DLM_REQUEST_TABLE_NAME: `${defaults.tableName}_requests`,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...(spec.sendsRetries ? { DLM_RETRY_QUEUE_URL: queueUrl } : {}),
+        // The cleanup heeds the status events of the callers alone.
+        ...(key === 'cleanup'
+          ? { DLM_CALLER_STATE_MACHINE_ARNS: arn('states', 'stateMachine:dynamo-dlm-test-example') }
+          : {}),
       });
     }
   });
@@ -173,16 +205,23 @@ describe('IAM', () => {
 
   it('scopes every statement to the resources it is about', () => {
     const table = arn('dynamodb', `table/${defaults.tableName}`);
+    const requests = arn('dynamodb', `table/${defaults.tableName}_requests`);
     const allowed: Record<string, (resource: string, logicalName: string, action: string) => boolean> = {
       dynamodb: (resource) =>
         resource === table ||
         resource === `${table}/index/${ownerIndexName}` ||
-        resource === `${table}/index/${dueIndexName}`,
+        resource === requests ||
+        resource === `${requests}/index/${ownerIndexName}` ||
+        resource === `${requests}/index/${dueIndexName}`,
       sqs: (resource) => resource === arn('sqs', 'dynamo-dlm-test-retry'),
-      // SendTask* are authorized against the state machine that issued the token,
-      // DescribeExecution against the execution.
+      // SendTask* are authorized against the state machine that issued the token (here the
+      // example, the only caller), DescribeExecution against the execution.
       states: (resource, _logicalName, action) =>
-        resource === arn('states', action === 'states:DescribeExecution' ? 'execution:*' : 'stateMachine:*'),
+        resource ===
+        arn(
+          'states',
+          action === 'states:DescribeExecution' ? 'execution:*' : 'stateMachine:dynamo-dlm-test-example',
+        ),
       logs: (resource, logicalName) =>
         resource === `${arn('logs', `log-group:${lambdaName(logicalName)}`)}:*` &&
         resource.split('*').length === 2,
@@ -243,19 +282,18 @@ describe('IAM', () => {
     }
   });
 
-  it('gives the sweeper what a retry turn needs and the due index, nothing more', () => {
+  it("gives the sweeper what a retry turn needs and the request table's due index, nothing more", () => {
+    const itemActions = [
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ];
     expect(statementsOf('sweeper').map(({ Sid, Action }) => ({ Sid, Action }))).toEqual([
-      {
-        Sid: 'LockTable',
-        Action: [
-          'dynamodb:ConditionCheckItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:GetItem',
-          'dynamodb:PutItem',
-          'dynamodb:Query',
-          'dynamodb:UpdateItem',
-        ],
-      },
+      { Sid: 'LockTable', Action: itemActions },
+      { Sid: 'RequestTable', Action: itemActions },
       { Sid: 'DueIndex', Action: ['dynamodb:Query'] },
       { Sid: 'RetryQueue', Action: ['sqs:SendMessage'] },
       {
@@ -283,12 +321,16 @@ describe('IAM', () => {
 });
 
 describe('failed executions', () => {
-  it('send their status change events to the cleanup function', () => {
+  it("send their status change events to the cleanup function, of this account's callers only", () => {
     const rule = named('aws:cloudwatch/eventRule:EventRule', 'LocksExecutionFailedRule').inputs;
     expect(JSON.parse(String(rule.eventPattern))).toEqual({
       source: ['aws.states'],
       'detail-type': ['Step Functions Execution Status Change'],
-      detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      account: [account],
+      detail: {
+        status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [arn('states', 'stateMachine:dynamo-dlm-test-example')],
+      },
     });
     const cleanup = lambda('cleanup').inputs;
     expect(

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
-import { createLockTable, createRequestTable } from '../../core/table.js';
+import { createLockTable, createRequestTable } from '../../core/create-tables.js';
 import { requestTableNameFor } from '../../core/waiting/waiting-store.js';
 
 let client: DynamoDBClient | undefined;

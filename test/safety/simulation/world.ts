@@ -290,7 +290,10 @@ export class World {
     // EventBridge's status event, a moment later, to the cleanup function.
     this.#at(this.clock.now() + 500, `cleanup exec-${index}`, () =>
       this.#spawn(`cleanup exec-${index}`, () =>
-        cleanup({ detail: { executionArn, status } } as never, this.#context()).catch(() => undefined),
+        cleanup(
+          { source: 'aws.states', account: '000000000000', detail: { executionArn, status } } as never,
+          this.#context(),
+        ).catch(() => undefined),
       ),
     );
   }
@@ -338,7 +341,12 @@ export class World {
   }
 
   #context(): Context {
-    return { getRemainingTimeInMillis: () => 10_000, awsRequestId: 'sim' } as Context;
+    return {
+      getRemainingTimeInMillis: () => 10_000,
+      awsRequestId: 'sim',
+      // The cleanup heeds only status events of its own account.
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:sim',
+    } as Context;
   }
 
   #at(atMs: number, what: string, fire: () => void): void {
