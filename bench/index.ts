@@ -1,4 +1,5 @@
 import { startDynamoDbLocal } from '../local/dynamodb/start-dynamodb-local.js';
+import { runAcquireBench } from './acquire-bench.js';
 import { type BenchRow, runCoreBench } from './core-bench.js';
 import { runQueueBench } from './queue-bench.js';
 import { runSqsBench } from './sqs-bench.js';
@@ -35,6 +36,7 @@ try {
   rows = await runCoreBench(dynamodb.endpoint, seconds, log);
   rows.push(...(await runWorkflowBench(dynamodb.endpoint, 20, log)));
   rows.push(...(await runQueueBench(dynamodb.endpoint, log)));
+  rows.push(...(await runAcquireBench(dynamodb.endpoint, log)));
   // A long queue drained through the steps: the grant's cost must not grow with the queue.
   rows.push(...(await runWorkflowBench(dynamodb.endpoint, parked, log, { workMs: 20, modes: ['handoff'] })));
   rows.push(...(await runSqsBench({ dynamodb: dynamodb.endpoint }, seconds, log)));

@@ -69,7 +69,11 @@ export async function readResourceLimit(store: LockStore, resourceId: string): P
  * const limit = await resourceLimitFor(store, 'partner-api', 3);
  * if (limit !== 3) throw new ResourceLimitMismatchError('partner-api', 3, limit);
  */
-export async function resourceLimitFor(store: LockStore, resourceId: string, concurrency: number): Promise<number> {
+export async function resourceLimitFor(
+  store: LockStore,
+  resourceId: string,
+  concurrency: number,
+): Promise<number> {
   const recorded = await readResourceLimit(store, resourceId);
   if (recorded !== undefined) return recorded;
   try {

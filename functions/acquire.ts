@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { ResourceLimitMismatchError } from '../core/resource-limit.js';
 import { firstAttempt } from '../core/waiting/first-attempt.js';
 import { releaseCodeOf, type SlotRequest } from '../core/waiting/request.js';
 import { mayAnswerFor } from '../core/waiting/token-claim.js';
@@ -64,6 +65,12 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
   try {
     const attempt = await firstAttempt(store, request);
     if (attempt.kind === 'refused') return refused(taskToken);
+    if (attempt.kind === 'over-limit') {
+      if (!(await mayAnswerFor(store, releaseCodeOf(taskToken), request))) return refused(taskToken);
+      const mismatch = new ResourceLimitMismatchError(input.resourceId, input.concurrency, attempt.limit);
+      await sendFailure(taskToken, errorName.invalidRequest, mismatch.message);
+      return { status: 'invalid' };
+    }
     // Answered, unless its lease lapsed and the slot went on first: then it waits like a busy one.
     if (attempt.kind === 'granted' && (await answerUnrecorded(store, request, attempt.lease, arrivedMs)))
       return { status: 'granted' };

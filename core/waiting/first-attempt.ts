@@ -1,6 +1,7 @@
 import type { Lease } from '../lease.js';
 import { releaseSlot } from '../operations/release-slot.js';
 import { takeSlot } from '../operations/take-slot.js';
+import { resourceLimitFor } from '../resource-limit.js';
 import type { GrantPass } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
 import { markGranted } from './mark-granted.js';
@@ -27,12 +28,16 @@ export type FirstAttempt =
   /** `handedOver`: the slot this attempt found free went to the oldest waiter; answer it. */
   | { kind: 'busy'; handedOver?: GrantPass }
   /** Its task token is claimed by another request (`token-claim.ts`): answer nothing. */
-  | { kind: 'refused' };
+  | { kind: 'refused' }
+  /** It asked for another concurrency than the resource's limit (`core/resource-limit.ts`). */
+  | { kind: 'over-limit'; limit: number };
 
 /**
  * A workflow's first try for a slot: one conditional write to the request's primary slot, then
  * a read of its own record, its token's claim and the head of the queue, which the grant must
  * respect:
+ * - it asks for another concurrency than the resource's limit (read beside the write; the first
+ *   grant records it) and was not recorded before: over the limit, the slot given back;
  * - the token is claimed by another request (a replayed token): refused, nothing answered;
  * - an item of this very request exists (a repeated delivery): settle through it, so the
  *   request never ends up with two slots;
@@ -45,17 +50,26 @@ export type FirstAttempt =
 export async function firstAttempt(store: WaitingStore, request: SlotRequest): Promise<FirstAttempt> {
   const releaseCode = releaseCodeOf(request.taskToken);
   const primary = primarySlotOf(releaseCode, request.concurrency);
-  const taken = await takeSlot(store, {
-    resourceId: request.resourceId,
-    concurrencyId: primary,
-    releaseCode,
-    durationMs: request.leaseMs,
-    ...(request.owner === undefined ? {} : { owner: request.owner }),
-  });
-  if (!taken.granted) return { kind: 'busy' };
+  const [taken, limit] = await Promise.all([
+    takeSlot(store, {
+      resourceId: request.resourceId,
+      concurrencyId: primary,
+      releaseCode,
+      durationMs: request.leaseMs,
+      ...(request.owner === undefined ? {} : { owner: request.owner }),
+    }),
+    resourceLimitFor(store, request.resourceId, request.concurrency),
+  ]);
   const giveBack = async () => {
-    if (taken.fresh) await releaseSlot(store, taken.lease);
+    if (taken.granted && taken.fresh) await releaseSlot(store, taken.lease);
   };
+  // A request recorded before the limit changed (a repeated delivery) keeps what it was accepted with.
+  const recordedBefore = () => readRequest(store, request.resourceId, requestKeyOf(releaseCode));
+  if (limit !== request.concurrency && !(await recordedBefore())) {
+    await giveBack();
+    return { kind: 'over-limit', limit };
+  }
+  if (!taken.granted) return { kind: 'busy' };
   const requestKey = requestKeyOf(releaseCode);
   const [own, mayAnswer] = await Promise.all([
     readRequest(store, request.resourceId, requestKey),

@@ -77,12 +77,20 @@ async function threeWaitingBehindHolder() {
 }
 
 describe('a reader and writer of the lock table (issue 15, attack 1)', () => {
-  it('finds no task token, grant or queue entry there: only slots', async () => {
+  it("finds no task token, grant or queue entry there: only slots and the resource's limit", async () => {
     const { resourceId, lease } = await threeWaitingBehindHolder();
     const items = await scanTable(aws.tableName, resourceId);
     // Before: the three requests and their queue entries, tokens in plain text.
     expect(items.filter((item) => item.task_token !== undefined)).toEqual([]);
-    expect(items.map((item) => Number(item.concurrency_id?.N))).toEqual([0]);
+    // The resource's limit (-1, recorded by the first workflow's request) and the holder's slot.
+    expect(items.map((item) => Number(item.concurrency_id?.N)).sort()).toEqual([-1, 0]);
+    expect(Object.keys(items.find((item) => item.concurrency_id?.N === '-1') ?? {}).sort()).toEqual([
+      'concurrency_id',
+      'concurrency_limit',
+      'limit_set_at_ms',
+      'limit_set_by',
+      'resource_id',
+    ]);
     await aws.lambda.invoke(aws.functions.release, lease);
   }, 60_000);
 
