@@ -62,11 +62,13 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     ...(input.owner === undefined ? {} : { owner: input.owner }),
     ...(input.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: input.heartbeatSeconds }),
   };
+  // Before answering a task with an error, its token must not be another request's.
+  const isOurs = () => mayAnswerFor(store, releaseCodeOf(taskToken), request);
   try {
     const attempt = await firstAttempt(store, request);
     if (attempt.kind === 'refused') return refused(taskToken);
     if (attempt.kind === 'over-limit') {
-      if (!(await mayAnswerFor(store, releaseCodeOf(taskToken), request))) return refused(taskToken);
+      if (!(await isOurs())) return refused(taskToken);
       const mismatch = new ResourceLimitMismatchError(input.resourceId, input.concurrency, attempt.limit);
       await sendFailure(taskToken, errorName.invalidRequest, mismatch.message);
       return { status: 'invalid' };
@@ -83,6 +85,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     // The hand-over's pass: its grant answered, and the new head woken.
     if (attempt.kind === 'busy' && attempt.handedOver) await settlePass(store, attempt.handedOver);
     if (input.waitSeconds === 0) {
+      if (!(await isOurs())) return refused(taskToken);
       await sendFailure(
         taskToken,
         errorName.timeout,

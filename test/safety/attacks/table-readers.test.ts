@@ -112,6 +112,12 @@ describe('a reader and writer of the lock table (issue 15, attack 1)', () => {
     expect(await acquire({ taskToken: b.taskToken, resourceId: busy, owner: b.owner })).toEqual({
       status: 'refused',
     });
+    // No wait at all on a busy resource: before, B was failed with Lock.Timeout.
+    expect(
+      await acquire({ taskToken: b.taskToken, resourceId: busy, waitSeconds: 0, owner: b.owner }),
+    ).toEqual({
+      status: 'refused',
+    });
     expect(await acquire({ taskToken: b.taskToken, resourceId, concurrency: 5, owner: b.owner })).toEqual({
       status: 'refused',
     });
