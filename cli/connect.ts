@@ -36,6 +36,7 @@ export function openStore(connection: Connection, clock: Clock = Date.now): CliS
     client,
     tableName: connection.tableName,
     requestTableName: connection.requestTableName,
+    requestTableMayBeMissing: true,
     clock,
     // A CLI answers or fails; retry warnings would only clutter its output.
     logger: { warn: () => {} },

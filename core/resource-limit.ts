@@ -45,8 +45,8 @@ export class ResourceLimitMismatchError extends Error {
 }
 
 /**
- * The resource's recorded limit, or undefined when nothing recorded one yet. Eventually
- * consistent: a limit changes rarely, and the first one is recorded by a conditional write.
+ * The resource's recorded limit, or undefined when nothing recorded one yet. A consistent read:
+ * just after `dlm limit` changed it, a stale one would refuse a request for good (found by review).
  *
  * @example
  * const limit = await readResourceLimit(store, 'partner-api'); // 3
@@ -54,7 +54,11 @@ export class ResourceLimitMismatchError extends Error {
 export async function readResourceLimit(store: LockStore, resourceId: string): Promise<number | undefined> {
   const output = await sendWithRetry<GetItemCommandOutput>(
     store,
-    new GetItemCommand({ TableName: store.tableName, Key: slotKey(resourceId, limitKey) }),
+    new GetItemCommand({
+      TableName: store.tableName,
+      Key: slotKey(resourceId, limitKey),
+      ConsistentRead: true,
+    }),
   );
   const stored = output.Item?.[limitAttribute.concurrency]?.N;
   return stored === undefined ? undefined : Number(stored);

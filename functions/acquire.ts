@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { ResourceLimitMismatchError } from '../core/resource-limit.js';
 import { firstAttempt } from '../core/waiting/first-attempt.js';
 import { releaseCodeOf, type SlotRequest } from '../core/waiting/request.js';
-import { mayAnswerFor } from '../core/waiting/token-claim.js';
+import { isUnclaimed } from '../core/waiting/token-claim.js';
 import { sendFailure } from './lib/answer.js';
 import { lockStore, now } from './lib/clients.js';
 import { readConfig } from './lib/config.js';
@@ -40,8 +40,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     input = parseStepInput(acquireInput, event);
   } catch (error) {
     // A token recorded for a request is that request's: bad input under it is someone else's.
-    if (!(await mayAnswerFor(lockStore(context), releaseCodeOf(taskToken), undefined)))
-      return refused(taskToken);
+    if (!(await isUnclaimed(lockStore(context), releaseCodeOf(taskToken)))) return refused(taskToken);
     await sendFailure(taskToken, errorName.invalidRequest, (error as Error).message);
     return { status: 'invalid' };
   }
@@ -61,14 +60,12 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     taskToken,
     ...(input.owner === undefined ? {} : { owner: input.owner }),
     ...(input.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: input.heartbeatSeconds }),
+    ...(input.waitSeconds === undefined ? {} : { waitSeconds: input.waitSeconds }),
   };
-  // Before answering a task with an error, its token must not be another request's.
-  const isOurs = () => mayAnswerFor(store, releaseCodeOf(taskToken), request);
   try {
     const attempt = await firstAttempt(store, request);
     if (attempt.kind === 'refused') return refused(taskToken);
     if (attempt.kind === 'over-limit') {
-      if (!(await isOurs())) return refused(taskToken);
       const mismatch = new ResourceLimitMismatchError(input.resourceId, input.concurrency, attempt.limit);
       await sendFailure(taskToken, errorName.invalidRequest, mismatch.message);
       return { status: 'invalid' };
@@ -85,7 +82,6 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     // The hand-over's pass: its grant answered, and the new head woken.
     if (attempt.kind === 'busy' && attempt.handedOver) await settlePass(store, attempt.handedOver);
     if (input.waitSeconds === 0) {
-      if (!(await isOurs())) return refused(taskToken);
       await sendFailure(
         taskToken,
         errorName.timeout,
@@ -94,7 +90,6 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
       return { status: 'timeout' };
     }
     const joined = await joinQueue(store, config, request);
-    if (joined === 'refused') return refused(taskToken);
     logger.info(joined === 'granted' ? 'settled in the first pass' : joined);
     return { status: joined };
   } finally {

@@ -1,6 +1,10 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { queryAll } from '../query-all.js';
 import { attribute, ownerIndexName } from '../table.js';
+import { firstRequestKey } from './request.js';
 import type { WaitingStore } from './waiting-store.js';
+
+type Item = Record<string, AttributeValue>;
 
 /** A slot or a waiting request that carries a given owner. */
 export interface OwnedItem {
@@ -27,10 +31,17 @@ export async function findOwned(store: WaitingStore, owner: string): Promise<Own
       ExpressionAttributeNames: { '#owner': attribute.owner },
       ExpressionAttributeValues: { ':owner': { S: owner } },
     });
-  const items = [...(await query(store.tableName)), ...(await query(store.requestTableName))];
-  return items.map((item) => ({
-    resourceId: item[attribute.resourceId]?.S ?? '',
-    concurrencyId: Number(item[attribute.concurrencyId]?.N),
-    releaseCode: item[attribute.releaseCode]?.S ?? '',
-  }));
+  const owned = (items: Item[]) =>
+    items.map((item) => ({
+      resourceId: item[attribute.resourceId]?.S ?? '',
+      concurrencyId: Number(item[attribute.concurrencyId]?.N),
+      releaseCode: item[attribute.releaseCode]?.S ?? '',
+    }));
+  // Slots only from the lock table, requests only from the request table: an item written at a
+  // request's key in the lock table (anyone who shares it can) must not withdraw that request.
+  const slots = owned(await query(store.tableName)).filter((item) => item.concurrencyId >= 0);
+  const requests = owned(await query(store.requestTableName)).filter(
+    (item) => item.concurrencyId <= firstRequestKey,
+  );
+  return [...slots, ...requests];
 }

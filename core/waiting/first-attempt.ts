@@ -13,7 +13,7 @@ import {
   type SlotRequest,
   type StoredRequest,
 } from './request.js';
-import { mayAnswerFor } from './token-claim.js';
+import { claimToken } from './token-claim.js';
 import type { WaitingStore } from './waiting-store.js';
 
 /**
@@ -33,12 +33,13 @@ export type FirstAttempt =
   | { kind: 'over-limit'; limit: number };
 
 /**
- * A workflow's first try for a slot: one conditional write to the request's primary slot, then
- * a read of its own record, its token's claim and the head of the queue, which the grant must
- * respect:
- * - it asks for another concurrency than the resource's limit (read beside the write; the first
- *   grant records it) and was not recorded before: over the limit, the slot given back;
- * - the token is claimed by another request (a replayed token): refused, nothing answered;
+ * A workflow's first try for a slot: the claim of its task token, one conditional write to the
+ * request's primary slot (beside a read of the resource's limit), then a read of its own record
+ * and of the head of the queue, which the grant must respect:
+ * - the token is claimed by another request (a replayed token): refused before anything else is
+ *   written, nothing answered;
+ * - it asks for another concurrency than the resource's limit (the first grant records it) and
+ *   was not recorded before: over the limit, the slot given back;
  * - an item of this very request exists (a repeated delivery): settle through it, so the
  *   request never ends up with two slots;
  * - older requests wait: pass the slot to the oldest and queue behind them (arrival order);
@@ -49,6 +50,7 @@ export type FirstAttempt =
  */
 export async function firstAttempt(store: WaitingStore, request: SlotRequest): Promise<FirstAttempt> {
   const releaseCode = releaseCodeOf(request.taskToken);
+  if (!(await claimToken(store, releaseCode, request))) return { kind: 'refused' };
   const primary = primarySlotOf(releaseCode, request.concurrency);
   const [taken, limit] = await Promise.all([
     takeSlot(store, {
@@ -71,14 +73,7 @@ export async function firstAttempt(store: WaitingStore, request: SlotRequest): P
   }
   if (!taken.granted) return { kind: 'busy' };
   const requestKey = requestKeyOf(releaseCode);
-  const [own, mayAnswer] = await Promise.all([
-    readRequest(store, request.resourceId, requestKey),
-    mayAnswerFor(store, releaseCode, request),
-  ]);
-  if (!mayAnswer) {
-    await giveBack();
-    return { kind: 'refused' };
-  }
+  const own = await readRequest(store, request.resourceId, requestKey);
   if (own && own.state !== 'waiting') {
     // A repeated delivery of a request that moved on: it is settled through its record alone.
     if (own.granted?.concurrencyId !== primary || own.state === 'withdrawn' || own.state === 'timed-out')

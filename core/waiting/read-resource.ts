@@ -43,7 +43,7 @@ export async function readResource(store: WaitingStore, resourceId: string): Pro
     slots.set(Number(item[attribute.concurrencyId]?.N), item);
   }
   const requests = (
-    await requestItems(partition(store.requestTableName, Number.MIN_SAFE_INTEGER, firstRequestKey))
+    await requestItems(store, partition(store.requestTableName, Number.MIN_SAFE_INTEGER, firstRequestKey))
   )
     .filter((item) => !isQueueKey(Number(item[attribute.concurrencyId]?.N)))
     .map(fromRequestItem);
@@ -55,13 +55,14 @@ export async function readResource(store: WaitingStore, resourceId: string): Pro
 }
 
 /**
- * The request items of a read, or none when there is no request table: a lock table used by the
- * library alone (no workflow service deployed) has no waiting requests.
+ * The request items of a read, or none when there is no request table and the store allows it
+ * (`requestTableMayBeMissing`: a lock table used by the library alone has no waiting requests).
  */
-async function requestItems(read: Promise<Item[]>): Promise<Item[]> {
+async function requestItems(store: WaitingStore, read: Promise<Item[]>): Promise<Item[]> {
   try {
     return await read;
   } catch (error) {
+    if (!store.requestTableMayBeMissing) throw error;
     const cause = error instanceof LockStoreError ? error.cause : error;
     if ((cause as Error | undefined)?.name === 'ResourceNotFoundException') return [];
     throw error;

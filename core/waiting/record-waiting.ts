@@ -5,7 +5,6 @@ import { continueWaiting, entryWrite, recordWrite } from './lifecycle.js';
 import { queueKeyOf } from './queue.js';
 import { releaseCodeOf, requestKeyOf, type SlotRequest, type StoredRequest } from './request.js';
 import { notHoldingPrimarySlot } from './request-writes.js';
-import { claimWrite } from './token-claim.js';
 import type { WaitingStore } from './waiting-store.js';
 
 /**
@@ -13,14 +12,12 @@ import type { WaitingStore } from './waiting-store.js';
  * repeated delivery) and now continues under the new `retryChain`; older retry messages drop
  * themselves. `settled`: a repeated delivery of a request that moved on meanwhile (granted,
  * answered, or ended): drive it as it stands. `holds-primary`: another delivery of the same
- * request holds its primary slot and answers it. `refused`: its task token is claimed by another
- * request (another resource or payload): the token was replayed, and its task is not ours to answer.
+ * request holds its primary slot and answers it.
  */
 export type RecordOutcome =
   | { kind: 'recorded' | 'rechained'; request: StoredRequest }
   | { kind: 'settled'; request: StoredRequest }
-  | { kind: 'holds-primary' }
-  | { kind: 'refused' };
+  | { kind: 'holds-primary' };
 
 /**
  * Records a request as waiting, in arrival order: its record and its queue entry, created only if
@@ -65,8 +62,6 @@ export async function recordWaiting(
           },
           // The request does not hold its primary slot already.
           { ConditionCheck: notHoldingPrimarySlot(store.tableName, stored, stored.arrivedMs) },
-          // The token is this request's: unclaimed, or claimed by this same request before.
-          { Put: claimWrite(store.requestTableName, request, releaseCode, arrivedMs) },
         ],
       }),
     );
@@ -74,7 +69,6 @@ export async function recordWaiting(
   } catch (error) {
     if ((error as Error).name !== 'TransactionCanceledException') throw error;
     const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
-    if (reasons[3]?.Code === 'ConditionalCheckFailed') return { kind: 'refused' };
     if (reasons[2]?.Code === 'ConditionalCheckFailed') return { kind: 'holds-primary' };
     if (reasons[0]?.Code !== 'ConditionalCheckFailed') {
       if (reasons[1]?.Code === 'ConditionalCheckFailed' && attempt < 10)

@@ -17,6 +17,8 @@ export interface SlotRequest {
   owner?: string;
   /** The waiting task's `HeartbeatSeconds`, when it has one: its turns heartbeat it in time. */
   heartbeatSeconds?: number;
+  /** The `waitSeconds` it asked for (`waitUntilMs` counts from its arrival): part of its identity. */
+  waitSeconds?: number;
 }
 
 /** A request's place in its lifecycle (`core/waiting/lifecycle.ts` has the transitions). */

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
-import { type AttributeValue, GetItemCommand, type GetItemCommandOutput } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  GetItemCommand,
+  type GetItemCommandOutput,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { slotKey, toExpiresSeconds } from '../item.js';
-import { sendWithRetry } from '../send.js';
+import { sendConditional, sendWithRetry } from '../send.js';
 import { attribute } from '../table.js';
 import type { SlotRequest } from './request.js';
 import type { WaitingStore } from './waiting-store.js';
@@ -13,9 +18,10 @@ import type { WaitingStore } from './waiting-store.js';
  * refused without answering that task (issue 15).
  *
  * The claim lives in the request table under its own key (the token's release code), because a
- * record lives under its resource and cannot be found from another. It is written in the record
- * transaction, and read beside the request's own record by a first attempt, so it costs one
- * write per recorded request and one small read per first attempt.
+ * record lives under its resource and cannot be found from another. The first attempt writes it
+ * before anything else (one conditional write per acquire): a replay must be refused before it
+ * touches a slot, since the take would recognise the slot of the token's own request as "already
+ * ours" and rewrite its lease (found by review). Bad input only reads it.
  */
 
 type Item = Record<string, AttributeValue>;
@@ -31,8 +37,8 @@ function claimKey(releaseCode: string): Item {
 }
 
 /**
- * What must match for two deliveries to be the same request: everything of the acquire input but
- * its deadline (`waitSeconds` counts from each delivery's arrival, and the first one's stands).
+ * What must match for two deliveries to be the same request: everything of the acquire input
+ * (`waitSeconds` as asked: the deadline it makes counts from each delivery's arrival).
  */
 export function fingerprintOf(request: SlotRequest): string {
   const fields = [
@@ -41,41 +47,49 @@ export function fingerprintOf(request: SlotRequest): string {
     request.leaseMs,
     request.owner ?? null,
     request.heartbeatSeconds ?? null,
+    request.waitSeconds ?? null,
   ];
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 32);
 }
 
 /**
- * The Put of a token's claim, for the record transaction: it lands when the token is unclaimed
- * or claimed by this very request (a repeated delivery), and is refused otherwise.
+ * Claims a task token for `request`: true when it was unclaimed or is claimed by this very
+ * request (a repeated delivery, or this write retried after a lost answer), false when another
+ * request claimed it.
+ *
+ * @example
+ * if (!(await claimToken(store, releaseCode, request))) return { kind: 'refused' };
  */
-export function claimWrite(tableName: string, request: SlotRequest, releaseCode: string, nowMs: number) {
-  return {
-    TableName: tableName,
-    Item: {
-      ...claimKey(releaseCode),
-      [claimAttribute.fingerprint]: { S: fingerprintOf(request) },
-      [claimAttribute.expires]: { N: String(toExpiresSeconds(nowMs + claimLifetimeMs)) },
-    },
-    ConditionExpression: 'attribute_not_exists(#fingerprint) OR #fingerprint = :fingerprint',
-    ExpressionAttributeNames: { '#fingerprint': claimAttribute.fingerprint },
-    ExpressionAttributeValues: { ':fingerprint': { S: fingerprintOf(request) } },
-  };
+export async function claimToken(
+  store: WaitingStore,
+  releaseCode: string,
+  request: SlotRequest,
+): Promise<boolean> {
+  const fingerprint = { S: fingerprintOf(request) };
+  return sendConditional(
+    store,
+    new PutItemCommand({
+      TableName: store.requestTableName,
+      Item: {
+        ...claimKey(releaseCode),
+        [claimAttribute.fingerprint]: fingerprint,
+        [claimAttribute.expires]: { N: String(toExpiresSeconds(store.clock() + claimLifetimeMs)) },
+      },
+      ConditionExpression: 'attribute_not_exists(#fingerprint) OR #fingerprint = :fingerprint',
+      ExpressionAttributeNames: { '#fingerprint': claimAttribute.fingerprint },
+      ExpressionAttributeValues: { ':fingerprint': fingerprint },
+    }),
+  );
 }
 
 /**
- * Whether `request` may be answered on its token: true when the token is unclaimed, or claimed
- * by this same request. `undefined` stands for any request, for input that did not parse: then
- * only an unclaimed token may be answered (with the input's error).
+ * Whether input that did not parse may be answered (with its error) on its token: only when no
+ * request claimed the token. Reads, never claims: bad input is nobody's request.
  *
  * @example
- * if (!(await mayAnswerFor(store, releaseCode, request))) return { status: 'refused' };
+ * if (!(await isUnclaimed(store, releaseCode))) return { status: 'refused' };
  */
-export async function mayAnswerFor(
-  store: WaitingStore,
-  releaseCode: string,
-  request: SlotRequest | undefined,
-): Promise<boolean> {
+export async function isUnclaimed(store: WaitingStore, releaseCode: string): Promise<boolean> {
   const output = await sendWithRetry<GetItemCommandOutput>(
     store,
     new GetItemCommand({
@@ -84,7 +98,5 @@ export async function mayAnswerFor(
       ConsistentRead: true,
     }),
   );
-  const claimed = output.Item?.[claimAttribute.fingerprint]?.S;
-  if (claimed === undefined) return true;
-  return request !== undefined && claimed === fingerprintOf(request);
+  return output.Item?.[claimAttribute.fingerprint]?.S === undefined;
 }

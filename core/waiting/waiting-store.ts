@@ -10,6 +10,11 @@ import type { LockStore } from '../store.js';
 export interface WaitingStore extends LockStore {
   /** The table of waiting requests and queue entries (same key schema as the lock table). */
   requestTableName: string;
+  /**
+   * The request table may not exist: a lock table used by the library alone, as `dlm` may see
+   * it. Then nobody waits. Off for the functions, for which a missing table is a misconfiguration.
+   */
+  requestTableMayBeMissing?: boolean;
 }
 
 /**

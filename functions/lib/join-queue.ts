@@ -9,11 +9,8 @@ import { enqueueRetry, newRetryChain } from './retry-queue.js';
 import { driveSettled, settlePass } from './settle.js';
 import { parkedBackstopMs, placeAfter, scheduleTurn, turnDelaySeconds } from './turn-schedule.js';
 
-/**
- * What joining the queue came to: waiting, granted in its first pass, settled by another delivery,
- * or refused (its token is claimed by another request: nothing was recorded or answered).
- */
-export type JoinOutcome = 'waiting' | 'granted' | 'answered-elsewhere' | 'refused';
+/** What joining the queue came to: waiting, granted in its first pass, or settled by another delivery. */
+export type JoinOutcome = 'waiting' | 'granted' | 'answered-elsewhere';
 
 /**
  * Puts a request that found its slot busy in the queue, at the least cost for the common case (a
@@ -44,7 +41,6 @@ export async function joinQueue(
         });
   const recorded = await recordWaiting(store, request, { retryChain: chain, dueMs });
   if (recorded.kind === 'holds-primary') return 'answered-elsewhere';
-  if (recorded.kind === 'refused') return 'refused';
   if (recorded.kind === 'settled') {
     await driveSettled(store, recorded.request);
     return 'answered-elsewhere';

@@ -1,4 +1,4 @@
-import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLock } from '../../../core/dynamo-db-lock.js';
@@ -9,7 +9,13 @@ import { readConfig } from '../../../functions/lib/config.js';
 import { retryTurn } from '../../../functions/lib/retry-turn.js';
 import type { LocalAws } from '../../../local/start-local-aws.js';
 import { dynamoDbClient, uniqueResource } from '../../support/dynamodb.js';
-import { eventually, localAws, sfnClient, startExecution } from '../../support/local-aws.js';
+import {
+  eventually,
+  localAws,
+  sfnClient,
+  startExecution,
+  waitForExecution,
+} from '../../support/local-aws.js';
 import {
   counts,
   createExampleMachine,
@@ -51,10 +57,18 @@ async function statusOf(executionArn: string): Promise<string | undefined> {
   return (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status;
 }
 
+async function slotItem(resourceId: string) {
+  const key = { resource_id: { S: resourceId }, concurrency_id: { N: '0' } };
+  const { Item } = await dynamoDbClient().send(
+    new GetItemCommand({ TableName: aws.tableName, Key: key, ConsistentRead: true }),
+  );
+  return Item;
+}
+
 const acquire = (payload: Record<string, unknown>) => aws.lambda.invoke(aws.functions.acquire, payload);
 
 /** Three executions waiting on a mutex that a library client holds. */
-async function threeWaitingBehindHolder() {
+async function threeWaitingBehindHolder(workMs = 50) {
   const resourceId = uniqueResource('attacked');
   const holder = new DynamoDbLock(resourceId, {
     tableName: aws.tableName,
@@ -65,7 +79,7 @@ async function threeWaitingBehindHolder() {
   const executions: string[] = [];
   for (const tag of ['b', 'c', 'd']) {
     executions.push(
-      await startExecution(machineArn, { resourceId, concurrency: 1, waitSeconds: 120, tag, workMs: 50 }),
+      await startExecution(machineArn, { resourceId, concurrency: 1, waitSeconds: 120, tag, workMs }),
     );
     await eventually(async () => (await counts(aws, resourceId)).waiting === executions.length);
   }
@@ -168,5 +182,71 @@ describe('a reader and writer of the lock table (issue 15, attack 1)', () => {
     );
     expect(work.mostInFlight.get(resourceId)).toBe(1);
     expect(work.doubled).toEqual([]);
+  }, 60_000);
+
+  it('a replay under the same resource leaves alone the slot its workflow holds, and fails no waiter (found by review)', async () => {
+    const { resourceId, lease, executions, b, c } = await threeWaitingBehindHolder(3_000);
+    const asked = { resourceId, concurrency: 1, leaseSeconds: 300, waitSeconds: 120 };
+    // C waits: the same payload but no wait at all used to fail it with Lock.Timeout.
+    expect(await acquire({ ...asked, taskToken: c.taskToken, owner: c.owner, waitSeconds: 0 })).toEqual({
+      status: 'refused',
+    });
+    // B is granted and at work (for 3 s; the first of three, so the slot is B's).
+    await aws.lambda.invoke(aws.functions.release, lease);
+    await eventually(async () => (await slotItem(resourceId))?.owner?.S === b.owner);
+    const before = await slotItem(resourceId);
+    // Its token again, with a 1 s lease and another owner: before, the take took it as a repeat
+    // and rewrote the slot, so the next waiter came in beside B a second later.
+    expect(await acquire({ ...asked, taskToken: b.taskToken, owner: 'attacker', leaseSeconds: 1 })).toEqual({
+      status: 'refused',
+    });
+    const after = await slotItem(resourceId);
+    expect(after).toEqual(before);
+    await eventually(
+      async () => (await Promise.all(executions.map(statusOf))).every((s) => s === 'SUCCEEDED'),
+      30_000,
+    );
+    expect(work.mostInFlight.get(resourceId)).toBe(1);
+    expect(work.doubled).toEqual([]);
+  }, 60_000);
+
+  it("an item forged at a request's key under an ended execution withdraws nobody (found by review)", async () => {
+    const { resourceId, lease, executions, d } = await threeWaitingBehindHolder();
+    // The attacker's own execution ends (Lock.Timeout on a resource it keeps busy) as the owner
+    // of an item it wrote at D's request key in the lock table.
+    const other = uniqueResource('attacker');
+    const otherHolder = new DynamoDbLock(other, {
+      tableName: aws.tableName,
+      client: dynamoDbClient(),
+      duration: 60,
+    });
+    await otherHolder.acquire();
+    const ended = await startExecution(machineArn, {
+      resourceId: other,
+      concurrency: 1,
+      waitSeconds: 1,
+      tag: 'e',
+    });
+    await dynamoDbClient().send(
+      new PutItemCommand({
+        TableName: aws.tableName,
+        Item: {
+          resource_id: { S: resourceId },
+          concurrency_id: { N: String(d.requestKey) },
+          owner: { S: ended },
+          release_code: { S: d.releaseCode },
+        },
+      }),
+    );
+    expect((await waitForExecution(ended)).status).toBe('FAILED');
+    await eventually(async () => (await counts(aws, other)).waiting === 0);
+    const { requests } = await readResource(tableStore(aws), resourceId);
+    expect(requests.find((request) => request.owner === d.owner)?.state).toBe('waiting');
+    await otherHolder.release();
+    await aws.lambda.invoke(aws.functions.release, lease);
+    await eventually(
+      async () => (await Promise.all(executions.map(statusOf))).every((s) => s === 'SUCCEEDED'),
+      30_000,
+    );
   }, 60_000);
 });
