@@ -1,11 +1,12 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readResourceLimit } from '../../../core/resource-limit.js';
 import { LocalLambdaRuntime } from '../../../local/lambda/index.js';
 import type { LocalSqs } from '../../../local/sqs/index.js';
 import { limitConcurrency } from '../../../sqs/index.js';
+import { runDlm } from '../../cli/run-dlm.js';
 import { createQueueWithDlq, drain, eventually, sharedSqs, sqsClient } from '../../local/sqs/sqs-test-kit.js';
-import { concurrencyProbe, sleep } from '../../sqs/throttle-kit.js';
+import { concurrencyProbe, lambdaContext, offlineRecord, sleep } from '../../sqs/throttle-kit.js';
 import { dynamoDbClient, freshLockTable, uniqueResource } from '../../support/dynamodb.js';
 import { recordingLogger } from '../../support/recording-logger.js';
 
@@ -21,12 +22,14 @@ let sqs: LocalSqs;
 let client: SQSClient;
 let runtime: LocalLambdaRuntime;
 let tableName: string;
+let endpoint: string;
 
 beforeAll(async () => {
   ({ sqs } = await sharedSqs());
   client = sqsClient(sqs.endpoint);
   runtime = new LocalLambdaRuntime({ logger: () => {} });
   tableName = await freshLockTable('attack_limits');
+  endpoint = inject('dynamodbEndpoint');
 });
 
 afterAll(async () => {
@@ -132,4 +135,45 @@ describe('attack 4 on the SQS throttle: each function names its own limit', () =
     expect(refusals[0]).toContain(`concurrency 3 does not match the limit 1 recorded for "${key}"`);
     expect(strict.logger.lines.filter((line) => line.includes('dlm limit'))).toEqual([]);
   }, 90_000);
+});
+
+describe('dlm limit', () => {
+  it('sets a limit on purpose, shows previous and new, and the throttle honours it', async () => {
+    const resourceId = uniqueResource('partner-api');
+    const dlm = (...argv: string[]) => runDlm(...argv, '--table', tableName, '--endpoint', endpoint);
+    expect((await dlm('limit', resourceId)).stdout).toContain('no limit recorded');
+
+    const first = await dlm('limit', resourceId, '3', '--set-by', 'alice (INC-7)', '--json');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({
+      resourceId,
+      previous: null,
+      limit: 3,
+      setBy: 'alice (INC-7)',
+    });
+    const second = await dlm('limit', resourceId, '1');
+    expect(second.stdout).toContain(`${resourceId}: limit 3 -> 1`);
+    expect((await dlm('limit', resourceId, '--json')).stdout).toBe(
+      `${JSON.stringify({ resourceId, limit: 1 })}\n`,
+    );
+
+    // A throttle configured with 3 on this key is refused; one configured with 1 runs.
+    const logger = recordingLogger();
+    const throttle = (concurrency: number) =>
+      limitConcurrency(async () => {}, {
+        key: () => resourceId,
+        concurrency,
+        tableName,
+        sqsClient: client,
+        logger,
+        throwOnFullBatchFailure: false,
+      });
+    const context = lambdaContext();
+    expect(await throttle(3)({ Records: [offlineRecord('m3', 'x')] }, context)).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm3' }],
+    });
+    expect(await throttle(1)({ Records: [offlineRecord('m1', 'x')] }, context)).toEqual({
+      batchItemFailures: [],
+    });
+  });
 });
