@@ -1,4 +1,3 @@
-import { hostname, userInfo } from 'node:os';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
@@ -26,16 +25,6 @@ export type ForceReleaseOutcome =
  * The record stays until a new holder's item replaces it.
  */
 export const forcedAttribute = { by: 'forced_by', atMs: 'forced_at_ms' } as const;
-
-/**
- * The operator's identity when `--forced-by` is not given: `user@host`.
- *
- * @example
- * defaultOperator(); // 'alice@ops-laptop'
- */
-export function defaultOperator(): string {
-  return `${userInfo().username}@${hostname()}`;
-}
 
 /**
  * Frees slot `slot` of a resource whoever holds it: the operator's override for a holder that

@@ -3,7 +3,7 @@ import { defaults, limits } from '../core/defaults.js';
 import { InvalidLockOptionError } from '../core/errors.js';
 import { validateResourceId, validateTableName } from '../core/validate.js';
 import { requestTableNameFor } from '../core/waiting/waiting-store.js';
-import { defaultOperator } from './force-release.js';
+import { operatorFrom } from './operator.js';
 import { UsageError } from './usage.js';
 
 /** Where the lock table is: the options every command shares. */
@@ -21,6 +21,8 @@ export type ParsedCommand = { json: boolean; connection: Connection } & (
   | { command: 'status' | 'count'; resourceId: string }
   | { command: 'locks' }
   | { command: 'release'; resourceId: string; slot: number; forcedBy: string }
+  /** Without `concurrency`, shows the recorded limit; with it, sets the limit. */
+  | { command: 'limit'; resourceId: string; concurrency?: number; setBy: string }
 );
 
 const options = {
@@ -32,6 +34,7 @@ const options = {
   slot: { type: 'string' },
   force: { type: 'boolean' },
   'forced-by': { type: 'string' },
+  'set-by': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -54,6 +57,9 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   if (command !== 'release' && releaseOnly.some((value) => value !== undefined)) {
     throw new UsageError('--slot, --force and --forced-by are options of release only');
   }
+  if (command !== 'limit' && values['set-by'] !== undefined) {
+    throw new UsageError('--set-by is an option of limit only');
+  }
   switch (command) {
     case 'status':
     case 'count':
@@ -69,7 +75,26 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
           'release frees a slot whoever holds it, and that holder is not told; add --force to do it',
         );
       }
-      return { command, resourceId, slot, forcedBy: toForcedBy(values['forced-by']), json, connection };
+      return {
+        command,
+        resourceId,
+        slot,
+        forcedBy: operatorFrom(values['forced-by'], '--forced-by'),
+        json,
+        connection,
+      };
+    }
+    case 'limit': {
+      if (operands.length === 0) throw new UsageError('limit needs a <resourceId>');
+      if (operands.length > 2)
+        throw new UsageError(`limit takes <resourceId> [K], got ${operands.length} arguments`);
+      const resourceId = onlyResourceId(command, operands.slice(0, 1));
+      const setBy = operatorFrom(values['set-by'], '--set-by');
+      if (operands[1] === undefined) {
+        if (values['set-by'] !== undefined) throw new UsageError('--set-by goes with a new limit K');
+        return { command, resourceId, setBy, json, connection };
+      }
+      return { command, resourceId, concurrency: toLimit(operands[1]), setBy, json, connection };
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
@@ -124,15 +149,13 @@ function toSlot(value: string | undefined): number {
   return slot;
 }
 
-/** Who the forced release is recorded as: a name an operator can be found by, `user@host` by default. */
-function toForcedBy(value: string | undefined): string {
-  if (value === undefined) return defaultOperator();
-  if (!/^[\x21-\x7e][\x20-\x7e]{0,255}$/.test(value)) {
-    throw new UsageError(
-      `--forced-by must be 1 to 256 printable ASCII characters, got ${JSON.stringify(value)}`,
-    );
+/** A resource's limit as an operator types it: what a lock's `concurrency` may be. */
+function toLimit(value: string): number {
+  const limit = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(limit) || limit < 1 || limit > limits.concurrencyMax) {
+    throw new UsageError(`limit K must be an integer from 1 to ${limits.concurrencyMax}, got "${value}"`);
   }
-  return value;
+  return limit;
 }
 
 function checked<T>(validate: () => T): T {

@@ -3,6 +3,7 @@ import { countResource } from '../core/waiting/count-resource.js';
 import { type CliStore, checkTable, endpointOf, openStore } from './connect.js';
 import { endpointProblem } from './endpoint-check.js';
 import { describeFailure } from './failure.js';
+import { changeLimit, formatLimit, showLimit } from './limit.js';
 import { type ParsedCommand, parseCommand } from './parse-command.js';
 import { formatRelease, releaseBySlot } from './release.js';
 import { formatLocks, scanHeld } from './scan-held.js';
@@ -89,6 +90,14 @@ async function execute(
     case 'release': {
       const report = await releaseBySlot(store, parsed.resourceId, parsed.slot, parsed.forcedBy);
       return { json: report, text: formatRelease(report) };
+    }
+    case 'limit': {
+      const { resourceId, concurrency, setBy } = parsed;
+      const report =
+        concurrency === undefined
+          ? await showLimit(store, resourceId)
+          : await changeLimit(store, resourceId, concurrency, setBy);
+      return { json: report, text: formatLimit(report) };
     }
   }
 }

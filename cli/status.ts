@@ -1,4 +1,5 @@
 import { isHeld, toHolder } from '../core/item.js';
+import { readResourceLimit } from '../core/resource-limit.js';
 import { readResource } from '../core/waiting/read-resource.js';
 import { isWaiting } from '../core/waiting/request.js';
 import type { WaitingStore } from '../core/waiting/waiting-store.js';
@@ -37,6 +38,8 @@ export interface StatusReport {
   resourceId: string;
   table: string;
   now: string;
+  /** The resource's recorded limit (`dlm limit`); null when none is recorded yet. */
+  limit: number | null;
   held: number;
   waiting: number;
   holders: HolderView[];
@@ -45,7 +48,8 @@ export interface StatusReport {
 }
 
 /**
- * The holders and the waiting requests of a resource, from one consistent Query. Only display
+ * The holders and the waiting requests of a resource, from one consistent Query (and its limit,
+ * from one read of its item, outside the slots that Query covers). Only display
  * fields are copied out of the items: the release codes and task tokens that the read returns
  * (and the request's sort key, derived from its release code) stay behind.
  *
@@ -53,7 +57,10 @@ export interface StatusReport {
  * const report = await readStatus(store, 'partner-api');
  */
 export async function readStatus(store: WaitingStore, resourceId: string): Promise<StatusReport> {
-  const { slots, requests } = await readResource(store, resourceId);
+  const [{ slots, requests }, limit] = await Promise.all([
+    readResource(store, resourceId),
+    readResourceLimit(store, resourceId),
+  ]);
   const nowMs = store.clock();
   const holders = [...slots.values()]
     .filter((item) => isHeld(item, nowMs))
@@ -89,6 +96,7 @@ export async function readStatus(store: WaitingStore, resourceId: string): Promi
     resourceId,
     table: store.tableName,
     now: new Date(nowMs).toISOString(),
+    limit: limit ?? null,
     held: holders.length,
     waiting: waiters.length,
     holders,
@@ -105,7 +113,9 @@ export async function readStatus(store: WaitingStore, resourceId: string): Promi
  */
 export function formatStatus(report: StatusReport): string {
   const nowMs = Date.parse(report.now);
-  const summary = `${printable(report.resourceId)} in ${report.table}: ${report.held} held, ${report.waiting} waiting\n`;
+  const summary =
+    `${printable(report.resourceId)} in ${report.table}: ${report.held} held, ${report.waiting} waiting\n` +
+    `limit: ${report.limit ?? 'none recorded (the first take records its concurrency)'}\n`;
   const holders =
     report.holders.length === 0
       ? 'no holders\n'

@@ -1,4 +1,5 @@
-import { defaults } from '../core/defaults.js';
+import { defaults, limits } from '../core/defaults.js';
+import { limitCacheMs } from '../core/throttle/verified-limits.js';
 
 /**
  * The help text of `dlm`, printed by `--help` (stdout) and after a usage error (stderr).
@@ -18,6 +19,11 @@ Commands:
                          extend then fails (Lock.Lost); waiting requests get the slot
                          through their retry loop. Records who (default user@host) and
                          when on the slot (forced_by, forced_at_ms); status shows it
+  limit <resourceId> [K] [--set-by <who>]
+                         without K: the limit recorded for the resource (status shows it
+                         too). With K (1..${limits.concurrencyMax}): sets it on purpose, recorded as set by
+                         <who> (default user@host); callers asking another concurrency are
+                         refused; running SQS throttles see it within ${limitCacheMs / 1000} s
 
 Options:
   --table <name>         lock table (default ${defaults.tableName})

@@ -7,6 +7,7 @@
  * import { limitConcurrency } from 'dynamo-dlm/sqs';
  * export const handler = limitConcurrency(async (record) => work(record), { key: () => 'partner-api', concurrency: 3 });
  */
+export { ResourceLimitMismatchError } from '../core/resource-limit.js';
 export { attemptAttribute, throttleAttempts } from './attempts.js';
 export { ConcurrencyLimitedError } from './errors.js';
 export { limitConcurrency, type ThrottledSqsHandler } from './limit-concurrency.js';

@@ -3,10 +3,13 @@ import type { Context } from 'aws-lambda';
 import { defaults } from '../core/defaults.js';
 import { SlotMemory } from '../core/throttle/slot-memory.js';
 import { SlotPool } from '../core/throttle/slot-pool.js';
+import { VerifiedLimits } from '../core/throttle/verified-limits.js';
 import type { ThrottleSettings } from './options.js';
 
 /** One per process: a warm Lambda container keeps what it learned about slots between invocations. */
 const processMemory = new SlotMemory();
+/** One per process too: a resource's limit is read once a minute per container, not per message. */
+const processLimits = new VerifiedLimits();
 
 /**
  * How long past the invocation's deadline a default lease lasts: the lease is compared with the
@@ -36,5 +39,5 @@ export function invocationPool(settings: ThrottleSettings, context: Context | un
   const owner = context?.functionName
     ? `${context.functionName}:${context.awsRequestId}`
     : `${hostname()}:${process.pid}`;
-  return new SlotPool(store, { memory: processMemory, owner, leaseEndFor });
+  return new SlotPool(store, { memory: processMemory, limits: processLimits, owner, leaseEndFor });
 }

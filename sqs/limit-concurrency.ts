@@ -37,7 +37,10 @@ export type ThrottledSqsHandler = (event: SQSEvent, context: Context) => Promise
  *   holds. On FIFO each such return counts as a receive: give the queue a generous maxReceiveCount.
  *
  * The handler's own failures take the normal path (retry after the visibility timeout, then the
- * dead-letter queue). Options are checked here, before any request: `InvalidLockOptionError`.
+ * dead-letter queue), and so do the records of a key whose recorded limit is not this throttle's
+ * `concurrency` (another function recorded it first, or `dlm limit` changed it): they are not run,
+ * fail with `ResourceLimitMismatchError`, and one line per key and minute is logged. Options are
+ * checked here, before any request: `InvalidLockOptionError`.
  *
  * @example
  * import { limitConcurrency } from 'dynamo-dlm/sqs';

@@ -33,7 +33,12 @@ export interface ConcurrencyLimitOptions {
    * `DynamoDbLock` (Node or Python) on the same resource id and table.
    */
   key: (record: SQSRecord) => string;
-  /** Records of one key processed at once, everywhere: an integer 1..1000, or one per key. */
+  /**
+   * Records of one key processed at once, everywhere: an integer 1..1000, or one per key. It
+   * must be the key's limit, recorded by the first take of the key (by this throttle, another
+   * one or a workflow) and changed only with `dlm limit`: records of a key whose limit differs
+   * fail with `ResourceLimitMismatchError`.
+   */
   concurrency: number | ((key: string) => number);
   /**
    * The longest a record's handler runs, in seconds (above 0, at most 43200): its slot's lease

@@ -7,16 +7,19 @@ import { takeSlot } from '../operations/take-slot.js';
 import { newReleaseCode } from '../release-code.js';
 import type { LockStore } from '../store.js';
 import type { SlotMemory } from './slot-memory.js';
+import type { VerifiedLimits } from './verified-limits.js';
 
 /**
  * What {@link SlotPool} needs besides the store.
  *
  * @example
- * const options: SlotPoolOptions = { memory: new SlotMemory(), owner: 'worker:1', leaseEndFor: (now) => now + 30_000 };
+ * const options: SlotPoolOptions = { memory: new SlotMemory(), limits: new VerifiedLimits(), owner: 'worker:1', leaseEndFor: (now) => now + 30_000 };
  */
 export interface SlotPoolOptions {
   /** The process-wide memory of slots (shared by the pools of successive invocations). */
   memory: SlotMemory;
+  /** The process-wide memory of resource limits: every take is checked against its resource's. */
+  limits: VerifiedLimits;
   /** Stored with each lease, for `holders()`. */
   owner?: string;
   /**
@@ -52,15 +55,17 @@ const writesAfterRead = 2;
 /**
  * The lock slots of one invocation of the SQS throttle: takes slots without ever waiting on
  * another process, hands a held slot from one worker of the invocation to the next without a
- * write, and releases what is left.
+ * write, and releases what is left. A take whose concurrency is not the resource's recorded
+ * limit is refused (`ResourceLimitMismatchError`), before any slot is written.
  *
  * Cost: an uncontended take is one blind conditional write (to the slot this process freed last)
  * and its release one more. A refused write is followed by one consistent read and writes only to
  * slots that read saw free; a resource found full is not asked again in this invocation until the
- * pool frees one of its slots itself.
+ * pool frees one of its slots itself. The limit is read once per resource and minute per process
+ * (`VerifiedLimits`), not per take.
  *
  * @example
- * const pool = new SlotPool(store, { memory, leaseEndFor: (now) => now + 30_000 });
+ * const pool = new SlotPool(store, { memory, limits, leaseEndFor: (now) => now + 30_000 });
  * const taken = await pool.take('tenant-1', 1, { wait: false });
  * if (taken.lease) { try { await work(); } finally { await pool.giveBack(taken.lease); } }
  */
@@ -77,9 +82,12 @@ export class SlotPool {
   /**
    * Takes a slot of `resourceId`. With `wait`, a resource that is full while a worker of this
    * pool holds one of its slots waits for that worker to give it back (no process ever waits
-   * on another one); otherwise it answers at once with no lease.
+   * on another one); otherwise it answers at once with no lease. Throws
+   * `ResourceLimitMismatchError` when `concurrency` is not the resource's limit.
    */
   async take(resourceId: string, concurrency: number, { wait }: { wait: boolean }): Promise<SlotTake> {
+    // Before anything of the resource is counted or written: a refused take holds nothing.
+    await this.#options.limits.verify(this.#store, resourceId, concurrency);
     const state = this.#state(resourceId);
     if (!state.full) {
       // Counted while in flight: a worker that finds the resource full meanwhile waits for it.

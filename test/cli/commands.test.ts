@@ -1,7 +1,9 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { defaultOperator } from '../../cli/operator.js';
 import { DynamoDbLock, LockLostError } from '../../core/index.js';
 import type { Lease } from '../../core/lease.js';
+import { readResourceLimit, resourceLimitFor, setResourceLimit } from '../../core/resource-limit.js';
 import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import { releaseCodeOf, requestKeyOf } from '../../core/waiting/request.js';
 import type { WaitingStore } from '../../core/waiting/waiting-store.js';
@@ -111,6 +113,42 @@ describe('dlm status', () => {
     expect(stdout).toContain('0 held, 0 waiting');
     expect(stdout).toContain('no holders');
     expect(stdout).toContain('no waiting requests');
+    expect(stdout).toContain('limit: none recorded');
+  });
+
+  it('shows the limit recorded for the resource', async () => {
+    const resourceId = uniqueResource('status-limit');
+    await setResourceLimit(store, resourceId, 4, 'test');
+    expect((await dlm('status', resourceId)).stdout).toContain('\nlimit: 4\n');
+    expect(JSON.parse((await dlm('status', resourceId, '--json')).stdout)).toMatchObject({ limit: 4 });
+  });
+});
+
+describe('dlm limit', () => {
+  it('shows "none recorded", sets a limit, prints previous -> new, and records who set it', async () => {
+    const resourceId = uniqueResource('limit');
+    expect(await dlm('limit', resourceId)).toEqual({
+      code: 0,
+      stdout: `${resourceId}: no limit recorded (the first take of the resource records its concurrency)\n`,
+      stderr: '',
+    });
+    const first = await dlm('limit', resourceId, '2');
+    expect(first.code).toBe(0);
+    expect(first.stdout.split('\n')[0]).toBe(`${resourceId}: limit none -> 2 (set by ${defaultOperator()})`);
+    expect(first.stdout).toContain('Running SQS throttles see the change within 60 s.');
+    const second = await dlm('limit', resourceId, '5', '--set-by', 'alice (INC-9)', '--json');
+    expect(JSON.parse(second.stdout)).toEqual({ resourceId, previous: 2, limit: 5, setBy: 'alice (INC-9)' });
+    expect(await readResourceLimit(store, resourceId)).toBe(5);
+    expect(JSON.parse((await dlm('limit', resourceId, '--json')).stdout)).toEqual({ resourceId, limit: 5 });
+  });
+
+  it('keeps the limit a first take recorded until it is set on purpose', async () => {
+    const resourceId = uniqueResource('limit-first');
+    expect(await resourceLimitFor(store, resourceId, 3)).toBe(3);
+    expect((await dlm('limit', resourceId)).stdout).toBe(`${resourceId}: limit 3\n`);
+    expect(await resourceLimitFor(store, resourceId, 1)).toBe(3); // a later caller does not change it
+    expect((await dlm('limit', resourceId, '1')).stdout).toContain('limit 3 -> 1');
+    expect(await resourceLimitFor(store, resourceId, 3)).toBe(1);
   });
 });
 

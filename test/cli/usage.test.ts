@@ -35,6 +35,19 @@ describe('dlm usage', () => {
     { argv: ['release', 'x', '--slot', '1000', '--force'], problem: '--slot must be an integer' },
     { argv: ['release', 'x', '--slot', '0'], problem: 'add --force to do it' },
     { argv: ['release', '--slot', '0', '--force'], problem: 'release needs a <resourceId>' },
+    { argv: ['limit'], problem: 'limit needs a <resourceId>' },
+    { argv: ['limit', 'x', '0'], problem: 'limit K must be an integer from 1 to 1000, got "0"' },
+    { argv: ['limit', 'x', '1001'], problem: 'limit K must be an integer from 1 to 1000, got "1001"' },
+    { argv: ['limit', 'x', '2.5'], problem: 'limit K must be an integer' },
+    { argv: ['limit', 'x', 'three'], problem: 'limit K must be an integer' },
+    { argv: ['limit', 'x', '3', '4'], problem: 'limit takes <resourceId> [K], got 3 arguments' },
+    { argv: ['limit', 'x', '--set-by', 'alice'], problem: '--set-by goes with a new limit K' },
+    { argv: ['limit', 'x', '3', '--set-by', ''], problem: '--set-by must be 1 to 256 printable ASCII' },
+    { argv: ['status', 'x', '--set-by', 'alice'], problem: '--set-by is an option of limit only' },
+    {
+      argv: ['limit', 'x', '3', '--force'],
+      problem: '--slot, --force and --forced-by are options of release only',
+    },
   ])('exits 2 with the problem and the usage for $argv', async ({ argv, problem }) => {
     const { code, stdout, stderr } = await runDlm(...argv);
     expect(code).toBe(2);

@@ -69,9 +69,9 @@ function options(overrides: Partial<ConcurrencyLimitOptions>): ConcurrencyLimitO
 
 describe('limitConcurrency', () => {
   it('costs a take and a release per record when uncontended, no read and no SQS request', async () => {
-    const prefix = uniqueResource('k');
-    const bodies = Array.from({ length: 10 }, (_, index) => `${prefix}${index % 5}#${index}`);
-    const cost = async (concurrency: number) => {
+    /** One batch of ten records on five keys: its DynamoDB writes and reads. */
+    const cost = async (prefix: string, concurrency: number) => {
+      const bodies = Array.from({ length: 10 }, (_, index) => `${prefix}${index % 5}#${index}`);
       const { records } = await batchOf(bodies);
       const dynamo = countingClient();
       const done: string[] = [];
@@ -86,12 +86,17 @@ describe('limitConcurrency', () => {
       expect(done.sort()).toEqual([...bodies].sort());
       expect(dynamo.counts.get('Query') ?? 0).toBe(0);
       expect(sqsCounter.total()).toBe(before);
-      return dynamo.writes();
+      return { writes: dynamo.writes(), reads: dynamo.counts.get('GetItem') ?? 0 };
     };
-    // Five keys, two records each: in parallel, one lease per record...
-    expect(await cost(2)).toBe(20);
+    const parallel = uniqueResource('k');
+    // The first records of a key in this process read its limit, and record it (none was yet)...
+    expect(await cost(parallel, 2)).toEqual({ writes: 20 + 5, reads: 5 });
+    // ...later ones read nothing: five keys, two records each, in parallel, one lease per record...
+    expect(await cost(parallel, 2)).toEqual({ writes: 20, reads: 0 });
     // ...and one after the other, the two records of a key share one lease.
-    expect(await cost(1)).toBe(10);
+    const serial = uniqueResource('k');
+    await cost(serial, 1);
+    expect(await cost(serial, 1)).toEqual({ writes: 10, reads: 0 });
   });
 
   it('never runs more records of a key at once than its limit, within a batch', async () => {

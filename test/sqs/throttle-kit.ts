@@ -76,3 +76,13 @@ export function concurrencyProbe() {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A record of a queue nobody asks: for records the throttle refuses before any SQS call. FIFO
+ * when it has a message group.
+ */
+export function offlineRecord(messageId: string, body: string, group?: string): SQSRecord {
+  const arn = `arn:aws:sqs:us-east-1:123456789012:offline${group === undefined ? '' : '.fifo'}`;
+  const attributes = { ApproximateReceiveCount: '1', ...(group !== undefined && { MessageGroupId: group }) };
+  return toSqsRecord({ MessageId: messageId, Body: body, Attributes: attributes }, arn);
+}
