@@ -5,6 +5,7 @@ import {
   PutItemCommand,
   type PutItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
+import { LockError } from './errors.js';
 import { slotKey } from './item.js';
 import { sendWithRetry } from './send.js';
 import type { LockStore } from './store.js';
@@ -30,7 +31,7 @@ const limitAttribute = {
 } as const;
 
 /** A request asked for another concurrency than the resource's limit. */
-export class ResourceLimitMismatchError extends Error {
+export class ResourceLimitMismatchError extends LockError {
   override name = 'ResourceLimitMismatchError';
   constructor(
     readonly resourceId: string,
