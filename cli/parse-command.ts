@@ -19,7 +19,7 @@ export interface Connection {
 export type ParsedCommand = { json: boolean; connection: Connection } & (
   | { command: 'help' }
   | { command: 'status' | 'count'; resourceId: string }
-  | { command: 'locks' }
+  | { command: 'locks' | 'migrate-requests' }
   | { command: 'release'; resourceId: string; slot: number; forcedBy: string }
   /** Without `concurrency`, shows the recorded limit; with it, sets the limit. */
   | { command: 'limit'; resourceId: string; concurrency?: number; setBy: string }
@@ -65,7 +65,8 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
     case 'count':
       return { command, resourceId: onlyResourceId(command, operands), json, connection };
     case 'locks':
-      if (operands.length > 0) throw new UsageError(`locks takes no argument, got "${operands[0]}"`);
+    case 'migrate-requests':
+      if (operands.length > 0) throw new UsageError(`${command} takes no argument, got "${operands[0]}"`);
       return { command, json, connection };
     case 'release': {
       const resourceId = onlyResourceId(command, operands);

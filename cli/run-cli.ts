@@ -4,6 +4,7 @@ import { type CliStore, checkTable, endpointOf, openStore } from './connect.js';
 import { endpointProblem } from './endpoint-check.js';
 import { describeFailure } from './failure.js';
 import { changeLimit, formatLimit, showLimit } from './limit.js';
+import { formatMigration, migrateRequests } from './migrate-requests.js';
 import { type ParsedCommand, parseCommand } from './parse-command.js';
 import { formatRelease, releaseBySlot } from './release.js';
 import { formatLocks, scanHeld } from './scan-held.js';
@@ -56,7 +57,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const store = openStore(parsed.connection, io.clock);
   try {
     await checkTable(store);
-    const output = await execute(store, parsed);
+    const output = await execute(store, parsed, (line) => io.stderr.write(line));
     io.stdout.write(parsed.json ? `${JSON.stringify(output.json)}\n` : output.text);
     return 0;
   } catch (error) {
@@ -72,6 +73,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 async function execute(
   store: CliStore,
   parsed: Exclude<ParsedCommand, { command: 'help' }>,
+  progress: (line: string) => void,
 ): Promise<Output> {
   switch (parsed.command) {
     case 'status': {
@@ -82,6 +84,10 @@ async function execute(
       const { held, waiting } = await countResource(store, parsed.resourceId);
       const json = { resourceId: parsed.resourceId, held, waiting };
       return { json, text: `${printable(parsed.resourceId)}: ${held} held, ${waiting} waiting\n` };
+    }
+    case 'migrate-requests': {
+      const report = await migrateRequests(store, progress);
+      return { json: report, text: formatMigration(report) };
     }
     case 'locks': {
       const report = await scanHeld(store);

@@ -19,6 +19,9 @@ Commands:
                          extend then fails (Lock.Lost); waiting requests get the slot
                          through their retry loop. Records who (default user@host) and
                          when on the slot (forced_by, forced_at_ms); status shows it
+  migrate-requests       once after upgrading from a release that kept waiting requests in
+                         the lock table: moves them (and their task tokens) into the
+                         request table; SCANS THE WHOLE TABLE
   limit <resourceId> [K] [--set-by <who>]
                          without K: the limit recorded for the resource (status shows it
                          too). With K (1..${limits.concurrencyMax}): sets it on purpose, recorded as set by

@@ -135,7 +135,7 @@ export async function readSlots(
 }
 
 /** A consistent Query of one resource's sort keys `low` .. `high`. */
-function keyRange(resourceId: string, low: number, high: number) {
+export function keyRange(resourceId: string, low: number, high: number) {
   return {
     ConsistentRead: true,
     KeyConditionExpression: '#resourceId = :resourceId AND #key BETWEEN :low AND :high',

@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { LockStoreError } from '../errors.js';
 import { queryAll } from '../query-all.js';
 import { attribute } from '../table.js';
-import { isQueueKey, queueKeyOf } from './queue.js';
+import { isQueueKey, keyRange, queueKeyOf } from './queue.js';
 import { firstRequestKey, type StoredRequest } from './request.js';
 import { fromRequestItem } from './request-item.js';
 import type { WaitingStore } from './waiting-store.js';
@@ -27,17 +27,7 @@ export interface ResourceState {
  */
 export async function readResource(store: WaitingStore, resourceId: string): Promise<ResourceState> {
   const partition = (TableName: string, low: number, high: number) =>
-    queryAll(store, {
-      TableName,
-      ConsistentRead: true,
-      KeyConditionExpression: '#resourceId = :resourceId AND #key BETWEEN :low AND :high',
-      ExpressionAttributeNames: { '#resourceId': attribute.resourceId, '#key': attribute.concurrencyId },
-      ExpressionAttributeValues: {
-        ':resourceId': { S: resourceId },
-        ':low': { N: String(low) },
-        ':high': { N: String(high) },
-      },
-    });
+    queryAll(store, { TableName, ...keyRange(resourceId, low, high) });
   const slots = new Map<number, Item>();
   for (const item of await partition(store.tableName, 0, Number.MAX_SAFE_INTEGER)) {
     slots.set(Number(item[attribute.concurrencyId]?.N), item);

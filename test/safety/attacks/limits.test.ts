@@ -1,21 +1,10 @@
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setResourceLimit } from '../../../core/resource-limit.js';
 import type { LocalAws } from '../../../local/start-local-aws.js';
 import { uniqueResource } from '../../support/dynamodb.js';
-import {
-  eventually,
-  localAws,
-  sfnClient,
-  startExecution,
-  waitForExecution,
-} from '../../support/local-aws.js';
-import {
-  createExampleMachine,
-  registerTrackedWork,
-  tableStore,
-  type WorkRecord,
-} from '../support/workflow-kit.js';
+import { eventually, startExecution, waitForExecution } from '../../support/local-aws.js';
+import { tableStore, type WorkRecord } from '../support/workflow-kit.js';
+import { attackStage, statusOf } from './attack-kit.js';
 
 /*
  * Issue 15, attack 4: each caller named its own limit, so a caller asking for concurrency 3 got a
@@ -27,18 +16,11 @@ let work: WorkRecord;
 let machineArn: string;
 
 beforeAll(async () => {
-  aws = await localAws();
-  work = registerTrackedWork(aws, 'limit-work');
-  machineArn = await createExampleMachine(aws, work.arn, 'limits');
+  ({ aws, work, machineArn } = await attackStage('limits'));
 }, 60_000);
 
 const run = (resourceId: string, concurrency: number, tag: string, workMs: number) =>
   startExecution(machineArn, { resourceId, concurrency, waitSeconds: 60, tag, workMs });
-
-async function statusOf(executionArn: string): Promise<string | undefined> {
-  const sfn = await sfnClient();
-  return (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status;
-}
 
 describe('the limit of a resource (issue 15, attack 4)', () => {
   it('refuses a caller that asks for more than the first grant recorded, naming both', async () => {

@@ -1,5 +1,4 @@
 import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLock } from '../../../core/dynamo-db-lock.js';
 import { readResource } from '../../../core/waiting/read-resource.js';
@@ -9,20 +8,9 @@ import { readConfig } from '../../../functions/lib/config.js';
 import { retryTurn } from '../../../functions/lib/retry-turn.js';
 import type { LocalAws } from '../../../local/start-local-aws.js';
 import { dynamoDbClient, uniqueResource } from '../../support/dynamodb.js';
-import {
-  eventually,
-  localAws,
-  sfnClient,
-  startExecution,
-  waitForExecution,
-} from '../../support/local-aws.js';
-import {
-  counts,
-  createExampleMachine,
-  registerTrackedWork,
-  tableStore,
-  type WorkRecord,
-} from '../support/workflow-kit.js';
+import { eventually, startExecution, waitForExecution } from '../../support/local-aws.js';
+import { counts, tableStore, type WorkRecord } from '../support/workflow-kit.js';
+import { allSucceed, attackStage, statusOf } from './attack-kit.js';
 
 /*
  * Issue 15, attack 1: someone who may read and write the shared lock table (a Python dynamo-dlm
@@ -35,9 +23,7 @@ let work: WorkRecord;
 let machineArn: string;
 
 beforeAll(async () => {
-  aws = await localAws();
-  work = registerTrackedWork(aws, 'attack-work');
-  machineArn = await createExampleMachine(aws, work.arn, 'attacks');
+  ({ aws, work, machineArn } = await attackStage('attacks'));
 }, 60_000);
 
 async function scanTable(tableName: string, resourceId: string) {
@@ -50,11 +36,6 @@ async function scanTable(tableName: string, resourceId: string) {
     }),
   );
   return Items ?? [];
-}
-
-async function statusOf(executionArn: string): Promise<string | undefined> {
-  const sfn = await sfnClient();
-  return (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status;
 }
 
 async function slotItem(resourceId: string) {
@@ -176,10 +157,7 @@ describe('a reader and writer of the lock table (issue 15, attack 1)', () => {
     expect(work.mostInFlight.get(resourceId)).toBeUndefined();
     // The real holder lets go: the three run one at a time, in order.
     await aws.lambda.invoke(aws.functions.release, lease);
-    await eventually(
-      async () => (await Promise.all(executions.map(statusOf))).every((s) => s === 'SUCCEEDED'),
-      30_000,
-    );
+    await allSucceed(executions);
     expect(work.mostInFlight.get(resourceId)).toBe(1);
     expect(work.doubled).toEqual([]);
   }, 60_000);
@@ -202,10 +180,7 @@ describe('a reader and writer of the lock table (issue 15, attack 1)', () => {
     });
     const after = await slotItem(resourceId);
     expect(after).toEqual(before);
-    await eventually(
-      async () => (await Promise.all(executions.map(statusOf))).every((s) => s === 'SUCCEEDED'),
-      30_000,
-    );
+    await allSucceed(executions);
     expect(work.mostInFlight.get(resourceId)).toBe(1);
     expect(work.doubled).toEqual([]);
   }, 60_000);
@@ -244,9 +219,6 @@ describe('a reader and writer of the lock table (issue 15, attack 1)', () => {
     expect(requests.find((request) => request.owner === d.owner)?.state).toBe('waiting');
     await otherHolder.release();
     await aws.lambda.invoke(aws.functions.release, lease);
-    await eventually(
-      async () => (await Promise.all(executions.map(statusOf))).every((s) => s === 'SUCCEEDED'),
-      30_000,
-    );
+    await allSucceed(executions);
   }, 60_000);
 });
