@@ -31,3 +31,26 @@ export function maxOverlap(intervals: Array<{ startMs: number; endMs: number }>)
   }
   return most;
 }
+
+/**
+ * Milliseconds during which more than `limit` intervals overlap (touching ends do not overlap).
+ *
+ * @example
+ * timeAbove([{ startMs: 0, endMs: 10 }, { startMs: 5, endMs: 15 }], 1); // 5
+ */
+export function timeAbove(intervals: Array<{ startMs: number; endMs: number }>, limit: number): number {
+  const events = intervals.flatMap(({ startMs, endMs }) => [
+    { at: startMs, delta: 1 },
+    { at: endMs, delta: -1 },
+  ]);
+  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let current = 0;
+  let above = 0;
+  let since = 0;
+  for (const event of events) {
+    if (current > limit) above += event.at - since;
+    current += event.delta;
+    since = event.at;
+  }
+  return above;
+}

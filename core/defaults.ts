@@ -7,9 +7,18 @@
  * defaults.tableName = 'locks';
  * defaults.duration = 30; // seconds
  */
-export const defaults: { tableName: string; duration: number } = {
+export const defaults: { tableName: string; duration: number; maxClockSkewMs: number } = {
   tableName: 'dynamo_dlm_locks',
   duration: 10,
+  /**
+   * The most that two clients' clocks may differ, in ms: a holder is told a lease that ends this
+   * much before the end stored for the others, so that no taker whose clock runs up to this much
+   * ahead finds the slot free while the holder still believes it holds it. 100 ms: EC2 and Lambda
+   * keep time with the Amazon Time Sync Service, within a few milliseconds of UTC; a host that
+   * syncs with public NTP over the internet is typically within 10 to 50 ms; 100 covers both
+   * with room. Raise it for clients whose clocks are less well kept.
+   */
+  maxClockSkewMs: 100,
 };
 
 /** Limits shared by the library, the workflow steps and the SQS throttle. */

@@ -12,6 +12,7 @@ import { type Clock, consoleLogger, type LockClient, type LockLogger, type LockS
 import {
   validateBackoff,
   validateCallable,
+  validateClockSkew,
   validateConcurrency,
   validateDuration,
   validateKnownOptions,
@@ -43,6 +44,13 @@ export interface DynamoDbLockOptions {
   backoff?: Partial<AcquireBackoff>;
   /** Epoch milliseconds; for tests that need to stand on a lease boundary. Default `Date.now`. */
   clock?: Clock;
+  /**
+   * The most that the clocks of this lock's clients may differ, in ms. The lease this object
+   * reports (`acquire`, `extend`, `lease`) ends this much before the end stored for the others:
+   * stop the protected work by `lease.expiresAtMs`. Whole ms below the lease's length. Default
+   * `defaults.maxClockSkewMs` (100), but at most a tenth of the lease.
+   */
+  maxClockSkewMs?: number;
 }
 
 /** Options of `acquire()`. */
@@ -63,6 +71,7 @@ const lockOptionNames = [
   'logger',
   'backoff',
   'clock',
+  'maxClockSkewMs',
 ] as const;
 
 const defaultBackoff: AcquireBackoff = { baseMs: 25, capMs: 1_000 };
@@ -84,6 +93,8 @@ export class DynamoDbLock implements AsyncDisposable {
   readonly duration: number;
   readonly tableName: string;
   readonly owner: string | undefined;
+  /** How much earlier than its stored end this object's lease is reported to end (ms). */
+  readonly maxClockSkewMs: number;
   readonly #store: LockStore;
   readonly #backoff: AcquireBackoff;
   #lease: Lease | undefined;
@@ -100,6 +111,12 @@ export class DynamoDbLock implements AsyncDisposable {
     this.duration = validateDuration(options.duration ?? defaults.duration);
     this.tableName = validateTableName(options.tableName ?? defaults.tableName);
     this.owner = validateOwner(options.owner);
+    const durationMs = Math.round(this.duration * 1000);
+    // A short lease keeps most of itself: the module default takes at most a tenth of it.
+    this.maxClockSkewMs =
+      options.maxClockSkewMs === undefined
+        ? Math.min(defaults.maxClockSkewMs, Math.floor(durationMs / 10))
+        : validateClockSkew(options.maxClockSkewMs, durationMs);
     this.#backoff = validateBackoff({ ...defaultBackoff, ...options.backoff });
     if (options.client !== undefined) validateCallable(options.client, 'client', 'send');
     if (options.clock !== undefined) validateCallable(options.clock, 'clock');
@@ -113,9 +130,18 @@ export class DynamoDbLock implements AsyncDisposable {
     };
   }
 
-  /** The lease this object holds, or undefined. */
+  /** The lease this object holds, or undefined; it ends `maxClockSkewMs` before its stored end. */
   get lease(): Lease | undefined {
-    return this.#lease;
+    return this.#lease && this.#toldOf(this.#lease);
+  }
+
+  /**
+   * The lease as its holder is told it: ending `maxClockSkewMs` early. A client whose clock runs
+   * that much ahead takes the slot by the stored end, and only then (its `expires_ms < now`).
+   * The object keeps the stored lease, which release and extend identify by code and token.
+   */
+  #toldOf(stored: Lease): Lease {
+    return { ...stored, expiresAtMs: stored.expiresAtMs - this.maxClockSkewMs };
   }
 
   /**
@@ -172,7 +198,7 @@ export class DynamoDbLock implements AsyncDisposable {
     this.#lastSlot = { concurrencyId, fencingToken };
     rememberHint(this.tableName, this.resourceId, { contended: outcome.contended, lastSlot: this.#lastSlot });
     this.#lease = outcome.lease;
-    return outcome.lease;
+    return this.#toldOf(outcome.lease);
   }
 
   /**
@@ -234,7 +260,7 @@ export class DynamoDbLock implements AsyncDisposable {
     try {
       const extended = await extendSlot(this.#store, lease, durationMs);
       this.#lease = { ...lease, expiresAtMs: extended.expiresAtMs };
-      return this.#lease;
+      return this.#toldOf(this.#lease);
     } catch (error) {
       if (error instanceof LockLostError) this.#lease = undefined;
       throw error;

@@ -47,6 +47,18 @@ export function validateTimeoutMs(value: unknown, field = 'timeoutMs'): number {
   return value;
 }
 
+/** Checks a clock bound: whole ms from 0 to just under the lease (a lease must outlast it). */
+export function validateClockSkew(value: unknown, durationMs: number, field = 'maxClockSkewMs'): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= durationMs) {
+    throw new InvalidLockOptionError(
+      field,
+      `whole milliseconds from 0 to below the lease (${durationMs} ms)`,
+      value,
+    );
+  }
+  return value;
+}
+
 /** Checks a table name against DynamoDB's rule: 3 to 255 of [a-zA-Z0-9_.-]. */
 export function validateTableName(value: unknown, field = 'tableName'): string {
   if (typeof value !== 'string' || !/^[a-zA-Z0-9_.-]{3,255}$/.test(value)) {

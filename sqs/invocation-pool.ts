@@ -32,10 +32,13 @@ export function invocationPool(settings: ThrottleSettings, context: Context | un
   const remainingMs =
     typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
   const deadlineMs = remainingMs === undefined ? undefined : store.clock() + remainingMs + deadlineMarginMs;
-  const leaseEndFor = (nowMs: number): number => {
+  const workEndFor = (nowMs: number): number => {
     if (deadlineMs === undefined) return nowMs + (leaseMs ?? defaults.duration * 1000);
     return leaseMs === undefined ? deadlineMs : Math.min(nowMs + leaseMs, deadlineMs);
   };
+  // The stored lease outlasts the work by the clock bound: another consumer whose clock runs
+  // ahead by up to `defaults.maxClockSkewMs` still finds the slot held while the work runs.
+  const leaseEndFor = (nowMs: number): number => workEndFor(nowMs) + defaults.maxClockSkewMs;
   const owner = context?.functionName
     ? `${context.functionName}:${context.awsRequestId}`
     : `${hostname()}:${process.pid}`;

@@ -14,6 +14,7 @@ import {
   LockTimeoutError,
   withLock,
 } from '../../core/index.js';
+import type { Lease } from '../../core/lease.js';
 import { countingClient } from '../support/command-counter.js';
 import { dynamoDbClient, freshLockTable, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
@@ -22,6 +23,9 @@ let tableName: string;
 const quiet = recordingLogger();
 const lockOn = (resourceId: string, options: ConstructorParameters<typeof DynamoDbLock>[1] = {}) =>
   new DynamoDbLock(resourceId, { tableName, client: dynamoDbClient(), logger: quiet, ...options });
+
+/** Where a lease ends for everyone else: its holder is told `maxClockSkewMs` earlier. */
+const storedEnd = (lock: DynamoDbLock, lease: Lease) => lease.expiresAtMs + lock.maxClockSkewMs;
 
 beforeAll(async () => {
   tableName = await freshLockTable();
@@ -143,7 +147,7 @@ describe('leases that end', () => {
     const second = lockOn(resource, { duration: 1, clock, logger });
     const firstLease = await first.acquire();
     expect(await second.tryAcquire()).toBe(false);
-    now = firstLease.expiresAtMs + 1;
+    now = storedEnd(first, firstLease) + 1;
     expect(await second.tryAcquire()).toBe(true);
     expect(await first.release()).toBe(false);
     expect(logger.lines.some((line) => line.includes('taken by another holder'))).toBe(true);
@@ -156,10 +160,10 @@ describe('leases that end', () => {
     let now = Date.now();
     const lock = lockOn(resource, { duration: 2, clock: () => now });
     const lease = await lock.acquire();
-    now = lease.expiresAtMs;
+    now = storedEnd(lock, lease);
     expect(await lock.count()).toBe(1);
     expect(await lockOn(resource, { clock: () => now }).tryAcquire()).toBe(false);
-    now = lease.expiresAtMs + 1;
+    now = storedEnd(lock, lease) + 1;
     expect(await lock.count()).toBe(0);
   });
 
@@ -170,10 +174,10 @@ describe('leases that end', () => {
     const lock = lockOn(resource, { duration: 1, clock });
     const lease = await lock.acquire();
     const extended = await lock.extend(5);
-    expect(extended.expiresAtMs).toBe(now + 5_000);
-    now = lease.expiresAtMs + 1;
+    expect(storedEnd(lock, extended)).toBe(now + 5_000);
+    now = storedEnd(lock, lease) + 1;
     expect(await lockOn(resource, { clock }).tryAcquire()).toBe(false);
-    now = extended.expiresAtMs + 1;
+    now = storedEnd(lock, extended) + 1;
     expect(await lockOn(resource, { clock }).tryAcquire()).toBe(true);
     await expect(lock.extend(5)).rejects.toBeInstanceOf(LockLostError);
     expect(lock.lease).toBeUndefined();

@@ -78,11 +78,14 @@ async function storedItem(resourceId: string) {
 describe('table format shared with Python dynamo-dlm v2', () => {
   it('writes release_code, expires rounded up, expires_ms, owner and fencing_token', async () => {
     const resource = uniqueResource('layout');
-    const lease = await lockOn(resource, { duration: 2.5, owner: 'host:1' }).acquire();
+    const lock = lockOn(resource, { duration: 2.5, owner: 'host:1' });
+    const lease = await lock.acquire();
     const item = await storedItem(resource);
     expect(item?.release_code?.S).toBe(lease.releaseCode);
-    expect(Number(item?.expires_ms?.N)).toBe(lease.expiresAtMs);
-    expect(Number(item?.expires?.N)).toBe(Math.ceil(lease.expiresAtMs / 1000));
+    // The holder is told an end the clock bound earlier than the one stored for the others.
+    expect(Number(item?.expires_ms?.N)).toBe(lease.expiresAtMs + lock.maxClockSkewMs);
+    expect(lock.maxClockSkewMs).toBe(100);
+    expect(Number(item?.expires?.N)).toBe(Math.floor((lease.expiresAtMs + lock.maxClockSkewMs) / 1000) + 1);
     expect(item?.owner?.S).toBe('host:1');
     expect(Number(item?.fencing_token?.N)).toBe(lease.fencingToken);
   });
@@ -110,7 +113,7 @@ describe('table format shared with Python dynamo-dlm v2', () => {
     const lock = lockOn(resource, { duration: 10, clock: () => startMs });
     await lock.acquire();
     const endMs = startMs + 10_000;
-    expect(lock.lease?.expiresAtMs).toBe(endMs);
+    expect((lock.lease?.expiresAtMs ?? 0) + lock.maxClockSkewMs).toBe(endMs);
     // The lease holds through its last millisecond, which starts the second endMs / 1000.
     await expect(pythonAcquire(resource, 'python-code', 3, endMs)).rejects.toBeInstanceOf(
       ConditionalCheckFailedException,

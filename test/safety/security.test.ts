@@ -155,7 +155,7 @@ describe('guessed and stale codes', () => {
     const [still] = await holder.holders();
     expect(still).toMatchObject({
       concurrencyId: 0,
-      expiresAtMs: lease.expiresAtMs,
+      expiresAtMs: lease.expiresAtMs + holder.maxClockSkewMs,
       fencingToken: lease.fencingToken,
     });
     expect(await holder.release()).toBe(true);
@@ -190,7 +190,7 @@ describe('guessed and stale codes', () => {
     expect(await next.holders()).toEqual([
       expect.objectContaining({
         concurrencyId: 0,
-        expiresAtMs: nextLease.expiresAtMs,
+        expiresAtMs: nextLease.expiresAtMs + next.maxClockSkewMs,
         fencingToken: nextLease.fencingToken,
       }),
     ]);

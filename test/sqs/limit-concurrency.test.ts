@@ -225,10 +225,11 @@ describe('limitConcurrency', () => {
     const key = uniqueResource('short');
     const { records } = await batchOf([`${key}#1`]);
     const logger = recordingLogger();
-    const handler = limitConcurrency(() => sleep(400), options({ leaseSeconds: 0.2, logger }));
+    // The stored lease is 0.2 s plus the clock bound (0.1 s): over before 0.45 s.
+    const handler = limitConcurrency(() => sleep(650), options({ leaseSeconds: 0.2, logger }));
     const holder = new DynamoDbLock(key, { tableName, duration: 5 });
     const running = handler({ Records: records }, lambdaContext());
-    await sleep(300);
+    await sleep(450);
     expect(await holder.tryAcquire()).toBe(true); // the ended lease let someone else in
     expect(await running).toEqual({ batchItemFailures: [] });
     expect(logger.lines.join('\n')).toMatch(/lease had ended before its release/);

@@ -16,6 +16,7 @@ import {
   ownerOf,
   type Real,
   settle,
+  skewMs,
   slotKey,
   startWaiter,
   Violation,
@@ -204,9 +205,10 @@ class Extend extends OneClient {
         `extend of a lease still ours failed: ${JSON.stringify(outcome)}`,
       );
       item.endMs = model.nowMs + Math.round(this.seconds * 1000);
+      const toldEndMs = item.endMs - skewMs(model, this.resource);
       expectThat(
-        outcome.lease.expiresAtMs === item.endMs,
-        `extend set ${outcome.lease.expiresAtMs}, expected ${item.endMs}`,
+        outcome.lease.expiresAtMs === toldEndMs,
+        `extend told ${outcome.lease.expiresAtMs}, expected ${toldEndMs}`,
       );
       state.lease = outcome.lease;
     } else {

@@ -89,6 +89,15 @@ export function ownerOf(resource: number, client: number, generation: number): s
   return `r${resource}-c${client}-g${generation}`;
 }
 
+/**
+ * The clock bound of a resource's locks: its holders are told a lease ending this much before
+ * the stored end, which the model tracks (every client shares the model's clock here; the
+ * skewed clocks are `test/safety/clock-skew.test.ts`'s).
+ */
+export function skewMs(model: Model, resource: number): number {
+  return Math.min(100, Math.floor((model.durationMs[resource] as number) / 10));
+}
+
 /** A new lock object for a client (a new generation after a crash). */
 export function newLock(real: Real, model: Model, resource: number, client: number): DynamoDbLock {
   const generation = model.clients[resource]?.[client]?.generation ?? 0;
@@ -100,6 +109,7 @@ export function newLock(real: Real, model: Model, resource: number, client: numb
     duration: (model.durationMs[resource] as number) / 1000,
     owner: ownerOf(resource, client, generation),
     clock: real.clock.now,
+    maxClockSkewMs: skewMs(model, resource),
     logger: recordingLogger(),
     backoff: { baseMs: 2, capMs: 20 },
   });
@@ -187,9 +197,10 @@ export function applyGrant(model: Model, resource: number, lease: Lease, owner: 
     !before || before.endMs < model.nowMs,
     `slot ${key} granted to ${owner} while held by ${before?.owner} until ${before?.endMs} (now ${model.nowMs})`,
   );
+  const toldEndMs = model.nowMs + (model.durationMs[resource] as number) - skewMs(model, resource);
   expectThat(
-    lease.expiresAtMs === model.nowMs + (model.durationMs[resource] as number),
-    `lease of ${owner} ends at ${lease.expiresAtMs}, expected ${model.nowMs + (model.durationMs[resource] as number)}`,
+    lease.expiresAtMs === toldEndMs,
+    `lease of ${owner} ends at ${lease.expiresAtMs}, expected ${toldEndMs}`,
   );
   expectThat(
     !before || lease.fencingToken > before.token,
@@ -198,7 +209,7 @@ export function applyGrant(model: Model, resource: number, lease: Lease, owner: 
   if (before) model.pastCodes.set(key, [...(model.pastCodes.get(key) ?? []), before.code]);
   model.slots.set(key, {
     code: lease.releaseCode,
-    endMs: lease.expiresAtMs,
+    endMs: lease.expiresAtMs + skewMs(model, resource),
     token: lease.fencingToken,
     owner,
   });
