@@ -1,12 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { forceReleaseSlot } from '../../cli/force-release.js';
 import {
   DynamoDbLock,
   InvalidLockOptionError,
   LeaseEndingError,
   type LockClient,
   LockLostError,
-  releaseSlot,
   withLock,
 } from '../../core/index.js';
 import { countingClient } from '../support/command-counter.js';
@@ -32,6 +32,30 @@ function abortedWithin(
       resolve({ reason: signal.reason, atMs: Date.now() });
     });
   });
+}
+
+/** An error DynamoDB answers at once and the store does not retry. */
+const refusal = (message: string) =>
+  Object.assign(new Error(message), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+
+/**
+ * A client of its own whose `commandName` calls go through `intercept`, which sends them with
+ * `send()` or not: for faults DynamoDB Local will not produce on cue (a refusal, a slow answer).
+ */
+function clientIntercepting(
+  commandName: string,
+  intercept: (call: number, send: () => Promise<unknown>) => Promise<unknown>,
+): DynamoDBClient {
+  const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1' });
+  let calls = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) =>
+      context.commandName === commandName
+        ? ((await intercept(++calls, () => next(args))) as Awaited<ReturnType<typeof next>>)
+        : next(args),
+    { step: 'initialize', name: 'intercept' },
+  );
+  return client;
 }
 
 beforeAll(async () => {
@@ -92,8 +116,9 @@ describe('withLock with refreshMs', () => {
       resource,
       { ...common(), duration: 1, refreshMs: 200 },
       async (lease, signal) => {
-        // What `dlm release` does: free the slot by its release code, and someone else takes it.
-        expect(await releaseSlot(store, lease)).toBe(true);
+        // What `dlm release` does to a stuck holder; then someone else takes the slot.
+        const forced = await forceReleaseSlot(store, resource, lease.concurrencyId, 'test-operator');
+        expect(forced.kind).toBe('released');
         expect(await intruder.tryAcquire()).toBe(true);
         return abortedWithin(signal, 2_000);
       },
@@ -105,18 +130,9 @@ describe('withLock with refreshMs', () => {
   });
 
   it('turns any other refresh failure into a LeaseEndingError whose cause is that failure', async () => {
-    const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1' });
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'UpdateItemCommand')
-          throw Object.assign(new Error('refresh refused'), {
-            name: 'ValidationException',
-            $metadata: { httpStatusCode: 400 },
-          });
-        return next(args);
-      },
-      { step: 'initialize', name: 'failRefresh' },
-    );
+    const client = clientIntercepting('UpdateItemCommand', async () => {
+      throw refusal('refresh refused');
+    });
     const { reason } = await withLock(
       uniqueResource('refresh-fails'),
       { tableName, client, logger: quiet, duration: 1, refreshMs: 200 },
@@ -124,6 +140,48 @@ describe('withLock with refreshMs', () => {
     );
     expect(reason).toBeInstanceOf(LeaseEndingError);
     expect(((reason as LeaseEndingError).cause as Error).message).toMatch(/refresh refused/);
+  });
+});
+
+describe('withLock with a slow refresh', () => {
+  it('aborts with LeaseEndingError when a refresh is still pending at the margin', async () => {
+    const client = clientIntercepting('UpdateItemCommand', async (_call, send) => {
+      await sleep(1_500);
+      return send();
+    });
+    const { reason, atMs, expiresAtMs } = await withLock(
+      uniqueResource('slow-refresh'),
+      { tableName, client, logger: quiet, duration: 1, refreshMs: 200 },
+      async (lease, signal) => ({ ...(await abortedWithin(signal, 2_000)), expiresAtMs: lease.expiresAtMs }),
+    );
+    expect(reason).toBeInstanceOf(LeaseEndingError);
+    expect((reason as LeaseEndingError).cause).toBeUndefined();
+    expect(atMs).toBeLessThan(expiresAtMs);
+  });
+
+  it('releases only after a refresh on the wire has answered', async () => {
+    const events: string[] = [];
+    const client = clientIntercepting('UpdateItemCommand', async (_call, send) => {
+      events.push('refresh sent');
+      await sleep(300);
+      const output = await send();
+      events.push('refresh answered');
+      return output;
+    });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand') events.push('put sent');
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordPuts' },
+    );
+    const resource = uniqueResource('in-flight');
+    await withLock(resource, { tableName, client, logger: quiet, duration: 2, refreshMs: 100 }, async () => {
+      await sleep(200); // returns while the first refresh waits on the wire
+    });
+    // The acquire, the refresh, then the release: no extend races the release.
+    expect(events).toEqual(['put sent', 'refresh sent', 'refresh answered', 'put sent']);
+    expect(await lockOn(resource).count()).toBe(0);
   });
 });
 
@@ -140,6 +198,23 @@ describe("withLock and the caller's signal", () => {
       },
     );
     expect(reason).toBe(stop);
+  });
+
+  it("keeps refreshing after the caller's abort while the function winds down", async () => {
+    const resource = uniqueResource('wind-down');
+    const rival = lockOn(resource);
+    const controller = new AbortController();
+    const rivalGot = await withLock(
+      resource,
+      { ...common(), duration: 1, refreshMs: 250, signal: controller.signal },
+      async () => {
+        controller.abort(new Error('the caller stopped'));
+        await sleep(1_500); // longer than the lease: only the refreshes keep it
+        return rival.tryAcquire();
+      },
+    );
+    expect(rivalGot).toBe(false);
+    expect(await rival.count()).toBe(0);
   });
 });
 
@@ -179,20 +254,12 @@ describe('withLock after the function settled', () => {
 
 describe('withLock errors', () => {
   it("keeps the function's own error first when the release fails too", async () => {
-    const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1' });
-    const releaseFailure = Object.assign(new Error('release refused'), {
-      name: 'ValidationException',
-      $metadata: { httpStatusCode: 400 },
+    const releaseFailure = refusal('release refused');
+    // The second PutItem is the release.
+    const client = clientIntercepting('PutItemCommand', async (call, send) => {
+      if (call === 2) throw releaseFailure;
+      return send();
     });
-    let puts = 0;
-    // The second PutItem is the release: a fault DynamoDB Local will not produce on cue.
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'PutItemCommand' && ++puts === 2) throw releaseFailure;
-        return next(args);
-      },
-      { step: 'initialize', name: 'failRelease' },
-    );
     const failure = new Error('the work failed');
     let signal: AbortSignal | undefined;
     const outcome = await withLock(
@@ -206,7 +273,7 @@ describe('withLock errors', () => {
     expect(outcome).toBeInstanceOf(AggregateError);
     expect((outcome as AggregateError).errors[0]).toBe(failure);
     expect((outcome as AggregateError).errors[1]).toBeInstanceOf(Error);
-    expect(puts).toBe(2);
+    expect(((outcome as AggregateError).errors[1] as Error).message).toMatch(/release refused/);
     expect(signal?.aborted).toBe(false);
   });
 
