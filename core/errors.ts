@@ -50,6 +50,33 @@ export class LockLostError extends LockError {
 }
 
 /**
+ * `withLock` aborts its function's signal with this when the lease is about to end and will not be
+ * renewed: no `refreshMs` was set, or a refresh failed for a reason other than a lost lease (the
+ * `cause`; the lease may still hold, but nothing keeps it alive). Raised before `expiresAtMs`, so the
+ * function can stop while the slot is still its own.
+ *
+ * @example
+ * await withLock('report', {}, async (lease, signal) => { signal.throwIfAborted(); }); // LeaseEndingError near the end
+ */
+export class LeaseEndingError extends LockError {
+  override name = 'LeaseEndingError';
+  constructor(
+    readonly resourceId: string,
+    readonly concurrencyId: number,
+    /** The lease end, epoch milliseconds. */
+    readonly expiresAtMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      options?.cause === undefined
+        ? `The lease on "${resourceId}" slot ${concurrencyId} ends at ${new Date(expiresAtMs).toISOString()} and is not refreshed (set refreshMs to keep it)`
+        : `The lease on "${resourceId}" slot ${concurrencyId} ends at ${new Date(expiresAtMs).toISOString()}: its refresh failed (${describeCause(options.cause)})`,
+      options,
+    );
+  }
+}
+
+/**
  * An option or argument is out of its allowed range; the message names the field.
  * Thrown before any request is sent.
  *
@@ -111,4 +138,8 @@ function describe(value: unknown): string {
   }
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   return typeof value;
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
 }

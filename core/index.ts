@@ -3,6 +3,7 @@ export { defaults, limits } from './defaults.js';
 export { type AcquireOptions, DynamoDbLock, type DynamoDbLockOptions } from './dynamo-db-lock.js';
 export {
   InvalidLockOptionError,
+  LeaseEndingError,
   LockAlreadyHeldError,
   LockError,
   LockLostError,
@@ -23,4 +24,4 @@ export { type TakeSlotRequest, type TakeSlotResult, takeSlot } from './operation
 export { newReleaseCode } from './release-code.js';
 export type { Clock, LockClient, LockLogger, LockStore } from './store.js';
 export { attribute } from './table.js';
-export { withLock } from './with-lock.js';
+export { type WithLockOptions, withLock } from './with-lock.js';

@@ -59,6 +59,27 @@ export function validateClockSkew(value: unknown, durationMs: number, field = 'm
   return value;
 }
 
+/**
+ * Checks `withLock`'s refresh period: milliseconds above 0 and below the lease less its end margin.
+ * A later refresh would come after the function's signal already said the lease is ending.
+ */
+export function validateRefreshMs(
+  value: unknown,
+  leaseMs: number,
+  marginMs: number,
+  field = 'refreshMs',
+): number {
+  const belowMs = leaseMs - marginMs;
+  if (typeof value !== 'number' || !(value > 0 && value < belowMs)) {
+    throw new InvalidLockOptionError(
+      field,
+      `a number of milliseconds above 0 and below ${belowMs} (the ${leaseMs} ms lease less the last ${marginMs} ms, when the signal aborts)`,
+      value,
+    );
+  }
+  return value;
+}
+
 /** Checks a table name against DynamoDB's rule: 3 to 255 of [a-zA-Z0-9_.-]. */
 export function validateTableName(value: unknown, field = 'tableName'): string {
   if (typeof value !== 'string' || !/^[a-zA-Z0-9_.-]{3,255}$/.test(value)) {
