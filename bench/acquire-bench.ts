@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbLock } from '../core/dynamo-db-lock.js';
 import { handler as acquire } from '../functions/acquire.js';
 import { useClients } from '../functions/lib/clients.js';
@@ -35,7 +37,13 @@ export async function runAcquireBench(
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   const traffic = countItemTraffic(client);
-  useClients({ dynamodb: client });
+  // This run's endpoints: a client made for an earlier local AWS would talk to a stopped one.
+  const sqs = new SQSClient({ endpoint: aws.endpoints.sqs, region: aws.region });
+  useClients({
+    dynamodb: client,
+    sqs,
+    sfn: new SFNClient({ endpoint: aws.endpoints.stepfunctions, region: aws.region }),
+  });
   try {
     const resourceId = 'bench-contended';
     const holder = new DynamoDbLock(resourceId, { tableName: aws.tableName, client, duration: 3_600 });
@@ -66,6 +74,7 @@ export async function runAcquireBench(
     ];
   } finally {
     client.destroy();
+    sqs.destroy();
     await aws.stop();
   }
 }

@@ -12,7 +12,11 @@ export interface Lease {
   concurrencyId: number;
   /** 128 random bits, hex; a bearer secret for this lease. */
   releaseCode: string;
-  /** Lease end, epoch milliseconds; the slot is free once the clock passes it. */
+  /**
+   * Lease end, epoch milliseconds. From a `DynamoDbLock`: the holder's safe deadline, its
+   * `maxClockSkewMs` before the end stored for the others (who find the slot free once their
+   * clock passes the stored end); stop the protected work by it.
+   */
   expiresAtMs: number;
   /**
    * Grows with every new holder of this slot while its item exists, whatever the clocks. When the

@@ -18,9 +18,15 @@ afterAll(() => {
 
 describe('the semaphore against its model', () => {
   it(
-    'never has more than K unexpired holders, never lets a former holder touch the new one, and counts like the model',
+    'never has more than K unexpired holders nor K believed leases with clocks apart by up to the bound, never lets a former holder touch the new one, and counts like the model',
     async () => {
       // Three resources, each with its own concurrency and lease length, four clients each.
+      // Every client's clock runs ahead of the shared one by up to the bound (100 ms, or a tenth
+      // of the lease): within it, a taker never comes in while a holder believes it holds.
+      const offsets = fc.array(fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 4, maxLength: 4 }), {
+        minLength: 3,
+        maxLength: 3,
+      });
       const resources = fc.record({
         concurrency: fc.tuple(fc.constantFrom(1, 2), fc.constantFrom(1, 2, 3), fc.constantFrom(2, 3, 5)),
         durationMs: fc.tuple(
@@ -31,13 +37,14 @@ describe('the semaphore against its model', () => {
       });
       const property = fc.asyncProperty(
         resources,
+        offsets,
         fc.commands(commandArbitraries, { maxCommands: settings.modelCommands, size: 'max' }),
-        async ({ concurrency, durationMs }, commands) => {
+        async ({ concurrency, durationMs }, clockOffsets, commands) => {
           countFigure('model.runs');
           let world: { model: Model; real: Real } | undefined;
           try {
             await fc.asyncModelRun(() => {
-              world = setUp(tableName, [...concurrency], [...durationMs]);
+              world = setUp(tableName, [...concurrency], [...durationMs], clockOffsets);
               return world;
             }, commands);
           } finally {

@@ -13,6 +13,7 @@ import {
   type Model,
   type ModelClient,
   newLock,
+  offsetOf,
   ownerOf,
   type Real,
   settle,
@@ -99,10 +100,16 @@ class TryAcquire extends OneClient {
       expectThat(!got, 'tryAcquire on a lock object that holds a lease answered true');
       this.expectNoRequestSince(before, 'tryAcquire while holding');
     } else {
-      const free = freeCount(model, this.resource);
+      const free = freeCount(model, this.resource, this.index);
       expectThat(got === free > 0, `tryAcquire answered ${got} with ${free} free slot(s)`);
       if (got && lease) {
-        applyGrant(model, this.resource, lease, ownerOf(this.resource, this.index, state.generation));
+        applyGrant(
+          model,
+          this.resource,
+          lease,
+          ownerOf(this.resource, this.index, state.generation),
+          this.index,
+        );
         state.lease = lease;
       }
     }
@@ -204,8 +211,11 @@ class Extend extends OneClient {
         outcome !== undefined && 'lease' in outcome,
         `extend of a lease still ours failed: ${JSON.stringify(outcome)}`,
       );
-      item.endMs = model.nowMs + Math.round(this.seconds * 1000);
+      // The extender's clock writes the new end; it believes in it until its told end.
+      const offsetMs = offsetOf(model, this.resource, this.index);
+      item.endMs = model.nowMs + offsetMs + Math.round(this.seconds * 1000);
       const toldEndMs = item.endMs - skewMs(model, this.resource);
+      item.believedUntilMs = toldEndMs - offsetMs;
       expectThat(
         outcome.lease.expiresAtMs === toldEndMs,
         `extend told ${outcome.lease.expiresAtMs}, expected ${toldEndMs}`,
@@ -268,7 +278,8 @@ class Burst implements Command {
     const idle = (model.clients[this.resource] as ModelClient[])
       .map((state, index) => ({ state, index }))
       .filter(({ state }) => !state.lease && !state.waiting);
-    const free = freeCount(model, this.resource);
+    // Each client judges by its own clock: at most as many grants as the most-ahead one sees free.
+    const free = Math.max(0, ...idle.map(({ index }) => freeCount(model, this.resource, index)));
     const answers = await Promise.all(
       idle.map(({ index }) => real.locks[this.resource]?.[index]?.tryAcquire()),
     );
@@ -284,7 +295,7 @@ class Burst implements Command {
     for (const { state, index } of winners) {
       const lease = real.locks[this.resource]?.[index]?.lease;
       if (!lease) throw new Violation('tryAcquire answered true without a lease');
-      applyGrant(model, this.resource, lease, ownerOf(this.resource, index, state.generation));
+      applyGrant(model, this.resource, lease, ownerOf(this.resource, index, state.generation), index);
       state.lease = lease;
     }
     await afterCommand(model, real, 'burst');

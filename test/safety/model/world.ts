@@ -12,9 +12,12 @@ import { FaultInjector } from '../support/fault-injector.js';
 /** The model of one slot item, as the table should hold it. `endMs` 0: released. */
 export interface ModelSlot {
   code: string;
+  /** The stored lease end (on the holder's clock, which wrote it). */
   endMs: number;
   token: number;
   owner: string;
+  /** The shared clock's time until which its holder believes it holds the slot (its told end). */
+  believedUntilMs: number;
 }
 
 /** What one client believes: the lease its lock object holds, and whether it waits. */
@@ -29,7 +32,10 @@ export interface ModelClient {
  * had; per client, its lease. A slot is held while `endMs >= now` (the end is inclusive).
  */
 export interface Model {
+  /** The shared clock (this is the time the model judges by). */
   nowMs: number;
+  /** How far each client's clock runs ahead of the shared one, per resource: within its bound. */
+  offsetMs: number[][];
   concurrency: number[];
   durationMs: number[];
   slots: Map<string, ModelSlot>;
@@ -98,6 +104,11 @@ export function skewMs(model: Model, resource: number): number {
   return Math.min(100, Math.floor((model.durationMs[resource] as number) / 10));
 }
 
+/** How far a client's clock runs ahead of the shared one (0 for observers). */
+export function offsetOf(model: Model, resource: number, client: number | undefined): number {
+  return client === undefined ? 0 : (model.offsetMs[resource]?.[client] ?? 0);
+}
+
 /** A new lock object for a client (a new generation after a crash). */
 export function newLock(real: Real, model: Model, resource: number, client: number): DynamoDbLock {
   const generation = model.clients[resource]?.[client]?.generation ?? 0;
@@ -108,7 +119,7 @@ export function newLock(real: Real, model: Model, resource: number, client: numb
     concurrency: model.concurrency[resource] as number,
     duration: (model.durationMs[resource] as number) / 1000,
     owner: ownerOf(resource, client, generation),
-    clock: real.clock.now,
+    clock: () => real.clock.now() + offsetOf(model, resource, client),
     maxClockSkewMs: skewMs(model, resource),
     logger: recordingLogger(),
     backoff: { baseMs: 2, capMs: 20 },
@@ -120,11 +131,14 @@ export function setUp(
   tableName: string,
   concurrency: number[],
   durationMs: number[],
+  /** Per resource and client, how far ahead its clock runs; clamped to the resource's bound. */
+  offsets: number[][] = [],
 ): { model: Model; real: Real } {
   const clock = new FakeClock();
   const observerClient = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1' });
   const model: Model = {
     nowMs: clock.now(),
+    offsetMs: [],
     concurrency,
     durationMs,
     slots: new Map(),
@@ -133,6 +147,11 @@ export function setUp(
       Array.from({ length: clientsPerResource }, () => ({ waiting: false, generation: 0 })),
     ),
   };
+  model.offsetMs = concurrency.map((_, resource) =>
+    Array.from({ length: clientsPerResource }, (_, client) =>
+      Math.min(offsets[resource]?.[client] ?? 0, skewMs(model, resource)),
+    ),
+  );
   const real: Real = {
     clock,
     resourceIds: concurrency.map((k) => uniqueResource(`model-k${k}`)),
@@ -159,18 +178,20 @@ export function setUp(
   return { model, real };
 }
 
-/** Held slots of a resource at the model's time. */
-export function heldSlots(model: Model, resource: number): number[] {
+/** Held slots of a resource as a client sees them on its own clock (default: the shared one). */
+export function heldSlots(model: Model, resource: number, client?: number): number[] {
+  const nowMs = model.nowMs + offsetOf(model, resource, client);
   const held: number[] = [];
   for (let slot = 0; slot < (model.concurrency[resource] as number); slot++) {
     const item = model.slots.get(slotKey(resource, slot));
-    if (item && item.endMs >= model.nowMs) held.push(slot);
+    if (item && item.endMs >= nowMs) held.push(slot);
   }
   return held;
 }
 
-export const freeCount = (model: Model, resource: number) =>
-  (model.concurrency[resource] as number) - heldSlots(model, resource).length;
+/** Free slots of a resource as a client sees them on its own clock (default: the shared one). */
+export const freeCount = (model: Model, resource: number, client?: number) =>
+  (model.concurrency[resource] as number) - heldSlots(model, resource, client).length;
 
 /** A violation of the semaphore's contract; its message is the counterexample's explanation. */
 export class Violation extends Error {
@@ -182,10 +203,20 @@ export function expectThat(condition: boolean, message: string): asserts conditi
 }
 
 /**
- * Records a grant in the model, after checking it is allowed: the slot exists, it was free at
- * the model's time, the lease ends one duration from now, and the fencing token grew.
+ * Records a grant to `client` in the model, after checking it is allowed: the slot exists, it
+ * was free on the taker's clock, its former holder no longer believes it holds it (on the shared
+ * clock: never more than K believed leases, whatever the clocks within the bound), the lease is
+ * told to end one duration less the bound from the taker's now, and the fencing token grew.
  */
-export function applyGrant(model: Model, resource: number, lease: Lease, owner: string): void {
+export function applyGrant(
+  model: Model,
+  resource: number,
+  lease: Lease,
+  owner: string,
+  client: number,
+): void {
+  const offsetMs = offsetOf(model, resource, client);
+  const takerNowMs = model.nowMs + offsetMs;
   const k = model.concurrency[resource] as number;
   const key = slotKey(resource, lease.concurrencyId);
   const before = model.slots.get(key);
@@ -194,10 +225,14 @@ export function applyGrant(model: Model, resource: number, lease: Lease, owner: 
     `granted slot ${lease.concurrencyId} outside 0..${k - 1}`,
   );
   expectThat(
-    !before || before.endMs < model.nowMs,
-    `slot ${key} granted to ${owner} while held by ${before?.owner} until ${before?.endMs} (now ${model.nowMs})`,
+    !before || before.endMs < takerNowMs,
+    `slot ${key} granted to ${owner} while held by ${before?.owner} until ${before?.endMs} (its clock at ${takerNowMs})`,
   );
-  const toldEndMs = model.nowMs + (model.durationMs[resource] as number) - skewMs(model, resource);
+  expectThat(
+    !before || before.endMs === 0 || before.believedUntilMs < model.nowMs,
+    `slot ${key} granted to ${owner} at ${model.nowMs} while ${before?.owner} believes it holds it until ${before?.believedUntilMs}`,
+  );
+  const toldEndMs = takerNowMs + (model.durationMs[resource] as number) - skewMs(model, resource);
   expectThat(
     lease.expiresAtMs === toldEndMs,
     `lease of ${owner} ends at ${lease.expiresAtMs}, expected ${toldEndMs}`,
@@ -212,6 +247,7 @@ export function applyGrant(model: Model, resource: number, lease: Lease, owner: 
     endMs: lease.expiresAtMs + skewMs(model, resource),
     token: lease.fencingToken,
     owner,
+    believedUntilMs: lease.expiresAtMs - offsetMs,
   });
 }
 
@@ -255,7 +291,7 @@ function applyWaiter(model: Model, waiter: Waiter): void {
   if (current) state.waiting = false;
   const who = ownerOf(waiter.resource, waiter.client, waiter.generation);
   if (outcome?.kind === 'granted') {
-    applyGrant(model, waiter.resource, outcome.lease, who);
+    applyGrant(model, waiter.resource, outcome.lease, who, waiter.client);
     if (current) state.lease = outcome.lease;
   } else if (outcome?.kind === 'timeout') {
     expectThat(
@@ -286,7 +322,7 @@ export async function settle(model: Model, real: Real, limitMs = 5_000): Promise
       (waiter) =>
         waiter.controller.signal.aborted ||
         waiter.deadlineMs <= model.nowMs ||
-        freeCount(model, waiter.resource) > 0,
+        freeCount(model, waiter.resource, waiter.client) > 0,
     );
     if (unstable.length === 0) return;
     if (Date.now() > deadline) {
