@@ -253,9 +253,12 @@ class Crash implements Command {
   toString = () => `crash(r${this.resource}, c${this.index})`;
 }
 
-/** The clock moves: onto the next lease end (still held), just past it, or by some milliseconds. */
+/**
+ * The clock moves: onto the next lease end (still held), just past it, a little before it (where
+ * a client whose clock runs ahead already sees it ended), or by some milliseconds.
+ */
 class Advance implements Command {
-  constructor(readonly step: 'onto-end' | 'past-end' | number) {}
+  constructor(readonly step: 'onto-end' | 'past-end' | { beforeEnd: number } | number) {}
   check = () => true;
   async run(model: Model, real: Real) {
     const ends = [...model.slots.values()].map((item) => item.endMs).filter((end) => end >= model.nowMs);
@@ -263,11 +266,14 @@ class Advance implements Command {
     let target = model.nowMs + (typeof this.step === 'number' ? this.step : 1);
     if (this.step === 'onto-end' && nextEnd !== undefined) target = Math.max(model.nowMs, nextEnd);
     if (this.step === 'past-end' && nextEnd !== undefined) target = nextEnd + 1;
+    if (typeof this.step === 'object' && nextEnd !== undefined)
+      target = Math.max(model.nowMs, nextEnd - this.step.beforeEnd);
     real.clock.advanceTo(target);
     model.nowMs = target;
     await afterCommand(model, real, 'advance');
   }
-  toString = () => `advance(${this.step})`;
+  toString = () =>
+    `advance(${typeof this.step === 'object' ? `${this.step.beforeEnd} ms before the end` : this.step})`;
 }
 
 /** Every idle client of a resource tries at once: grants never exceed the free slots, at least one if any. */
@@ -361,6 +367,7 @@ export const commandArbitraries: fc.Arbitrary<Command>[] = [
     )
     .map((step) => new Advance(step)),
   fc.constantFrom<'onto-end' | 'past-end'>('onto-end', 'past-end').map((step) => new Advance(step)),
+  fc.constantFrom(1, 30, 60, 99).map((beforeEnd) => new Advance({ beforeEnd })),
   resource.map((r) => new Burst(r)),
   fc
     .tuple(resource, fc.nat({ max: 2 }), fc.constantFrom<'guessed' | 'stale'>('guessed', 'stale'))
