@@ -16,7 +16,9 @@ export const defaults: { tableName: string; duration: number; maxClockSkewMs: nu
    * ahead finds the slot free while the holder still believes it holds it. 100 ms: EC2 and Lambda
    * keep time with the Amazon Time Sync Service, within a few milliseconds of UTC; a host that
    * syncs with public NTP over the internet is typically within 10 to 50 ms; 100 covers both
-   * with room. Raise it for clients whose clocks are less well kept.
+   * with room. Raise it for clients whose clocks are less well kept. A lock whose lease is
+   * shorter than ten times this uses a tenth of its lease instead (set the lock's own
+   * `maxClockSkewMs` to go beyond); the SQS throttle adds it to its leases as it is.
    */
   maxClockSkewMs: 100,
 };

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { recallHint, rememberFreed, rememberHint, takeFreed } from './contention-hints.js';
 import { defaults } from './defaults.js';
-import { LockAlreadyHeldError, LockLostError, LockTimeoutError } from './errors.js';
+import { InvalidLockOptionError, LockAlreadyHeldError, LockLostError, LockTimeoutError } from './errors.js';
 import type { Holder, Lease } from './lease.js';
 import { type AcquireBackoff, acquireLease } from './operations/acquire.js';
 import { extendSlot } from './operations/extend-slot.js';
@@ -115,7 +115,10 @@ export class DynamoDbLock implements AsyncDisposable {
     // A short lease keeps most of itself: the module default takes at most a tenth of it.
     this.maxClockSkewMs =
       options.maxClockSkewMs === undefined
-        ? Math.min(defaults.maxClockSkewMs, Math.floor(durationMs / 10))
+        ? Math.min(
+            validateClockSkew(defaults.maxClockSkewMs, Infinity, 'defaults.maxClockSkewMs'),
+            Math.floor(durationMs / 10),
+          )
         : validateClockSkew(options.maxClockSkewMs, durationMs);
     this.#backoff = validateBackoff({ ...defaultBackoff, ...options.backoff });
     if (options.client !== undefined) validateCallable(options.client, 'client', 'send');
@@ -255,6 +258,13 @@ export class DynamoDbLock implements AsyncDisposable {
    */
   async extend(seconds: number = this.duration): Promise<Lease> {
     const durationMs = Math.round(validateDuration(seconds, 'seconds') * 1000);
+    // The holder's lease ends the clock bound early: an extension within it would end at once.
+    if (durationMs <= this.maxClockSkewMs)
+      throw new InvalidLockOptionError(
+        'seconds',
+        `longer than maxClockSkewMs (${this.maxClockSkewMs} ms)`,
+        seconds,
+      );
     const lease = this.#lease;
     if (!lease) throw new LockLostError(this.resourceId, undefined);
     try {

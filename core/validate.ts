@@ -52,7 +52,9 @@ export function validateClockSkew(value: unknown, durationMs: number, field = 'm
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= durationMs) {
     throw new InvalidLockOptionError(
       field,
-      `whole milliseconds from 0 to below the lease (${durationMs} ms)`,
+      Number.isFinite(durationMs)
+        ? `whole milliseconds from 0 to below the lease (${durationMs} ms)`
+        : 'whole milliseconds from 0',
       value,
     );
   }

@@ -64,7 +64,9 @@ export async function withLock<T>(
   const { timeoutMs, signal, refreshMs, ...lockOptions } = options;
   const lock = new DynamoDbLock(resourceId, lockOptions);
   const leaseMs = Math.round(lock.duration * 1000);
-  if (refreshMs !== undefined) validateRefreshMs(refreshMs, leaseMs, leaseEndMarginMs(leaseMs));
+  // The holder's lease is the told one: the clock bound shorter than the stored lease.
+  if (refreshMs !== undefined)
+    validateRefreshMs(refreshMs, leaseMs - lock.maxClockSkewMs, leaseEndMarginMs(leaseMs));
   const lease = {
     ...(await lock.acquire({
       ...(timeoutMs === undefined ? {} : { timeoutMs }),

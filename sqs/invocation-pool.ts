@@ -4,6 +4,7 @@ import { defaults } from '../core/defaults.js';
 import { SlotMemory } from '../core/throttle/slot-memory.js';
 import { SlotPool } from '../core/throttle/slot-pool.js';
 import { VerifiedLimits } from '../core/throttle/verified-limits.js';
+import { validateClockSkew } from '../core/validate.js';
 import type { ThrottleSettings } from './options.js';
 
 /** One per process: a warm Lambda container keeps what it learned about slots between invocations. */
@@ -38,7 +39,12 @@ export function invocationPool(settings: ThrottleSettings, context: Context | un
   };
   // The stored lease outlasts the work by the clock bound: another consumer whose clock runs
   // ahead by up to `defaults.maxClockSkewMs` still finds the slot held while the work runs.
-  const leaseEndFor = (nowMs: number): number => workEndFor(nowMs) + defaults.maxClockSkewMs;
+  const boundMs = validateClockSkew(
+    defaults.maxClockSkewMs,
+    Number.POSITIVE_INFINITY,
+    'defaults.maxClockSkewMs',
+  );
+  const leaseEndFor = (nowMs: number): number => workEndFor(nowMs) + boundMs;
   const owner = context?.functionName
     ? `${context.functionName}:${context.awsRequestId}`
     : `${hostname()}:${process.pid}`;

@@ -9,6 +9,8 @@ import { maxOverlap } from '../../bench/stats.js';
 import { hintCount, maxHints, recallHint, rememberHint } from '../../core/contention-hints.js';
 import {
   DynamoDbLock,
+  defaults,
+  InvalidLockOptionError,
   LockAlreadyHeldError,
   LockLostError,
   LockTimeoutError,
@@ -320,5 +322,37 @@ describe('fresh objects under contention', () => {
     expect(hintCount()).toBe(maxHints);
     expect(recallHint('bounded', 'r-0')).toBeUndefined();
     expect(recallHint('bounded', `r-${maxHints + 49}`)?.contended).toBe(true);
+  });
+});
+
+describe('the clock bound', () => {
+  it('tells the holder an end the bound before the stored one; a short lease gets a tenth of itself', async () => {
+    const lock = lockOn(uniqueResource('bound'), { duration: 2 });
+    const lease = await lock.acquire();
+    const [holder] = await lock.holders();
+    expect(lock.maxClockSkewMs).toBe(100);
+    expect(holder?.expiresAtMs).toBe(lease.expiresAtMs + 100);
+    expect(lock.lease?.expiresAtMs).toBe(lease.expiresAtMs);
+    await lock.release();
+    expect(lockOn(uniqueResource('short'), { duration: 0.4 }).maxClockSkewMs).toBe(40);
+    expect(lockOn(uniqueResource('own'), { duration: 0.4, maxClockSkewMs: 100 }).maxClockSkewMs).toBe(100);
+  });
+
+  it('refuses a bound that is not below the lease, a broken module default, and an extension within the bound', async () => {
+    expect(() => lockOn('r', { duration: 1, maxClockSkewMs: 1_000 })).toThrow(InvalidLockOptionError);
+    expect(() => lockOn('r', { maxClockSkewMs: -1 })).toThrow('`maxClockSkewMs`');
+    const saved = defaults.maxClockSkewMs;
+    defaults.maxClockSkewMs = -50;
+    try {
+      expect(() => lockOn('r')).toThrow('`defaults.maxClockSkewMs`');
+    } finally {
+      defaults.maxClockSkewMs = saved;
+    }
+    const lock = lockOn(uniqueResource('extend-bound'), { duration: 10 });
+    await lock.acquire();
+    // Before, extend(0.05) answered a lease that had ended 50 ms ago (found by review).
+    await expect(lock.extend(0.05)).rejects.toThrow('`seconds`');
+    expect(lock.lease).toBeDefined();
+    await lock.release();
   });
 });

@@ -90,11 +90,12 @@ async function storm(concurrency: number, aheadMs: number, maxClockSkewMs = defa
 
 describe('clients whose clocks disagree', () => {
   it.each([1, 3])(
-    'never hold more than K = %i at once while ahead by the default bound (100 ms)',
+    'never hold more than K = %i at once while ahead by the bound (100 ms, the default for leases of 1 s and more)',
     async (k) => {
       const { leases, mostAtOnce, msAboveK } = await storm(k, 100);
       expect(leases).toBe(rounds * 4 * k);
-      expect({ mostAtOnce: Math.min(mostAtOnce, k), msAboveK }).toEqual({ mostAtOnce: k, msAboveK: 0 });
+      expect(mostAtOnce).toBeLessThanOrEqual(k);
+      expect(msAboveK).toBe(0);
     },
     20_000,
   );

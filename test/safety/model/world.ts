@@ -97,8 +97,8 @@ export function ownerOf(resource: number, client: number, generation: number): s
 
 /**
  * The clock bound of a resource's locks: its holders are told a lease ending this much before
- * the stored end, which the model tracks (every client shares the model's clock here; the
- * skewed clocks are `test/safety/clock-skew.test.ts`'s).
+ * the stored end, which the model tracks; each client's clock runs ahead of the shared one by
+ * up to it (`offsetOf`).
  */
 export function skewMs(model: Model, resource: number): number {
   return Math.min(100, Math.floor((model.durationMs[resource] as number) / 10));
