@@ -1,7 +1,15 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDbLock } from '../../../core/dynamo-db-lock.js';
+import type { Lease } from '../../../core/lease.js';
 import type { LocalAws } from '../../../local/start-local-aws.js';
-import { eventually, localAws, sfnClient } from '../../support/local-aws.js';
-import { createExampleMachine, registerTrackedWork, type WorkRecord } from '../support/workflow-kit.js';
+import { dynamoDbClient, uniqueResource } from '../../support/dynamodb.js';
+import { eventually, localAws, sfnClient, startExecution } from '../../support/local-aws.js';
+import {
+  counts,
+  createExampleMachine,
+  registerTrackedWork,
+  type WorkRecord,
+} from '../support/workflow-kit.js';
 
 /** What an attack file runs its victims on: the local AWS, a tracked work step, the example workflow. */
 export interface AttackStage {
@@ -35,4 +43,33 @@ export async function allSucceed(executionArns: string[], timeoutMs = 30_000): P
     timeoutMs,
     'every execution SUCCEEDED',
   );
+}
+
+/**
+ * A mutex that a library client holds, with one execution per tag waiting behind it, in order
+ * (each is queued before the next starts).
+ *
+ * @example
+ * const { resourceId, lease, executions } = await waitingBehindHolder(stage, ['b', 'c'], { waitSeconds: 60 });
+ */
+export async function waitingBehindHolder(
+  { aws, machineArn }: AttackStage,
+  tags: string[],
+  { waitSeconds, workMs = 50 }: { waitSeconds: number; workMs?: number },
+): Promise<{ resourceId: string; lease: Lease; executions: string[] }> {
+  const resourceId = uniqueResource('attacked');
+  const holder = new DynamoDbLock(resourceId, {
+    tableName: aws.tableName,
+    client: dynamoDbClient(),
+    duration: 60,
+  });
+  const lease = await holder.acquire();
+  const executions: string[] = [];
+  for (const tag of tags) {
+    executions.push(
+      await startExecution(machineArn, { resourceId, concurrency: 1, waitSeconds, tag, workMs }),
+    );
+    await eventually(async () => (await counts(aws, resourceId)).waiting === executions.length);
+  }
+  return { resourceId, lease, executions };
 }

@@ -10,7 +10,7 @@ import type { LocalAws } from '../../../local/start-local-aws.js';
 import { dynamoDbClient, uniqueResource } from '../../support/dynamodb.js';
 import { eventually, startExecution, waitForExecution } from '../../support/local-aws.js';
 import { counts, tableStore, type WorkRecord } from '../support/workflow-kit.js';
-import { allSucceed, attackStage, statusOf } from './attack-kit.js';
+import { allSucceed, attackStage, statusOf, waitingBehindHolder } from './attack-kit.js';
 
 /*
  * Issue 15, attack 1: someone who may read and write the shared lock table (a Python dynamo-dlm
@@ -50,20 +50,14 @@ const acquire = (payload: Record<string, unknown>) => aws.lambda.invoke(aws.func
 
 /** Three executions waiting on a mutex that a library client holds. */
 async function threeWaitingBehindHolder(workMs = 50) {
-  const resourceId = uniqueResource('attacked');
-  const holder = new DynamoDbLock(resourceId, {
-    tableName: aws.tableName,
-    client: dynamoDbClient(),
-    duration: 60,
-  });
-  const lease = await holder.acquire();
-  const executions: string[] = [];
-  for (const tag of ['b', 'c', 'd']) {
-    executions.push(
-      await startExecution(machineArn, { resourceId, concurrency: 1, waitSeconds: 120, tag, workMs }),
-    );
-    await eventually(async () => (await counts(aws, resourceId)).waiting === executions.length);
-  }
+  const { resourceId, lease, executions } = await waitingBehindHolder(
+    { aws, work, machineArn },
+    ['b', 'c', 'd'],
+    {
+      waitSeconds: 120,
+      workMs,
+    },
+  );
   // The test's own view of the waiting requests (the attacker's comes from the lock table).
   const { requests } = await readResource(tableStore(aws), resourceId);
   const byOwner = (arn: string) => requests.find((request) => request.owner === arn) as StoredRequest;

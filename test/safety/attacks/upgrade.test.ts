@@ -1,12 +1,10 @@
 import { DeleteItemCommand, PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbLock } from '../../../core/dynamo-db-lock.js';
 import type { LocalAws } from '../../../local/start-local-aws.js';
 import { runDlm } from '../../cli/run-dlm.js';
-import { dynamoDbClient, uniqueResource } from '../../support/dynamodb.js';
-import { eventually, startExecution } from '../../support/local-aws.js';
+import { dynamoDbClient } from '../../support/dynamodb.js';
 import { counts, type WorkRecord } from '../support/workflow-kit.js';
-import { allSucceed, attackStage } from './attack-kit.js';
+import { allSucceed, attackStage, waitingBehindHolder } from './attack-kit.js';
 
 /*
  * The release before the request table kept waiting requests (and their task tokens) in the
@@ -56,20 +54,13 @@ async function tokensInLockTable(resourceId: string): Promise<number> {
 
 describe('requests recorded by the release before the request table', () => {
   it('are moved by dlm migrate-requests, then granted in order', async () => {
-    const resourceId = uniqueResource('upgrade');
-    const holder = new DynamoDbLock(resourceId, {
-      tableName: aws.tableName,
-      client: dynamoDbClient(),
-      duration: 60,
-    });
-    const lease = await holder.acquire();
-    const executions: string[] = [];
-    for (const tag of ['b', 'c']) {
-      executions.push(
-        await startExecution(machineArn, { resourceId, concurrency: 1, waitSeconds: 60, tag, workMs: 50 }),
-      );
-      await eventually(async () => (await counts(aws, resourceId)).waiting === executions.length);
-    }
+    const { resourceId, lease, executions } = await waitingBehindHolder(
+      { aws, work, machineArn },
+      ['b', 'c'],
+      {
+        waitSeconds: 60,
+      },
+    );
     expect(await asTheOldReleaseStoredThem(resourceId)).toBe(4); // two records, two queue entries
     expect(await tokensInLockTable(resourceId)).toBe(2);
     // And a record forged by a writer of the lock table: granted, with a token it made up.
