@@ -67,6 +67,94 @@ export function takeFreed(
   return recallHint(tableName, resourceId)?.freed?.pop();
 }
 
+/**
+ * Per resource, what the objects of this process are doing to its slots right now: which slots
+ * they are writing (counted, so two writers of one slot are both seen) and when each slot was
+ * last granted here. Another object that read a slot free only collides with such a write, or
+ * with a grant that came after its read. Bounded like the hints: the least recent goes first.
+ */
+interface Neighbourhood {
+  writing: Map<number, number>;
+  grantedAtMs: Map<number, number>;
+  /** Leases objects of this process hold, per slot, until their `release()` (whatever it answers). */
+  holding: Map<number, number>;
+}
+const neighbourhoods = new Map<string, Neighbourhood>();
+
+function neighbourhoodOf(tableName: string, resourceId: string): Neighbourhood {
+  const key = keyOf(tableName, resourceId);
+  const found = neighbourhoods.get(key) ?? { writing: new Map(), grantedAtMs: new Map(), holding: new Map() };
+  neighbourhoods.delete(key);
+  neighbourhoods.set(key, found);
+  if (neighbourhoods.size > maxHints) neighbourhoods.delete(neighbourhoods.keys().next().value as string);
+  return found;
+}
+
+/**
+ * Marks a slot as being written by an object of this process; answers the function that clears
+ * the mark once the answer is in, noting whether the write was granted.
+ */
+export function markWriting(
+  tableName: string,
+  resourceId: string,
+  concurrencyId: number,
+): (granted: boolean) => void {
+  const { writing, grantedAtMs, holding } = neighbourhoodOf(tableName, resourceId);
+  countUp(writing, concurrencyId);
+  // Whoever writes a freed slot took it: no later object is handed it for a blind write.
+  const hint = hints.get(keyOf(tableName, resourceId));
+  if (hint?.freed) hint.freed = hint.freed.filter((slot) => slot.concurrencyId !== concurrencyId);
+  return (granted) => {
+    countDown(writing, concurrencyId);
+    if (!granted) return;
+    grantedAtMs.set(concurrencyId, performance.now());
+    countUp(holding, concurrencyId);
+  };
+}
+
+/** Notes that an object of this process gave up its lease on a slot (its `release()` ran). */
+export function noteReleased(tableName: string, resourceId: string, concurrencyId: number): void {
+  const neighbourhood = neighbourhoods.get(keyOf(tableName, resourceId));
+  if (neighbourhood) countDown(neighbourhood.holding, concurrencyId);
+}
+
+/**
+ * Whether an object of this process holds a lease on the slot: a blind write there is sure to
+ * be refused. A lease that ended unreleased stays counted; it costs its slot's next blind write,
+ * turned into a read first, and nothing else.
+ */
+export function heldHere(tableName: string, resourceId: string, concurrencyId: number): boolean {
+  return neighbourhoods.get(keyOf(tableName, resourceId))?.holding.has(concurrencyId) ?? false;
+}
+
+function countUp(counts: Map<number, number>, slot: number): void {
+  counts.set(slot, (counts.get(slot) ?? 0) + 1);
+}
+
+function countDown(counts: Map<number, number>, slot: number): void {
+  const left = (counts.get(slot) ?? 1) - 1;
+  if (left > 0) counts.set(slot, left);
+  else counts.delete(slot);
+}
+
+/**
+ * Whether a slot that a read begun at `readStartedMs` (`performance.now()`) saw free is spoken
+ * for inside this process: being written by another of its objects, or granted to one since the
+ * read began. (A slot released here and not yet handed on is fair game: writing it takes it off
+ * the freed list.)
+ */
+export function spokenFor(
+  tableName: string,
+  resourceId: string,
+  concurrencyId: number,
+  readStartedMs: number,
+): boolean {
+  const key = keyOf(tableName, resourceId);
+  const neighbourhood = neighbourhoods.get(key);
+  if (neighbourhood?.writing.has(concurrencyId)) return true;
+  return (neighbourhood?.grantedAtMs.get(concurrencyId) ?? Number.NEGATIVE_INFINITY) >= readStartedMs;
+}
+
 /** How many resources are remembered (for tests). */
 export function hintCount(): number {
   return hints.size;

@@ -1,9 +1,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { recallHint, rememberFreed, rememberHint, takeFreed } from './contention-hints.js';
+import {
+  heldHere,
+  markWriting,
+  noteReleased,
+  recallHint,
+  rememberFreed,
+  rememberHint,
+  spokenFor,
+  takeFreed,
+} from './contention-hints.js';
 import { defaults } from './defaults.js';
 import { InvalidLockOptionError, LockAlreadyHeldError, LockLostError, LockTimeoutError } from './errors.js';
 import type { Holder, Lease } from './lease.js';
-import { type AcquireBackoff, acquireLease } from './operations/acquire.js';
+import { type AcquireBackoff, acquireLease, type ProcessNeighbours } from './operations/acquire.js';
 import { extendSlot } from './operations/extend-slot.js';
 import { readHolders } from './operations/read-slots.js';
 import { releaseLease } from './operations/release-slot.js';
@@ -97,6 +106,13 @@ export class DynamoDbLock implements AsyncDisposable {
   readonly maxClockSkewMs: number;
   readonly #store: LockStore;
   readonly #backoff: AcquireBackoff;
+  /** The other objects of this process on this resource, as the process's hints know them. */
+  readonly #neighbours: ProcessNeighbours = {
+    takeFreed: () => takeFreed(this.tableName, this.resourceId),
+    spokenFor: (concurrencyId, readStartedMs) =>
+      spokenFor(this.tableName, this.resourceId, concurrencyId, readStartedMs),
+    markWriting: (concurrencyId) => markWriting(this.tableName, this.resourceId, concurrencyId),
+  };
   #lease: Lease | undefined;
   #acquiring = false;
   /** The slot held last and its token there: tried first next time, above that token. */
@@ -180,8 +196,13 @@ export class DynamoDbLock implements AsyncDisposable {
     // A slot another object of this process just released is the best guess for a blind write.
     const hint = this.#lastSlot === undefined ? recallHint(this.tableName, this.resourceId) : undefined;
     const freed = hint ? takeFreed(this.tableName, this.resourceId) : undefined;
+    // The process's last slot is a poor guess while another object of this process still holds it.
+    const lastHeldHere =
+      hint !== undefined && heldHere(this.tableName, this.resourceId, hint.lastSlot.concurrencyId);
     const expectContention =
-      !this.#blindFirst && freed === undefined && (this.#lastAcquireContended || (hint?.contended ?? false));
+      !this.#blindFirst &&
+      freed === undefined &&
+      (this.#lastAcquireContended || (hint?.contended ?? false) || lastHeldHere);
     this.#blindFirst = false;
     const preferredSlot = this.#lastSlot ?? freed ?? hint?.lastSlot;
     const outcome = await acquireLease(store, {
@@ -194,6 +215,7 @@ export class DynamoDbLock implements AsyncDisposable {
       expectContention,
       deadlineMs,
       backoff: this.#backoff,
+      neighbours: this.#neighbours,
       ...(signal ? { signal } : {}),
     });
     this.#lastAcquireContended = outcome.contended;
@@ -235,6 +257,7 @@ export class DynamoDbLock implements AsyncDisposable {
     if (!lease) return false;
     const released = await releaseLease(this.#store, lease);
     this.#lease = undefined;
+    noteReleased(this.tableName, this.resourceId, lease.concurrencyId);
     if (released)
       rememberFreed(this.tableName, this.resourceId, {
         concurrencyId: lease.concurrencyId,

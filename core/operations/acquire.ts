@@ -12,6 +12,20 @@ export interface AcquireBackoff {
   capMs: number;
 }
 
+/**
+ * What the other objects of this process are doing on the resource (`contention-hints.ts`): a
+ * waiter that writes to a slot another of them is writing, or just released for the next taker,
+ * only collides with it. Hints only: every write stays conditional on the table.
+ */
+export interface ProcessNeighbours {
+  /** A slot an object of this process released lately, handed to this acquire alone. */
+  takeFreed(): { concurrencyId: number; fencingToken: number } | undefined;
+  /** Whether a slot that a read begun at `readStartedMs` saw free went to another object of this process. */
+  spokenFor(concurrencyId: number, readStartedMs: number): boolean;
+  /** Marks a slot as being written by this acquire; answers the function that clears the mark. */
+  markWriting(concurrencyId: number): (granted: boolean) => void;
+}
+
 /** What `acquireLease` needs besides the store. */
 export interface AcquireRequest extends Omit<TakeSlotRequest, 'concurrencyId'> {
   concurrency: number;
@@ -22,6 +36,7 @@ export interface AcquireRequest extends Omit<TakeSlotRequest, 'concurrencyId'> {
   deadlineMs: number;
   signal?: AbortSignal;
   backoff: AcquireBackoff;
+  neighbours?: ProcessNeighbours;
 }
 
 /** A granted lease, and whether it had to wait for it (the hint for the next acquire). */
@@ -37,7 +52,8 @@ export interface AcquireOutcome {
  * Uncontended, it is one write: a blind conditional write to the preferred (or a random) slot.
  * Once that is refused, it stops writing blind: each round reads which slots are free (one
  * consistent Query, no write units) and writes only to one of those, chosen at random so that
- * competing clients spread out. With no free slot it sleeps with full jitter, never past the
+ * competing clients spread out; a slot another object of this process released a moment ago is
+ * tried first, and slots other objects of this process are about to take are left to them. With no free slot it sleeps with full jitter, never past the
  * next lease end it saw.
  *
  * @example
@@ -46,14 +62,22 @@ export interface AcquireOutcome {
 export async function acquireLease(store: LockStore, request: AcquireRequest): Promise<AcquireOutcome> {
   const startedMs = store.clock();
   let writes = 0;
+  const { neighbours } = request;
   const attempt = async (concurrencyId: number, seenFencingToken?: number): Promise<Lease | undefined> => {
-    const result = await takeSlotOrCleanUp(store, {
-      ...request,
-      concurrencyId,
-      ...(seenFencingToken === undefined ? {} : { seenFencingToken }),
-    });
-    writes += result.writes;
-    return result.granted ? result.lease : undefined;
+    const unmark = neighbours?.markWriting(concurrencyId);
+    let granted = false;
+    try {
+      const result = await takeSlotOrCleanUp(store, {
+        ...request,
+        concurrencyId,
+        ...(seenFencingToken === undefined ? {} : { seenFencingToken }),
+      });
+      writes += result.writes;
+      granted = result.granted;
+      return result.granted ? result.lease : undefined;
+    } finally {
+      unmark?.(granted);
+    }
   };
 
   if (!request.expectContention) {
@@ -66,8 +90,13 @@ export async function acquireLease(store: LockStore, request: AcquireRequest): P
   for (let round = 0; ; round++) {
     request.signal?.throwIfAborted();
     const found = await throttledAsBusy(store, async () => {
+      const freed = neighbours?.takeFreed();
+      const freedLease = freed && (await attempt(freed.concurrencyId, freed.fencingToken));
+      if (freedLease) return { vacancy: undefined, slot: freed.concurrencyId, lease: freedLease };
+      const readStartedMs = performance.now();
       const vacancy = await readVacancy(store, request.resourceId, request.concurrency);
-      const slot = vacancy.free[randomInt(vacancy.free.length)];
+      const open = vacancy.free.filter((free) => !neighbours?.spokenFor(free, readStartedMs));
+      const slot = open[randomInt(open.length)];
       const lease = slot === undefined ? undefined : await attempt(slot, vacancy.tokens.get(slot));
       return { vacancy, slot, lease };
     });

@@ -313,6 +313,63 @@ describe('fresh objects under contention', () => {
     expect(counts.get('Query') ?? 0).toBeGreaterThan(0);
   });
 
+  it('do not blind-write the slot another object of the process still holds: the process is contended', async () => {
+    const resource = uniqueResource('held-here');
+    // The first object's uncontended grant leaves the hint "not contended, last slot s".
+    await lockOn(resource, { concurrency: 2 }).acquire();
+    const { client, counts } = countingClient();
+    const second = new DynamoDbLock(resource, { tableName, client, logger: quiet, concurrency: 2 });
+    await second.acquire();
+    // Before: a blind write to s, refused (its holder is right here), then a read and a write.
+    expect(counts.get('PutItem') ?? 0).toBe(1);
+    expect(counts.get('Query') ?? 0).toBe(1);
+    await second.release();
+  });
+
+  it('leave a slot that two of them read free at once to the first that writes it', async () => {
+    const resource = uniqueResource('neighbours');
+    const holder = lockOn(resource, { concurrency: 2 });
+    await holder.acquire();
+    const { client, counts } = countingClient();
+    // Both waiters' reads are answered together, after both were sent: they see the same one
+    // free slot. Before: both wrote it and one was refused.
+    const pendingReads: Array<() => void> = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand' && pendingReads.length < 2) {
+          await new Promise<void>((resolve) => {
+            pendingReads.push(resolve);
+            if (pendingReads.length === 2) for (const answer of pendingReads) answer();
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'answerReadsTogether' },
+    );
+    const waiters = [0, 1].map(
+      () =>
+        new DynamoDbLock(resource, {
+          tableName,
+          client,
+          logger: quiet,
+          concurrency: 2,
+          backoff: { baseMs: 20, capMs: 40 },
+        }),
+    );
+    // Read first, as a contended process does: both reads go out before either writes.
+    const contended = { contended: true, lastSlot: { concurrencyId: 0, fencingToken: 0 } };
+    rememberHint(tableName, resource, contended);
+    const first = waiters[0]?.acquire({ timeoutMs: 5_000 });
+    const second = waiters[1]?.acquire({ timeoutMs: 1_000 });
+    await first;
+    await expect(second).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(pendingReads).toHaveLength(2);
+    // One write for one free slot; the other waiter only read until its deadline.
+    expect(counts.get('PutItem')).toBe(1);
+    await waiters[0]?.release();
+    await holder.release();
+  });
+
   it('keeps the hints bounded, the least recently used forgotten first', () => {
     for (let index = 0; index < maxHints + 50; index++)
       rememberHint('bounded', `r-${index}`, {
