@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * made to its Jetty server before it starts: the connector listens on 127.0.0.1 (DynamoDB Local's
  * `new Server(port)` listens on every interface, and no option or system property sets the
  * address), and the rule of `local-requests-only.ts` (Host and Origin) answers 403 to what a web
- * page could send. Java runs it from source (`java Launcher.java`, Java 11+), so no compiled
+ * page could send; and it exits when the process that started it does (its stdin closes). Java runs it from source (`java Launcher.java`, Java 11+), so no compiled
  * class ships with the package; that needs the `jdk.compiler` module (see `javaCompilesSource`)
  * and costs about 1 s of compiling at each start.
  */
@@ -27,6 +27,7 @@ import software.amazon.dynamodb.services.local.server.DynamoDBProxyServer;
 /** DynamoDB Local's own main, but its Jetty connector bound to 127.0.0.1 and web pages refused. */
 public class LoopbackDynamoDbLocal {
   public static void main(String[] args) throws Exception {
+    exitWithParent();
     DynamoDBProxyServer proxy = ServerRunner.createServerFromCommandLineArgs(args);
     // DynamoDB Local makes new Server(port), whose connector listens on every interface, and
     // has no option for the address: reach its Jetty server before it starts.
@@ -41,6 +42,23 @@ public class LoopbackDynamoDbLocal {
     }
     server.setHandler(new LocalRequestsOnly(server.getHandler(), port));
     proxy.start();
+  }
+
+  /**
+   * The process that started us holds the other end of our stdin: when it ends, however it ends
+   * (a crash, SIGKILL), the pipe closes and we go too, instead of listening on with ppid 1.
+   */
+  private static void exitWithParent() {
+    Thread watch = new Thread(() -> {
+      try {
+        while (System.in.read() != -1) {}
+      } catch (Exception closed) {
+        // A broken pipe ends it the same way.
+      }
+      System.exit(0);
+    }, "exit-with-parent");
+    watch.setDaemon(true);
+    watch.start();
   }
 }
 

@@ -28,7 +28,7 @@ export interface DynamoDbLocalOptions {
    * runs starting at once never both pick 8000 and talk to each other's server.
    */
   port?: number;
-  /** How long to wait for the first answer. Default 20 s. */
+  /** How long to wait for the first answer. Default 60 s: on a loaded 2-core machine (load 17) the JVM alone took over 20 s. */
   readyTimeoutMs?: number;
   /** The folder in which a private folder for the server's output is made. Default: the OS temp folder. */
   logDir?: string;
@@ -69,13 +69,14 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       '-port',
       String(port),
     ],
-    { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] },
+    // stdin stays open for as long as this process lives: the launcher exits when it closes.
+    { cwd: home, stdio: [fenced ? 'pipe' : 'ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.pipe(log.stream);
   child.stderr?.pipe(log.stream);
   const endpoint = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilAnswering(endpoint, child, options.readyTimeoutMs ?? 20_000, logFile);
+    await waitUntilAnswering(endpoint, child, options.readyTimeoutMs ?? 60_000, logFile);
   } catch (error) {
     // The error names the log: it stays for the user to read.
     await stopChild(child);
