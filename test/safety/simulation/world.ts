@@ -59,14 +59,15 @@ export const simulated = { retryBaseSeconds: 1, retryCapSeconds: 8, sweepMs: 60_
  * How long after `waitSeconds` every request must have ended. With the sweeper: one back-off
  * cap, the turn's grace (20 s) and one sweep interval (a lost turn is re-driven by the next sweep
  * after its due time), an answer's grace (30 s) and a sweep for a grant whose answer was lost,
- * and 10 s of slack. Without it: one cap, one visibility timeout (a failed turn's message comes
- * back) and 10 s of slack.
+ * and 10 s of slack. Without it: one cap, one visibility timeout for each injected fault (a
+ * turn that failed on a lost call comes back only when its message does; seed 96198478 lost a
+ * turn's SendMessage and then its Lock.Timeout answer: two timeouts, 133.7 s) and 10 s of slack.
  */
-export function endBoundMs(sweeper: boolean): number {
+export function endBoundMs(sweeper: boolean, faults: number): number {
   const cap = simulated.retryCapSeconds * 1000;
   return sweeper
     ? cap + 20_000 + 30_000 + 2 * simulated.sweepMs + 10_000
-    : cap + simulated.visibilityMs + 10_000;
+    : cap + Math.max(1, faults) * simulated.visibilityMs + 10_000;
 }
 
 interface Holder {
@@ -149,7 +150,10 @@ export class World {
       ...this.scenario.executions.map((plan) => plan.startMs + plan.waitSeconds * 1000 + plan.workMs),
     );
     return (
-      lastEnd + endBoundMs(this.scenario.sweeper) + this.scenario.leaseSeconds * 1000 + 2 * simulated.sweepMs
+      lastEnd +
+      endBoundMs(this.scenario.sweeper, this.scenario.faults.length) +
+      this.scenario.leaseSeconds * 1000 +
+      2 * simulated.sweepMs
     );
   }
 
@@ -301,7 +305,11 @@ export class World {
   /** Every request is answered (granted or Lock.Timeout) within its wait plus the bound. */
   #checkDeadlines(): void {
     for (const [index, plan] of this.scenario.executions.entries()) {
-      const deadline = this.t0 + plan.startMs + plan.waitSeconds * 1000 + endBoundMs(this.scenario.sweeper);
+      const deadline =
+        this.t0 +
+        plan.startMs +
+        plan.waitSeconds * 1000 +
+        endBoundMs(this.scenario.sweeper, this.scenario.faults.length);
       if (!this.endedAt.has(index) && this.clock.now() > deadline)
         this.#violation(
           `exec-${index} was neither granted nor timed out by ${deadline - this.t0} ms (stranded)`,
