@@ -226,16 +226,16 @@ export class DynamoDbLock implements AsyncDisposable {
             ...(signal ? { signal } : {}),
           })
         : await acquireLease(store, {
-      resourceId: this.resourceId,
-      concurrency: this.concurrency,
-      releaseCode: newReleaseCode(),
-      durationMs: Math.round(this.duration * 1000),
-      ...(this.owner === undefined ? {} : { owner: this.owner }),
-      ...(preferredSlot === undefined ? {} : { preferredSlot }),
-      expectContention,
-      deadlineMs,
-      backoff: this.#backoff,
-      ...(signal ? { signal } : {}),
+            resourceId: this.resourceId,
+            concurrency: this.concurrency,
+            releaseCode: newReleaseCode(),
+            durationMs: Math.round(this.duration * 1000),
+            ...(this.owner === undefined ? {} : { owner: this.owner }),
+            ...(preferredSlot === undefined ? {} : { preferredSlot }),
+            expectContention,
+            deadlineMs,
+            backoff: this.#backoff,
+            ...(signal ? { signal } : {}),
           });
     if ('tatUs' in outcome && typeof outcome.tatUs === 'number') this.#lastTatUs = outcome.tatUs;
     this.#lastAcquireContended = outcome.contended;

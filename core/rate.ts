@@ -58,12 +58,20 @@ export function validateRate(value: unknown, field = 'rate'): Required<Rate> {
   const rate = value as Record<string, unknown>;
   for (const name of Object.keys(rate))
     if (!rateFields.includes(name))
-      throw new InvalidLockOptionError(`${field}.${name}`, `absent (the fields are ${rateFields.join(', ')})`, 'set');
+      throw new InvalidLockOptionError(
+        `${field}.${name}`,
+        `absent (the fields are ${rateFields.join(', ')})`,
+        'set',
+      );
   const { limit, periodSeconds, burst = 1 } = rate;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 1_000_000)
     throw new InvalidLockOptionError(`${field}.limit`, 'an integer from 1 to 1000000', limit);
   if (typeof periodSeconds !== 'number' || !(periodSeconds > 0 && periodSeconds <= 86_400))
-    throw new InvalidLockOptionError(`${field}.periodSeconds`, 'a number of seconds above 0 and at most 86400', periodSeconds);
+    throw new InvalidLockOptionError(
+      `${field}.periodSeconds`,
+      'a number of seconds above 0 and at most 86400',
+      periodSeconds,
+    );
   if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > 1000)
     throw new InvalidLockOptionError(`${field}.burst`, 'an integer from 1 to 1000', burst);
   return { limit, periodSeconds, burst };
@@ -163,7 +171,11 @@ export interface RateState {
 export async function readRateState(store: LockStore, resourceId: string): Promise<RateState | undefined> {
   const output = await sendWithRetry<GetItemCommandOutput>(
     store,
-    new GetItemCommand({ TableName: store.tableName, Key: slotKey(resourceId, rateKey), ConsistentRead: true }),
+    new GetItemCommand({
+      TableName: store.tableName,
+      Key: slotKey(resourceId, rateKey),
+      ConsistentRead: true,
+    }),
   );
   const item = output.Item;
   const tat = item?.[rateAttribute.tat]?.N;

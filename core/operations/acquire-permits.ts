@@ -71,7 +71,8 @@ export async function acquirePermits(
       if (preferred) seenTokens.set(preferred.concurrencyId, preferred.fencingToken);
     } else {
       const vacancy = await readVacancy(store, request.resourceId, request.concurrency);
-      for (const [slot, token] of vacancy.tokens) seenTokens.set(slot, Math.max(token, seenTokens.get(slot) ?? 0));
+      for (const [slot, token] of vacancy.tokens)
+        seenTokens.set(slot, Math.max(token, seenTokens.get(slot) ?? 0));
       nextExpiryMs = vacancy.nextExpiryMs;
       if (vacancy.free.length >= request.permits) slots = pick(vacancy.free, request.permits);
     }
@@ -95,9 +96,13 @@ export async function acquirePermits(
         if (result.kind === 'token-low') seenTokens = result.seenTokens;
         // A wrong guess or a low token is put right at once; a conflict after a short pause.
         if (result.kind === 'conflict') await sleep(fullJitterDelay(0, request.backoff), request.signal);
-        blind = result.kind !== 'conflict' && request.permits === 1 && round === 0 && !request.expectContention;
+        blind =
+          result.kind !== 'conflict' && request.permits === 1 && round === 0 && !request.expectContention;
         if (result.kind !== 'conflict') continue;
       }
+      // A blind write met a holder: read which slots are free before anything else, as the plain acquire does.
+      if (result.kind === 'slot-held' && round === 0 && request.permits === 1 && !request.expectContention)
+        continue;
       if (result.kind === 'rate-limited') {
         form = 'busy';
         waitUntilMs = result.notBeforeMs;
@@ -149,7 +154,11 @@ async function takeOrCleanUp(
     if (error instanceof LockStoreError && !error.throttled) {
       await Promise.all(
         slots.map((concurrencyId) =>
-          releaseSlot(store, { resourceId: request.resourceId, concurrencyId, releaseCode: request.releaseCode }),
+          releaseSlot(store, {
+            resourceId: request.resourceId,
+            concurrencyId,
+            releaseCode: request.releaseCode,
+          }),
         ),
       ).catch(() => {
         // The leases still end by themselves.

@@ -94,7 +94,9 @@ export async function takePermits(store: LockStore, request: TakePermitsRequest)
       new TransactWriteItemsCommand({
         TransactItems: [
           ...slotPuts,
-          ...(rate ? [{ Update: rateUpdate(store.tableName, request.resourceId, rate.cell, rate.form, nowMs) }] : []),
+          ...(rate
+            ? [{ Update: rateUpdate(store.tableName, request.resourceId, rate.cell, rate.form, nowMs) }]
+            : []),
         ],
         ClientRequestToken: randomUUID(),
       }),
