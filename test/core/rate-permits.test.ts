@@ -1,4 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbLock, type DynamoDbLockOptions, LockTimeoutError, withLock } from '../../core/index.js';
 import type { Lease } from '../../core/lease.js';
 import { FakeClock } from '../safety/support/fake-clock.js';
@@ -162,5 +163,39 @@ describe('rate', () => {
     const seen = await withLock(resourceId, options, async (lease) => lease.slots?.length);
     expect(seen).toBe(2);
     expect(await lockOn(resourceId, { concurrency: 4 }).count()).toBe(0);
+  });
+
+  it('applies a transaction whose answer was lost once: its retry neither counts a second start nor strands its slots', async () => {
+    // A real client whose first transaction lands and then loses its answer (a reset connection).
+    const client = new DynamoDBClient({
+      endpoint: inject('dynamodbEndpoint'),
+      region: 'us-east-1',
+      maxAttempts: 1,
+    });
+    let lose = 1;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'TransactWriteItemsCommand' || lose === 0) return next(args);
+        lose--;
+        await next(args);
+        throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' });
+      },
+      { step: 'initialize', name: 'loseAnswer', priority: 'high' },
+    );
+    const clock = new FakeClock(Date.now());
+    const resourceId = uniqueResource('rate-lost-answer');
+    const options = { tableName, logger: quiet, clock: clock.now, concurrency: 4, permits: 2 };
+    const rate = { limit: 1, periodSeconds: 60, burst: 2 };
+    const first = new DynamoDbLock(resourceId, { ...options, client, rate });
+    expect(await first.tryAcquire()).toBe(true);
+    expect(lose).toBe(0);
+    expect(await first.count()).toBe(2);
+    // The burst of 2 has one start left: the lost answer's retry did not count a second.
+    const second = lockOn(resourceId, { ...options, rate });
+    expect(await second.tryAcquire()).toBe(true);
+    expect(await lockOn(resourceId, { ...options, rate }).tryAcquire()).toBe(false);
+    await first.release();
+    await second.release();
+    expect(await first.count()).toBe(0);
   });
 });
