@@ -81,9 +81,10 @@ async function execute(
       return { json: report, text: formatStatus(report) };
     }
     case 'count': {
-      const { held, waiting } = await countResource(store, parsed.resourceId);
-      const json = { resourceId: parsed.resourceId, held, waiting };
-      return { json, text: `${printable(parsed.resourceId)}: ${held} held, ${waiting} waiting\n` };
+      const { held, waiting, nextStartAt } = await countResource(store, parsed.resourceId);
+      const json = { resourceId: parsed.resourceId, held, waiting, ...(nextStartAt ? { nextStartAt } : {}) };
+      const rate = nextStartAt ? `, rate's next start ${nextStartAt}` : '';
+      return { json, text: `${printable(parsed.resourceId)}: ${held} held, ${waiting} waiting${rate}\n` };
     }
     case 'migrate-requests': {
       const report = await migrateRequests(store, progress);

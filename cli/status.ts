@@ -1,4 +1,5 @@
 import { isHeld, toHolder } from '../core/item.js';
+import { readRateState } from '../core/rate.js';
 import { readResourceLimit } from '../core/resource-limit.js';
 import { readResource } from '../core/waiting/read-resource.js';
 import { isWaiting } from '../core/waiting/request.js';
@@ -40,7 +41,13 @@ export interface StatusReport {
   now: string;
   /** The resource's recorded limit (`dlm limit`); null when none is recorded yet. */
   limit: number | null;
+  /** Slots held: the permits in use (a holder of n permits shows as n rows of one owner). */
   held: number;
+  /**
+   * The start rate as the last rate-limited grant left it: the earliest moment (ISO 8601) of the
+   * next start, and the rate it was counted with; null when no rate-limited grant used the resource.
+   */
+  rate: { nextStartAt: string; intervalMs: number; burst: number } | null;
   waiting: number;
   holders: HolderView[];
   waiters: WaiterView[];
@@ -57,9 +64,10 @@ export interface StatusReport {
  * const report = await readStatus(store, 'partner-api');
  */
 export async function readStatus(store: WaitingStore, resourceId: string): Promise<StatusReport> {
-  const [{ slots, requests }, limit] = await Promise.all([
+  const [{ slots, requests }, limit, rate] = await Promise.all([
     readResource(store, resourceId),
     readResourceLimit(store, resourceId),
+    readRateState(store, resourceId),
   ]);
   const nowMs = store.clock();
   const holders = [...slots.values()]
@@ -98,6 +106,14 @@ export async function readStatus(store: WaitingStore, resourceId: string): Promi
     now: new Date(nowMs).toISOString(),
     limit: limit ?? null,
     held: holders.length,
+    rate:
+      rate === undefined
+        ? null
+        : {
+            nextStartAt: new Date(rate.nextStartAtMs).toISOString(),
+            intervalMs: rate.intervalUs / 1000,
+            burst: rate.intervalUs === 0 ? 1 : Math.round(rate.toleranceUs / rate.intervalUs) + 1,
+          },
     waiting: waiters.length,
     holders,
     waiters,
@@ -115,7 +131,14 @@ export function formatStatus(report: StatusReport): string {
   const nowMs = Date.parse(report.now);
   const summary =
     `${printable(report.resourceId)} in ${report.table}: ${report.held} held, ${report.waiting} waiting\n` +
-    `limit: ${report.limit ?? 'none recorded (the first take records its concurrency)'}\n`;
+    `limit: ${report.limit ?? 'none recorded (the first take records its concurrency)'}\n` +
+    (report.rate === null
+      ? ''
+      : `rate: one start per ${report.rate.intervalMs} ms, burst ${report.rate.burst}; next start ${
+          Date.parse(report.rate.nextStartAt) <= nowMs
+            ? 'now'
+            : whenFromNow(Date.parse(report.rate.nextStartAt), nowMs)
+        }\n`);
   const holders =
     report.holders.length === 0
       ? 'no holders\n'

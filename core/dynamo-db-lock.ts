@@ -13,9 +13,11 @@ import { defaults } from './defaults.js';
 import { InvalidLockOptionError, LockAlreadyHeldError, LockLostError, LockTimeoutError } from './errors.js';
 import type { Holder, Lease } from './lease.js';
 import { type AcquireBackoff, acquireLease, type ProcessNeighbours } from './operations/acquire.js';
+import { acquirePermits } from './operations/acquire-permits.js';
 import { extendSlot } from './operations/extend-slot.js';
 import { readHolders } from './operations/read-slots.js';
 import { releaseLease } from './operations/release-slot.js';
+import { type Rate, type RateCell, rateCell, readRateState, validateRate } from './rate.js';
 import { newReleaseCode } from './release-code.js';
 import { type Clock, consoleLogger, type LockClient, type LockLogger, type LockStore } from './store.js';
 import {
@@ -26,6 +28,7 @@ import {
   validateDuration,
   validateKnownOptions,
   validateOwner,
+  validatePermits,
   validateResourceId,
   validateTableName,
   validateTimeoutMs,
@@ -60,6 +63,14 @@ export interface DynamoDbLockOptions {
    * `defaults.maxClockSkewMs` (100), but at most a tenth of the lease.
    */
   maxClockSkewMs?: number;
+  /**
+   * At most `limit` grants per `periodSeconds` on this resource, up to `burst` at once (GCRA,
+   * counted in the same transaction as the grant, when granted). Every client of the resource
+   * should pass the same rate; Python dynamo-dlm clients ignore it. Default: no rate.
+   */
+  rate?: Rate;
+  /** How many of the `concurrency` slots one acquire takes, all or none (1..concurrency). Default 1. */
+  permits?: number;
 }
 
 /** Options of `acquire()`. */
@@ -81,6 +92,8 @@ const lockOptionNames = [
   'backoff',
   'clock',
   'maxClockSkewMs',
+  'rate',
+  'permits',
 ] as const;
 
 const defaultBackoff: AcquireBackoff = { baseMs: 25, capMs: 1_000 };
@@ -104,6 +117,13 @@ export class DynamoDbLock implements AsyncDisposable {
   readonly owner: string | undefined;
   /** How much earlier than its stored end this object's lease is reported to end (ms). */
   readonly maxClockSkewMs: number;
+  /** The start rate, with its burst filled in; undefined when the lock has none. */
+  readonly rate: Required<Rate> | undefined;
+  /** Slots taken by one acquire. */
+  readonly permits: number;
+  readonly #rateCell: RateCell | undefined;
+  /** The rate's TAT as this object last knew it (µs): guesses the form of the next update. */
+  #lastTatUs: number | undefined;
   readonly #store: LockStore;
   readonly #backoff: AcquireBackoff;
   /** The other objects of this process on this resource, as the process's hints know them. */
@@ -127,6 +147,9 @@ export class DynamoDbLock implements AsyncDisposable {
     this.duration = validateDuration(options.duration ?? defaults.duration);
     this.tableName = validateTableName(options.tableName ?? defaults.tableName);
     this.owner = validateOwner(options.owner);
+    this.permits = validatePermits(options.permits ?? 1, this.concurrency);
+    this.rate = options.rate === undefined ? undefined : validateRate(options.rate);
+    this.#rateCell = this.rate && rateCell(this.rate);
     const durationMs = Math.round(this.duration * 1000);
     // A short lease keeps most of itself: the module default takes at most a tenth of it.
     this.maxClockSkewMs =
@@ -205,19 +228,38 @@ export class DynamoDbLock implements AsyncDisposable {
       (this.#lastAcquireContended || (hint?.contended ?? false) || lastHeldHere);
     this.#blindFirst = false;
     const preferredSlot = this.#lastSlot ?? freed ?? hint?.lastSlot;
-    const outcome = await acquireLease(store, {
-      resourceId: this.resourceId,
-      concurrency: this.concurrency,
-      releaseCode: newReleaseCode(),
-      durationMs: Math.round(this.duration * 1000),
-      ...(this.owner === undefined ? {} : { owner: this.owner }),
-      ...(preferredSlot === undefined ? {} : { preferredSlot }),
-      expectContention,
-      deadlineMs,
-      backoff: this.#backoff,
-      neighbours: this.#neighbours,
-      ...(signal ? { signal } : {}),
-    });
+    // A rate or several permits take a transaction; the plain lock keeps its single write.
+    const outcome =
+      this.#rateCell !== undefined || this.permits > 1
+        ? await acquirePermits(store, {
+            resourceId: this.resourceId,
+            concurrency: this.concurrency,
+            permits: this.permits,
+            releaseCode: newReleaseCode(),
+            durationMs: Math.round(this.duration * 1000),
+            ...(this.owner === undefined ? {} : { owner: this.owner }),
+            ...(this.#rateCell === undefined ? {} : { rate: this.#rateCell }),
+            ...(this.#lastTatUs === undefined ? {} : { lastTatUs: this.#lastTatUs }),
+            ...(preferredSlot === undefined ? {} : { preferredSlot }),
+            expectContention,
+            deadlineMs,
+            backoff: this.#backoff,
+            ...(signal ? { signal } : {}),
+          })
+        : await acquireLease(store, {
+            resourceId: this.resourceId,
+            concurrency: this.concurrency,
+            releaseCode: newReleaseCode(),
+            durationMs: Math.round(this.duration * 1000),
+            ...(this.owner === undefined ? {} : { owner: this.owner }),
+            ...(preferredSlot === undefined ? {} : { preferredSlot }),
+            expectContention,
+            deadlineMs,
+            backoff: this.#backoff,
+            neighbours: this.#neighbours,
+            ...(signal ? { signal } : {}),
+          });
+    if ('tatUs' in outcome && typeof outcome.tatUs === 'number') this.#lastTatUs = outcome.tatUs;
     this.#lastAcquireContended = outcome.contended;
     const { concurrencyId, fencingToken } = outcome.lease;
     this.#lastSlot = { concurrencyId, fencingToken };
@@ -255,7 +297,12 @@ export class DynamoDbLock implements AsyncDisposable {
   async release(): Promise<boolean> {
     const lease = this.#lease;
     if (!lease) return false;
-    const released = await releaseLease(this.#store, lease);
+    // Every permit is freed on its own conditional write: one taken over leaves the others free.
+    const released = (
+      await Promise.all(
+        (lease.slots ?? [lease]).map((hold) => releaseLease(this.#store, { ...lease, ...hold })),
+      )
+    ).every(Boolean);
     this.#lease = undefined;
     noteReleased(this.tableName, this.resourceId, lease.concurrencyId);
     if (released)
@@ -291,8 +338,10 @@ export class DynamoDbLock implements AsyncDisposable {
     const lease = this.#lease;
     if (!lease) throw new LockLostError(this.resourceId, undefined);
     try {
-      const extended = await extendSlot(this.#store, lease, durationMs);
-      this.#lease = { ...lease, expiresAtMs: extended.expiresAtMs };
+      const extended = await Promise.all(
+        (lease.slots ?? [lease]).map((hold) => extendSlot(this.#store, { ...lease, ...hold }, durationMs)),
+      );
+      this.#lease = { ...lease, expiresAtMs: Math.min(...extended.map((slot) => slot.expiresAtMs)) };
       return this.#toldOf(this.#lease);
     } catch (error) {
       if (error instanceof LockLostError) this.#lease = undefined;
@@ -308,6 +357,18 @@ export class DynamoDbLock implements AsyncDisposable {
    */
   async count(): Promise<number> {
     return (await this.holders()).length;
+  }
+
+  /**
+   * The earliest moment (epoch ms) at which the resource's start rate allows the next grant, as
+   * the last rate-limited grant left it (consistent read); at or before now: at once. Undefined
+   * when no rate-limited grant was ever made on the resource.
+   *
+   * @example
+   * const at = await lock.nextStartAtMs();
+   */
+  async nextStartAtMs(): Promise<number | undefined> {
+    return (await readRateState(this.#store, this.resourceId))?.nextStartAtMs;
   }
 
   /**

@@ -10,7 +10,7 @@ export {
   LockStoreError,
   LockTimeoutError,
 } from './errors.js';
-export type { Holder, Lease } from './lease.js';
+export type { Holder, Lease, SlotHold } from './lease.js';
 export {
   type AcquireBackoff,
   type AcquireOutcome,
@@ -21,6 +21,7 @@ export { extendSlot } from './operations/extend-slot.js';
 export { readHolders, readVacancy, type SlotVacancy } from './operations/read-slots.js';
 export { releaseLease, releaseSlot, type SlotLease } from './operations/release-slot.js';
 export { type TakeSlotRequest, type TakeSlotResult, takeSlot } from './operations/take-slot.js';
+export { type Rate, type RateState, readRateState } from './rate.js';
 export { newReleaseCode } from './release-code.js';
 export type { Clock, LockClient, LockLogger, LockStore } from './store.js';
 export { attribute } from './table.js';

@@ -28,6 +28,17 @@ export interface Lease {
    */
   fencingToken: number;
   owner?: string;
+  /**
+   * Every slot this lease holds, when it took more than one permit (`permits` > 1): the first is
+   * the one `concurrencyId` and `fencingToken` name. Absent for a lease of one slot.
+   */
+  slots?: SlotHold[];
+}
+
+/** One slot of a lease of several permits, and its fencing token there. */
+export interface SlotHold {
+  concurrencyId: number;
+  fencingToken: number;
 }
 
 /** One unexpired holder, as `holders()` and `count()` see it. */

@@ -154,3 +154,19 @@ export function validateKnownOptions(options: object, known: readonly string[]):
     }
   }
 }
+
+/** The most permits one grant takes: a transaction holds 100 items, one of them the rate's. */
+export const permitsMax = 99;
+
+/** Checks a permit count: an integer from 1 to `concurrency` (and at most 99, one transaction). */
+export function validatePermits(value: unknown, concurrency: number, field = 'permits'): number {
+  const most = Math.min(concurrency, permitsMax);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > most) {
+    throw new InvalidLockOptionError(
+      field,
+      `an integer from 1 to ${most} (at most \`concurrency\`, ${concurrency}${concurrency > permitsMax ? `, and ${permitsMax}: one transaction` : ''})`,
+      value,
+    );
+  }
+  return value;
+}

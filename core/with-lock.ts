@@ -24,6 +24,8 @@ const optionNames = Object.keys({
   backoff: true,
   clock: true,
   maxClockSkewMs: true,
+  rate: true,
+  permits: true,
   timeoutMs: true,
   signal: true,
   refreshMs: true,

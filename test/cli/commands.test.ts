@@ -294,3 +294,37 @@ describe('dlm failures', () => {
     expect(stderr).toBe(`dlm: table no_such_table not found at ${endpoint}\n`);
   });
 });
+
+describe('dlm status and count with permits and a rate', () => {
+  it("shows the permits in use and the rate's next start", async () => {
+    const resourceId = uniqueResource('rated');
+    const rate = { limit: 1, periodSeconds: 60, burst: 1 };
+    const options = {
+      tableName,
+      client: dynamoDbClient(),
+      logger: quiet,
+      concurrency: 5,
+      duration: 60,
+      rate,
+    };
+    const lease = await new DynamoDbLock(resourceId, { ...options, permits: 3, owner: 'weighted' }).acquire();
+    const grantedMs = lease.expiresAtMs + 100 - 60_000;
+    const { stdout } = await dlm('status', resourceId);
+    expect(stdout).toContain(`${resourceId} in ${tableName}: 3 held, 0 waiting`);
+    expect(stdout.match(/weighted/g)).toHaveLength(3);
+    expect(stdout).toMatch(/rate: one start per 60000 ms, burst 1; next start \S+ \(in (59|60)s\)/);
+    const report = JSON.parse((await dlm('status', resourceId, '--json')).stdout);
+    expect(report.rate).toEqual({
+      nextStartAt: new Date(grantedMs + 60_000).toISOString(),
+      intervalMs: 60_000,
+      burst: 1,
+    });
+    const counted = JSON.parse((await dlm('count', resourceId, '--json')).stdout);
+    expect(counted).toEqual({
+      resourceId,
+      held: 3,
+      waiting: 0,
+      nextStartAt: new Date(grantedMs + 60_000).toISOString(),
+    });
+  });
+});

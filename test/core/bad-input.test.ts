@@ -38,6 +38,37 @@ const badConstructions: Array<[string, string, () => unknown]> = [
   ['table name too short', 'tableName', () => new DynamoDbLock('r', { tableName: 'ab' })],
   ['table name with a space', 'tableName', () => new DynamoDbLock('r', { tableName: 'my locks' })],
   ['empty owner', 'owner', () => new DynamoDbLock('r', { owner: '' })],
+  ['permits 0', 'permits', () => new DynamoDbLock('r', { concurrency: 3, permits: 0 })],
+  ['permits above concurrency', 'permits', () => new DynamoDbLock('r', { concurrency: 3, permits: 4 })],
+  ['permits 1.5', 'permits', () => new DynamoDbLock('r', { concurrency: 3, permits: 1.5 })],
+  [
+    'permits 100 (one transaction)',
+    'permits',
+    () => new DynamoDbLock('r', { concurrency: 200, permits: 100 }),
+  ],
+  ['rate not an object', 'rate', () => new DynamoDbLock('r', { rate: 5 as never })],
+  ['rate limit 0', 'rate.limit', () => new DynamoDbLock('r', { rate: { limit: 0, periodSeconds: 1 } })],
+  ['rate limit 1.5', 'rate.limit', () => new DynamoDbLock('r', { rate: { limit: 1.5, periodSeconds: 1 } })],
+  [
+    'a zero period',
+    'rate.periodSeconds',
+    () => new DynamoDbLock('r', { rate: { limit: 1, periodSeconds: 0 } }),
+  ],
+  [
+    'a period of NaN',
+    'rate.periodSeconds',
+    () => new DynamoDbLock('r', { rate: { limit: 1, periodSeconds: Number.NaN } }),
+  ],
+  [
+    'a burst below 1',
+    'rate.burst',
+    () => new DynamoDbLock('r', { rate: { limit: 1, periodSeconds: 1, burst: 0 } }),
+  ],
+  [
+    'a misspelt rate field',
+    'rate.brust',
+    () => new DynamoDbLock('r', { rate: { limit: 1, periodSeconds: 1, brust: 2 } as never }),
+  ],
 ];
 
 describe('bad input', () => {

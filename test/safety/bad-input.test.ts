@@ -198,6 +198,14 @@ const catalogue: Entry[] = [
     () => new DynamoDbLock(undefined as never, { client: tripwire }),
   ),
   library('concurrency', 'concurrency 0', () => lock({ concurrency: 0 })),
+  library('permits', 'permits above concurrency', () => lock({ concurrency: 2, permits: 3 })),
+  library('rate.periodSeconds', 'a zero rate period', () => lock({ rate: { limit: 1, periodSeconds: 0 } })),
+  library('rate.burst', 'a rate burst below 1', () =>
+    lock({ rate: { limit: 1, periodSeconds: 1, burst: 0 } }),
+  ),
+  // Not yet carried by the workflow steps (issue 20's later part): refused by name, never ignored.
+  acquire('rate', 'a rate on the acquire step', { rate: { limit: 5, periodSeconds: 1 } }),
+  acquire('permits', 'permits on the acquire step', { concurrency: 5, permits: 3 }),
   library('concurrency', 'concurrency 1001', () => lock({ concurrency: 1001 })),
   library('concurrency', 'concurrency 2.5', () => lock({ concurrency: 2.5 })),
   library('concurrency', 'concurrency as the string "3"', () => lock({ concurrency: '3' as never })),
