@@ -121,10 +121,12 @@ describe('mutual exclusion', () => {
   it('never lets more than 3 of 40 concurrent clients hold a concurrency-3 lock', async () => {
     const resource = uniqueResource('exclusion');
     const intervals: Array<{ startMs: number; endMs: number }> = [];
+    // At least 4 s and at least 60 grants: a count of grants, not a rate (a loaded machine gave
+    // 40 in 4 s, on this code and the one before).
     const until = Date.now() + 4_000;
     const client = async () => {
       const lock = lockOn(resource, { concurrency: 3, duration: 30, backoff: { baseMs: 10, capMs: 200 } });
-      while (Date.now() < until) {
+      while (Date.now() < until || intervals.length < 60) {
         await lock.acquire();
         const start = performance.now();
         await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
