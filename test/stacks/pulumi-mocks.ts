@@ -93,7 +93,10 @@ export async function setUpSstGlobals(): Promise<{ pulumi: PulumiModule }> {
   const globals = globalThis as Record<string, unknown>;
   globals.$util = loaded;
   globals.aws = require('@pulumi/aws');
-  globals.$app = { name: 'dynamo-dlm', stage: 'test', removal: 'remove', protect: false, providers: {} };
+  // SST's `sst` namespace, of which the component uses `sst.aws.permission` (for its link).
+  // No `$app`: SST never sets it as a global, so the stacks must not rely on one; under these
+  // mocks the names come from Pulumi's project and stack (dynamo-dlm, test).
+  globals.sst = { aws: { permission: (input: object) => ({ type: 'aws.permission', ...input }) } };
   pulumi = loaded;
   return { pulumi };
 }
