@@ -135,7 +135,7 @@ export function resolved<T>(output: Output<T>): Promise<T> {
 }
 
 /** The ARNs and URLs AWS would assign, so that the policies and the environment can be read. */
-function computed(
+export function computed(
   type: string,
   logicalName: string,
   inputs: Record<string, unknown>,
@@ -163,7 +163,8 @@ function computed(
   }
 }
 
-function invoke(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+/** The answers of the provider functions the stacks call (partition, region, account, getTable). */
+export function invoke(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (token) {
     case 'aws:index/getPartition:getPartition':
       return { id: 'aws', partition: 'aws', dnsSuffix: 'amazonaws.com', reverseDnsPrefix: 'com.amazonaws' };
