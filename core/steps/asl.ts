@@ -7,6 +7,8 @@ export type AslState = { Type: string } & { [key: string]: Json };
 /** A whole state machine definition. */
 export interface AslDefinition {
   Comment?: string;
+  /** `JSONata` for the whole machine; default (absent) JSONPath. */
+  QueryLanguage?: 'JSONata' | 'JSONPath';
   StartAt: string;
   TimeoutSeconds?: number;
   States: Record<string, AslState>;
