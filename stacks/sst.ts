@@ -16,4 +16,13 @@ export {
   sweepSchedule,
 } from './dynamo-dlm.js';
 export { executionFailedPattern } from './event-rules.js';
+export {
+  type AcquireTaskOptions,
+  acquireTask,
+  countTask,
+  extendTask,
+  releaseTask,
+  type WithLockTasksOptions,
+  withLockTasks,
+} from './sst-steps.js';
 export type { DynamoDlmTransform, Transform } from './transform.js';

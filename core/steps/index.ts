@@ -3,6 +3,7 @@ export {
   type AslState,
   fromPath,
   type Json,
+  lambdaServiceErrors,
   lambdaServiceRetry,
   type PathValue,
 } from './asl.js';

@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquirePayload, lambdaServiceRetry, leasePayload } from '../../core/steps/index.js';
 import type { Registered } from '../stacks/pulumi-mocks.js';
 import { buildSstConfig } from './sst-build.js';
 
@@ -149,11 +150,43 @@ describe('an SST app that installs the package', () => {
     expect(functions.map((fn) => fn.inputs.memorySize)).toEqual(functions.map(() => 512));
   });
 
-  it("builds a state machine that calls the component's acquire and release functions", () => {
+  it("builds with the helpers an SST state machine that calls the component's functions with the steps' payloads", () => {
     const [machine] = ofType(runs.dev, 'aws:sfn/stateMachine:StateMachine');
-    const definition = JSON.parse(String(machine?.inputs.definition));
+    const { States: states } = JSON.parse(String(machine?.inputs.definition));
     const arn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:consumer-dev-${name}`;
-    expect(definition.States.Acquire.Parameters.FunctionName).toBe(arn('acquire'));
-    expect(definition.States.Release.Parameters.FunctionName).toBe(arn('release'));
+    const request = { resourceId: '{% $states.input.tenant %}', concurrency: 2, leaseSeconds: 300 };
+    expect(states.PartnerAcquire).toMatchObject({
+      QueryLanguage: 'JSONata',
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      Arguments: { FunctionName: arn('acquire'), Payload: acquirePayload(request) },
+      Assign: { lock: '{% $states.result %}' },
+      Retry: lambdaServiceRetry,
+      Catch: [{ ErrorEquals: ['Lock.Timeout'], Next: 'PartnerNoSlotInTime' }],
+      Next: 'Work',
+    });
+    expect(states.Work).toMatchObject({
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'PartnerReleaseAfterFailure' }],
+      Next: 'PartnerRelease',
+    });
+    for (const release of ['PartnerRelease', 'PartnerReleaseAfterFailure']) {
+      expect(states[release]).toMatchObject({
+        Arguments: { FunctionName: arn('release'), Payload: leasePayload() },
+        Retry: lambdaServiceRetry,
+      });
+    }
+    expect(states.PartnerReleaseAfterFailure.Next).toBe('PartnerWorkFailed');
+    expect(states.PartnerWorkFailed).toMatchObject({ Type: 'Fail', Error: 'Work.Failed' });
+    expect(states.HowBusy.Arguments.FunctionName).toBe(arn('count'));
+    // SST grants the machine's role the invocations its tasks make.
+    const role = ofType(runs.dev, 'aws:iam/role:Role').find((entry) => entry.name.startsWith('Orders'));
+    const statements = (role?.inputs.inlinePolicies as { policy: string }[]).flatMap(
+      (inline) => JSON.parse(inline.policy).Statement,
+    );
+    for (const name of ['acquire', 'release', 'count'])
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: [arn(name)],
+      });
   });
 });

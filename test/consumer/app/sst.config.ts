@@ -6,38 +6,22 @@ export default $config({
     return { name: 'consumer', removal: 'remove', home: 'aws' };
   },
   async run() {
-    const { DynamoDlm } = await import('dynamo-dlm/sst');
-    const { acquireState, releaseState } = await import('dynamo-dlm/steps');
+    const { DynamoDlm, withLockTasks, countTask } = await import('dynamo-dlm/sst');
     $transform(DynamoDlm, (args) => {
       args.logRetentionDays = 7;
     });
     const locks = new DynamoDlm('Locks', { transform: { function: { memorySize: 512 } } });
     const worker = new sst.aws.Function('Worker', { handler: 'src/worker.handler', link: [locks] });
-    const machineRole = new aws.iam.Role('OrdersRole', {
-      assumeRolePolicy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' },
-        ],
-      }),
+    const work = sst.aws.StepFunctions.lambdaInvoke({ name: 'Work', function: worker });
+    const { start, end } = withLockTasks(locks, {
+      name: 'Partner',
+      resourceId: '{% $states.input.tenant %}',
+      concurrency: 2,
+      leaseSeconds: 300,
+      work,
     });
-    const orders = new aws.sfn.StateMachine('Orders', {
-      roleArn: machineRole.arn,
-      definition: $resolve([locks.steps.acquire, locks.steps.release]).apply(([acquire, release]) =>
-        JSON.stringify({
-          StartAt: 'Acquire',
-          States: {
-            Acquire: acquireState({
-              functionArn: acquire,
-              resourceId: 'partner-api',
-              concurrency: 2,
-              next: 'Release',
-            }),
-            Release: releaseState({ functionArn: release, end: true }),
-          },
-        }),
-      ),
-    });
+    end.next(countTask(locks, { name: 'HowBusy', resourceId: '{% $states.input.tenant %}' }));
+    const orders = new sst.aws.StepFunctions('Orders', { definition: start });
     return { tableName: locks.tableName, workerName: worker.name, ordersArn: orders.arn };
   },
 });
