@@ -1,12 +1,12 @@
-import { defaultSourceRoot } from './bundle.js';
-import { executionFailedPattern, ruleToFunction } from './event-rules.js';
 import {
   callerStateMachinesVariable,
   type FunctionSpec,
   type LockFunctionName,
   lockFunctions,
   retryTimeoutSeconds,
-} from './functions.js';
+} from '../functions/catalog.js';
+import { defaultSourceRoot } from './bundle.js';
+import { executionFailedPattern, ruleToFunction } from './event-rules.js';
 import { type DeployedFunction, deployFunction } from './lambda.js';
 import { functionPolicy } from './policies.js';
 import { lockTable } from './table.js';

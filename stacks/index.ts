@@ -15,7 +15,7 @@ export type { DynamoDlmTransform, Transform } from './transform.js';
 
 /**
  * The settings of one `sst deploy`, read from its environment, so that each stage can have its
- * own: `DLM_TABLE_NAME` (default `dynamo_dlm_locks`), `DLM_EXISTING_TABLE=true` to use that table
+ * own: `DLM_TABLE_NAME` (default `<app>-<stage>-locks`), `DLM_EXISTING_TABLE=true` to use that table
  * as it is (e.g. shared with Python dynamo-dlm), `DLM_ALARM_TOPIC_ARN` for the dead-letter alarm,
  * and `DLM_REMOVE_TABLES=true`, the one way to let `sst remove` delete the tables (README).
  *

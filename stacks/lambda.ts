@@ -1,5 +1,5 @@
+import type { FunctionSpec } from '../functions/catalog.js';
 import { bundleHandler, handlerSource, nodeRuntime } from './bundle.js';
-import type { FunctionSpec } from './functions.js';
 import { assumedBy, type PolicyDocument } from './policies.js';
 import { type Transform, transformed } from './transform.js';
 

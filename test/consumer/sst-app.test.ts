@@ -179,7 +179,7 @@ describe('an SST app that installs the package', () => {
     expect(states.HowBusy.Arguments.FunctionName).toBe(arn('count'));
     // SST grants the machine's role the invocations its tasks make.
     const role = ofType(runs.dev, 'aws:iam/role:Role').find((entry) => entry.name.startsWith('Orders'));
-    const statements = (role?.inputs.inlinePolicies as { policy: string }[]).flatMap(
+    const statements = ((role?.inputs.inlinePolicies ?? []) as { policy: string }[]).flatMap(
       (inline) => JSON.parse(inline.policy).Statement,
     );
     for (const name of ['acquire', 'release', 'count'])

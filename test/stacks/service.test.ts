@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exampleStateMachine } from '../../core/steps/index.js';
 import { attribute, dueIndexName, ownerIndexName, requestAttribute } from '../../core/table.js';
-import { lockFunctions } from '../../stacks/functions.js';
+import { lockFunctions } from '../../functions/catalog.js';
 import type { PolicyDocument } from '../../stacks/policies.js';
 import { account, deployedService, type Registered, region } from './pulumi-mocks.js';
 
@@ -148,7 +148,7 @@ describe('the retry queue', () => {
 });
 
 describe('the functions', () => {
-  it('run on Node 22 or newer, arm64, with the timeouts and memory of stacks/functions.ts', () => {
+  it('run on Node 22 or newer, arm64, with the timeouts and memory of functions/catalog.ts', () => {
     for (const [key, spec] of Object.entries(lockFunctions)) {
       const { inputs } = lambda(key);
       expect(Number(/^nodejs(\d+)\.x$/.exec(String(inputs.runtime))?.[1]), key).toBeGreaterThanOrEqual(22);
