@@ -1,14 +1,14 @@
 import { handler as acquire } from '../functions/acquire.js';
+import { lockFunctions } from '../functions/catalog.js';
 import { handler as cleanup } from '../functions/cleanup.js';
 import { handler as count } from '../functions/count.js';
 import { handler as extend } from '../functions/extend.js';
 import { handler as release } from '../functions/release.js';
 import { handler as retry } from '../functions/retry.js';
 import { handler as sweeper } from '../functions/sweeper.js';
-import { lockFunctions } from '../stacks/functions.js';
 import type { LocalFunctionDefinition } from './lambda/index.js';
 
-/** The service's functions under their deployed names, with the deployed timeouts (one source: the stack's). */
+/** The service's functions under their deployed names, with the deployed timeouts (one source: functions/catalog.ts, which the stacks read too). */
 export const serviceFunctions = {
   acquire: {
     name: 'dynamo-dlm-acquire',

@@ -1,35 +1,45 @@
-import { defaultSourceRoot } from './bundle.js';
-import { executionFailedPattern, ruleToFunction } from './event-rules.js';
 import {
   callerStateMachinesVariable,
   type FunctionSpec,
   type LockFunctionName,
   lockFunctions,
   retryTimeoutSeconds,
-} from './functions.js';
+} from '../functions/catalog.js';
+import { defaultSourceRoot } from './bundle.js';
+import { executionFailedPattern, ruleToFunction } from './event-rules.js';
 import { type DeployedFunction, deployFunction } from './lambda.js';
 import { functionPolicy } from './policies.js';
 import { lockTable } from './table.js';
 import { deployTables } from './tables.js';
+import { type DynamoDlmTransform, transformed } from './transform.js';
 
 /** Options of `DynamoDlm`. Every one has a default: `new DynamoDlm('Locks')` deploys the service. */
 export interface DynamoDlmArgs {
-  /** The lock table's name. Default `dynamo_dlm_locks`, Python dynamo-dlm's default. */
+  /**
+   * The lock table's name. Default `<namePrefix>-locks`, so that each app and stage has its own;
+   * name it on purpose to share one (Python dynamo-dlm's default is `dynamo_dlm_locks`).
+   */
   tableName?: string;
   /**
-   * Use the table `tableName` that exists already (for example one shared with Python
-   * dynamo-dlm) instead of creating it. It must have the dynamo-dlm keys and the `owner-index`;
-   * the deployment stops with the command that adds the index when it is missing.
+   * Use a table that exists already (for example the one Python dynamo-dlm shares) instead of
+   * creating it: its name, or `true` for the table `tableName`. It must have the dynamo-dlm keys
+   * and the `owner-index`; the deployment stops with the command that adds the index when it is
+   * missing. The component never creates, changes or removes that table.
    */
-  existingTable?: boolean;
+  existingTable?: string | boolean;
   /**
    * The request table's name: waiting requests, their task tokens and the queue. The stack always
    * creates it (also with `existingTable`): only the functions' roles may use it, so grant other
    * services `table/<tableName>` and `table/<tableName>/index/*`, never `table/<tableName>*`,
-   * which would match this one too. Default `<tableName>_requests`.
+   * which would match this one too. Default `<tableName>_requests` when the lock table is named,
+   * else `<namePrefix>-requests`.
    */
   requestTableName?: string;
-  /** Prefix of the functions', queues' and alarm's names. Default `<app>-<stage>` under SST. */
+  /**
+   * Prefix of every physical name (functions, log groups, queues, alarm, rules, default table
+   * names). Default `<app>-<stage>` under SST (`$app.name`, `$app.stage`), `<project>-<stack>` in a
+   * plain Pulumi program, so that two stages or two apps never share a resource.
+   */
   namePrefix?: string;
   /** `POWERTOOLS_LOG_LEVEL` of the functions. Default `INFO`. */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -67,6 +77,8 @@ export interface DynamoDlmArgs {
    * true. `false` (with `deletionProtection: false`, deployed before the removal) deletes them.
    */
   retainTable?: boolean;
+  /** Changes to the arguments of the resources the component creates, SST's `transform`. */
+  transform?: DynamoDlmTransform;
 }
 
 /** The step functions' ARNs, for the `dynamo-dlm/steps` builders of another state machine. */
@@ -96,6 +108,10 @@ export const sweepSchedule = 'rate(1 minute)';
  * acquireState({ functionArn: locks.steps.acquire, ... }); // inside an .apply()
  */
 export class DynamoDlm extends $util.ComponentResource {
+  /** The component's type: `$transform(DynamoDlm, ...)` matches resources by it. */
+  static readonly __pulumiType = 'dynamo-dlm:index:DynamoDlm';
+  /** The prefix of every physical name (`namePrefix`, default `<app>-<stage>`). */
+  readonly namePrefix: string;
   /** The lock table's name and ARN. */
   readonly tableName: $util.Output<string>;
   readonly tableArn: $util.Output<string>;
@@ -124,16 +140,26 @@ export class DynamoDlm extends $util.ComponentResource {
   readonly sweepPermission: aws.lambda.Permission;
 
   constructor(name: string, args: DynamoDlmArgs = {}, opts: $util.ComponentResourceOptions = {}) {
-    super('dynamo-dlm:index:DynamoDlm', name, {}, opts);
+    // The args go to the engine so that a `$transform(DynamoDlm, ...)` sees (and may edit) them;
+    // everything below reads them after super().
+    super(DynamoDlm.__pulumiType, name, args, opts);
     const parent = { parent: this };
     const prefix = args.namePrefix ?? defaultPrefix();
+    this.namePrefix = prefix;
     // Lambda function names end at 64 characters; `-cleanup` and `-sweeper` are the longest suffixes.
     if (!/^[A-Za-z0-9-_]{1,56}$/.test(prefix)) {
       throw new TypeError(
         `Expected \`namePrefix\` to be 1 to 56 letters, digits, - or _, got ${JSON.stringify(prefix)}`,
       );
     }
-    const tableName = args.tableName ?? lockTable.defaultName;
+    const existingTable = typeof args.existingTable === 'string' ? args.existingTable : undefined;
+    if (existingTable !== undefined && args.tableName !== undefined && args.tableName !== existingTable) {
+      throw new TypeError(
+        `Expected \`tableName\` (${args.tableName}) to be \`existingTable\` (${existingTable}) or left out`,
+      );
+    }
+    const namedTable = existingTable ?? args.tableName;
+    const tableName = namedTable ?? `${prefix}-locks`;
     const partition = aws.getPartitionOutput({}, parent).partition;
     const region = aws.getRegionOutput({}, parent).region;
     const account = aws.getCallerIdentityOutput({}, parent).accountId;
@@ -142,11 +168,14 @@ export class DynamoDlm extends $util.ComponentResource {
       name,
       {
         tableName,
-        requestTableName: args.requestTableName ?? `${tableName}${lockTable.requestTableSuffix}`,
-        existingTable: args.existingTable ?? false,
+        requestTableName:
+          args.requestTableName ??
+          (namedTable ? `${namedTable}${lockTable.requestTableSuffix}` : `${prefix}-requests`),
+        existingTable: existingTable !== undefined || args.existingTable === true,
         pointInTimeRecovery: args.pointInTimeRecovery ?? true,
         deletionProtection: args.deletionProtection ?? true,
         retainTable: args.retainTable ?? true,
+        transform: { table: args.transform?.table, requestTable: args.transform?.requestTable },
       },
       this,
     );
@@ -158,48 +187,57 @@ export class DynamoDlm extends $util.ComponentResource {
     this.requestTableArn = tables.request.arn;
 
     this.deadLetterQueue = new aws.sqs.Queue(
-      `${name}DeadLetterQueue`,
-      {
-        name: `${prefix}-retry-dead-letter`,
-        messageRetentionSeconds: fourteenDays,
-        sqsManagedSseEnabled: true,
-      },
-      parent,
+      ...transformed(
+        args.transform?.deadLetterQueue,
+        `${name}DeadLetterQueue`,
+        {
+          name: `${prefix}-retry-dead-letter`,
+          messageRetentionSeconds: fourteenDays,
+          sqsManagedSseEnabled: true,
+        },
+        parent,
+      ),
     );
     this.retryQueue = new aws.sqs.Queue(
-      `${name}RetryQueue`,
-      {
-        name: `${prefix}-retry`,
-        // AWS's rule for a Lambda consumer: at least six times the function's timeout.
-        visibilityTimeoutSeconds: 6 * retryTimeoutSeconds,
-        receiveWaitTimeSeconds: 20,
-        sqsManagedSseEnabled: true,
-        // A message that keeps failing (malformed, or DynamoDB down for minutes) is set aside.
-        redrivePolicy: $util.jsonStringify({
-          deadLetterTargetArn: this.deadLetterQueue.arn,
-          maxReceiveCount: 5,
-        }),
-      },
-      parent,
+      ...transformed(
+        args.transform?.retryQueue,
+        `${name}RetryQueue`,
+        {
+          name: `${prefix}-retry`,
+          // AWS's rule for a Lambda consumer: at least six times the function's timeout.
+          visibilityTimeoutSeconds: 6 * retryTimeoutSeconds,
+          receiveWaitTimeSeconds: 20,
+          sqsManagedSseEnabled: true,
+          // A message that keeps failing (malformed, or DynamoDB down for minutes) is set aside.
+          redrivePolicy: $util.jsonStringify({
+            deadLetterTargetArn: this.deadLetterQueue.arn,
+            maxReceiveCount: 5,
+          }),
+        },
+        parent,
+      ),
     );
     this.deadLetterAlarm = new aws.cloudwatch.MetricAlarm(
-      `${name}DeadLetterAlarm`,
-      {
-        name: `${prefix}-retry-dead-letters`,
-        alarmDescription:
-          'dynamo-dlm: retry messages failed 5 times and were set aside; see the retry function logs',
-        namespace: 'AWS/SQS',
-        metricName: 'ApproximateNumberOfMessagesVisible',
-        dimensions: { QueueName: this.deadLetterQueue.name },
-        statistic: 'Maximum',
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 0,
-        comparisonOperator: 'GreaterThanThreshold',
-        treatMissingData: 'notBreaching',
-        alarmActions: args.alarmActions ?? [],
-      },
-      parent,
+      ...transformed(
+        args.transform?.deadLetterAlarm,
+        `${name}DeadLetterAlarm`,
+        {
+          name: `${prefix}-retry-dead-letters`,
+          alarmDescription:
+            'dynamo-dlm: retry messages failed 5 times and were set aside; see the retry function logs',
+          namespace: 'AWS/SQS',
+          metricName: 'ApproximateNumberOfMessagesVisible',
+          dimensions: { QueueName: this.deadLetterQueue.name },
+          statistic: 'Maximum',
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: 0,
+          comparisonOperator: 'GreaterThanThreshold',
+          treatMissingData: 'notBreaching',
+          alarmActions: args.alarmActions ?? [],
+        },
+        parent,
+      ),
     );
 
     const stateMachineArn = (machineName: string) =>
@@ -246,6 +284,7 @@ export class DynamoDlm extends $util.ComponentResource {
             ),
         logRetentionDays: args.logRetentionDays ?? 30,
         parent: this,
+        transform: { function: args.transform?.function, role: args.transform?.role },
       });
     };
     this.functions = {
@@ -288,6 +327,7 @@ export class DynamoDlm extends $util.ComponentResource {
       },
       this.functions.cleanup.function,
       this,
+      args.transform?.rule,
     );
     this.executionFailedRule = executionFailed.rule;
     this.executionFailedTarget = executionFailed.target;
@@ -303,6 +343,7 @@ export class DynamoDlm extends $util.ComponentResource {
       },
       this.functions.sweeper.function,
       this,
+      args.transform?.rule,
     );
     this.sweepRule = sweep.rule;
     this.sweepTarget = sweep.target;
@@ -314,6 +355,30 @@ export class DynamoDlm extends $util.ComponentResource {
       retryQueueUrl: this.retryQueue.url,
       ...this.steps,
     });
+  }
+
+  /**
+   * What `link: [locks]` gives an SST function: `Resource.<Name>.tableName` for the library
+   * (`dynamo-dlm`, `dynamo-dlm/sqs`) and the step functions' ARNs for state machines it builds,
+   * with the IAM the library's calls on the lock table need (README, "IAM"). Never the request
+   * table: its task tokens are for the component's own functions.
+   */
+  getSSTLink() {
+    return {
+      properties: {
+        tableName: this.tableName,
+        acquireArn: this.steps.acquire,
+        releaseArn: this.steps.release,
+        countArn: this.steps.count,
+        extendArn: this.steps.extend,
+      },
+      include: [
+        sst.aws.permission({
+          actions: linkedTableActions.map((action) => `dynamodb:${action}`),
+          resources: [this.tableArn],
+        }),
+      ],
+    };
   }
 
   /** A function's environment: the tables, the log level, and the retry queue where it sends. */
@@ -333,10 +398,20 @@ export class DynamoDlm extends $util.ComponentResource {
   }
 }
 
-/** `<app>-<stage>` under SST, `dynamo-dlm` in a plain Pulumi program. */
-function defaultPrefix(): string {
-  const app = (globalThis as { $app?: { name: string; stage: string } }).$app;
-  return app ? `${app.name}-${app.stage}` : 'dynamo-dlm';
+/**
+ * The lock table actions of the library in a linked function: acquire, release and extend
+ * (`PutItem`, `UpdateItem`), reading the slots (`Query`), and the SQS throttle's limit (`GetItem`).
+ */
+export const linkedTableActions = ['PutItem', 'UpdateItem', 'Query', 'GetItem'] as const;
+
+/**
+ * `<app>-<stage>` under SST, `<project>-<stack>` in a plain Pulumi program. SST replaces the
+ * bare identifier `$app` when it builds `sst.config.ts` (an esbuild define, also inside this
+ * package); it never sets `globalThis.$app`, so only the bare identifier can be read.
+ */
+export function defaultPrefix(): string {
+  if (typeof $app !== 'undefined') return `${$app.name}-${$app.stage}`;
+  return `${$util.getProject()}-${$util.getStack()}`;
 }
 
 function capitalized(word: string): string {

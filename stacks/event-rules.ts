@@ -1,3 +1,5 @@
+import { type Transform, transformed } from './transform.js';
+
 /** An EventBridge rule that invokes one function, and the permission that lets it. */
 export interface FunctionRule {
   rule: aws.cloudwatch.EventRule;
@@ -17,8 +19,11 @@ export function ruleToFunction(
   ruleArgs: aws.cloudwatch.EventRuleArgs,
   fn: aws.lambda.Function,
   parent: $util.Resource,
+  transform?: Transform<aws.cloudwatch.EventRuleArgs>,
 ): FunctionRule {
-  const rule = new aws.cloudwatch.EventRule(`${logicalName}Rule`, ruleArgs, { parent });
+  const rule = new aws.cloudwatch.EventRule(
+    ...transformed(transform, `${logicalName}Rule`, ruleArgs, { parent }),
+  );
   const target = new aws.cloudwatch.EventTarget(
     `${logicalName}Target`,
     { rule: rule.name, arn: fn.arn },

@@ -1,6 +1,6 @@
 import { exampleStateMachine } from '../core/steps/index.js';
+import { exampleWorkFunction } from '../functions/catalog.js';
 import type { DynamoDlm } from './dynamo-dlm.js';
-import { exampleWorkFunction } from './functions.js';
 import { type DeployedFunction, deployFunction } from './lambda.js';
 import { assumedBy, functionPolicy, invokePolicy } from './policies.js';
 

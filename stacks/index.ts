@@ -1,14 +1,21 @@
 import { defaultSourceRoot } from './bundle.js';
-import { DynamoDlm } from './dynamo-dlm.js';
+import { DynamoDlm, defaultPrefix } from './dynamo-dlm.js';
 import { ExampleWorkflow, exampleStateMachineName } from './example.js';
 
-export { DynamoDlm, type DynamoDlmArgs, type StepFunctionArns, sweepSchedule } from './dynamo-dlm.js';
+export {
+  DynamoDlm,
+  type DynamoDlmArgs,
+  linkedTableActions,
+  type StepFunctionArns,
+  sweepSchedule,
+} from './dynamo-dlm.js';
 export { executionFailedPattern } from './event-rules.js';
 export { ExampleWorkflow, type ExampleWorkflowArgs } from './example.js';
+export type { DynamoDlmTransform, Transform } from './transform.js';
 
 /**
  * The settings of one `sst deploy`, read from its environment, so that each stage can have its
- * own: `DLM_TABLE_NAME` (default `dynamo_dlm_locks`), `DLM_EXISTING_TABLE=true` to use that table
+ * own: `DLM_TABLE_NAME` (default `<app>-<stage>-locks`), `DLM_EXISTING_TABLE=true` to use that table
  * as it is (e.g. shared with Python dynamo-dlm), `DLM_ALARM_TOPIC_ARN` for the dead-letter alarm,
  * and `DLM_REMOVE_TABLES=true`, the one way to let `sst remove` delete the tables (README).
  *
@@ -49,7 +56,7 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean {
  */
 export function createService(settings: DeploySettings = deploySettings()) {
   const sourceRoot = defaultSourceRoot();
-  const namePrefix = `${$app.name}-${$app.stage}`;
+  const namePrefix = defaultPrefix();
   const locks = new DynamoDlm('Locks', {
     ...(settings.tableName ? { tableName: settings.tableName } : {}),
     existingTable: settings.existingTable,

@@ -1,6 +1,7 @@
+import type { FunctionSpec } from '../functions/catalog.js';
 import { bundleHandler, handlerSource, nodeRuntime } from './bundle.js';
-import type { FunctionSpec } from './functions.js';
 import { assumedBy, type PolicyDocument } from './policies.js';
+import { type Transform, transformed } from './transform.js';
 
 /** What `deployFunction` needs besides the function's spec. */
 export interface DeployFunctionArgs {
@@ -13,6 +14,8 @@ export interface DeployFunctionArgs {
   policy: (logGroupArn: $util.Output<string>) => $util.Input<PolicyDocument>;
   logRetentionDays: number;
   parent: $util.Resource;
+  /** The user's changes to the function's and the role's arguments (`DynamoDlmArgs.transform`). */
+  transform?: { function?: Transform<aws.lambda.FunctionArgs>; role?: Transform<aws.iam.RoleArgs> };
 }
 
 /** A deployed function with its role, policy and log group. */
@@ -44,9 +47,15 @@ export function deployFunction(logicalName: string, args: DeployFunctionArgs): D
     opts,
   );
   const role = new aws.iam.Role(
-    `${logicalName}Role`,
-    { assumeRolePolicy: assumedBy('lambda.amazonaws.com'), description: `${args.functionName} (dynamo-dlm)` },
-    opts,
+    ...transformed(
+      args.transform?.role,
+      `${logicalName}Role`,
+      {
+        assumeRolePolicy: assumedBy('lambda.amazonaws.com'),
+        description: `${args.functionName} (dynamo-dlm)`,
+      },
+      opts,
+    ),
   );
   const policy = new aws.iam.RolePolicy(
     `${logicalName}Policy`,
@@ -59,24 +68,27 @@ export function deployFunction(logicalName: string, args: DeployFunctionArgs): D
   const entry = handlerSource(args.sourceRoot, args.spec.source);
   const bundle = $util.output(bundleHandler(entry));
   const fn = new aws.lambda.Function(
-    logicalName,
-    {
-      name: args.functionName,
-      description: args.spec.description,
-      runtime: nodeRuntime,
-      architectures: ['arm64'],
-      handler: 'index.handler',
-      code: bundle.apply(
-        (text) => new $util.asset.AssetArchive({ [bundleFileName]: new $util.asset.StringAsset(text) }),
-      ),
-      role: role.arn,
-      timeout: args.spec.timeoutSeconds,
-      memorySize: args.spec.memoryMb,
-      environment: { variables: args.environment },
-      loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
-    },
-    // Created once its permissions exist: its first invocations must not fail on AccessDenied.
-    { ...opts, dependsOn: [policy, logGroup] },
+    ...transformed(
+      args.transform?.function,
+      logicalName,
+      {
+        name: args.functionName,
+        description: args.spec.description,
+        runtime: nodeRuntime,
+        architectures: ['arm64'],
+        handler: 'index.handler',
+        code: bundle.apply(
+          (text) => new $util.asset.AssetArchive({ [bundleFileName]: new $util.asset.StringAsset(text) }),
+        ),
+        role: role.arn,
+        timeout: args.spec.timeoutSeconds,
+        memorySize: args.spec.memoryMb,
+        environment: { variables: args.environment },
+        loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
+      },
+      // Created once its permissions exist: its first invocations must not fail on AccessDenied.
+      { ...opts, dependsOn: [policy, logGroup] },
+    ),
   );
   return { function: fn, role, policy, logGroup, entry, bundle };
 }

@@ -1,4 +1,4 @@
-import type { FunctionSpec } from './functions.js';
+import type { FunctionSpec } from '../functions/catalog.js';
 import { lockTable } from './table.js';
 
 /** One statement of an IAM policy. */

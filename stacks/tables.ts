@@ -1,4 +1,6 @@
 import { existingTableProblems, lockTable } from './table.js';
+import type { Transform } from './transform.js';
+import { transformed } from './transform.js';
 
 /** One table the functions use: its name and ARN, and the resource when the stack created it. */
 export interface DeployedTable {
@@ -20,6 +22,7 @@ export interface TablesArgs {
   pointInTimeRecovery: boolean;
   deletionProtection: boolean;
   retainTable: boolean;
+  transform?: { table?: Transform<aws.dynamodb.TableArgs>; requestTable?: Transform<aws.dynamodb.TableArgs> };
 }
 
 /** A global secondary index as the table resource takes it (plain values, no outputs). */
@@ -62,13 +65,14 @@ export function deployTables(
 ): { lock: DeployedTable; request: CreatedTable } {
   const lock = args.existingTable
     ? existingLockTable(args.tableName, parent)
-    : createdTable(`${name}Table`, args.tableName, [ownerIndex], args, parent);
+    : createdTable(`${name}Table`, args.tableName, [ownerIndex], args, parent, args.transform?.table);
   const request = createdTable(
     `${name}RequestTable`,
     args.requestTableName,
     [ownerIndex, dueIndex],
     args,
     parent,
+    args.transform?.requestTable,
   );
   return { lock, request };
 }
@@ -94,6 +98,7 @@ function createdTable(
   indexes: IndexArgs[],
   args: TablesArgs,
   parent: $util.Resource,
+  transform: Transform<aws.dynamodb.TableArgs> | undefined,
 ): CreatedTable {
   const keyTypes: Record<string, 'S' | 'N'> = {
     [lockTable.partitionKey]: 'S',
@@ -106,21 +111,24 @@ function createdTable(
   const indexKeys = indexes.flatMap((index) => index.keySchemas.map((key) => key.attributeName));
   const keyNames = [...new Set([lockTable.partitionKey, lockTable.sortKey, ...indexKeys])];
   const table = new aws.dynamodb.Table(
-    logicalName,
-    {
-      name: tableName,
-      billingMode: 'PAY_PER_REQUEST',
-      hashKey: lockTable.partitionKey,
-      rangeKey: lockTable.sortKey,
-      attributes: keyNames.map((key) => ({ name: key, type: keyTypes[key] as 'S' | 'N' })),
-      globalSecondaryIndexes: indexes,
-      ttl: { attributeName: lockTable.ttlAttribute, enabled: true },
-      pointInTimeRecovery: { enabled: args.pointInTimeRecovery },
-      deletionProtectionEnabled: args.deletionProtection,
-    },
-    // Other services (Python dynamo-dlm) may use the lock table, and the requests in flight are
-    // in the other: `sst remove` keeps both unless the component is told otherwise.
-    { parent, retainOnDelete: args.retainTable },
+    ...transformed(
+      transform,
+      logicalName,
+      {
+        name: tableName,
+        billingMode: 'PAY_PER_REQUEST',
+        hashKey: lockTable.partitionKey,
+        rangeKey: lockTable.sortKey,
+        attributes: keyNames.map((key) => ({ name: key, type: keyTypes[key] as 'S' | 'N' })),
+        globalSecondaryIndexes: indexes,
+        ttl: { attributeName: lockTable.ttlAttribute, enabled: true },
+        pointInTimeRecovery: { enabled: args.pointInTimeRecovery },
+        deletionProtectionEnabled: args.deletionProtection,
+      },
+      // Other services (Python dynamo-dlm) may use the lock table, and the requests in flight are
+      // in the other: `sst remove` keeps both unless the component is told otherwise.
+      { parent, retainOnDelete: args.retainTable },
+    ),
   );
   return { name: table.name, arn: table.arn, table };
 }

@@ -7,6 +7,8 @@ export type AslState = { Type: string } & { [key: string]: Json };
 /** A whole state machine definition. */
 export interface AslDefinition {
   Comment?: string;
+  /** `JSONata` for the whole machine; default (absent) JSONPath. */
+  QueryLanguage?: 'JSONata' | 'JSONPath';
   StartAt: string;
   TimeoutSeconds?: number;
   States: Record<string, AslState>;
@@ -39,17 +41,20 @@ export function parameter(
 }
 
 /**
- * Retries on the Lambda service's own transient errors, as AWS recommends for every
+ * The Lambda service's own transient errors, as AWS recommends for every
  * `lambda:invoke` task. Function errors (`Lock.*`) are not retried: they are answers.
  */
+export const lambdaServiceErrors = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+/** The `Retry` of every dynamo-dlm task: the Lambda service's errors, 3 attempts from 1 s, doubling. */
 export const lambdaServiceRetry: Json = [
   {
-    ErrorEquals: [
-      'Lambda.ServiceException',
-      'Lambda.AWSLambdaException',
-      'Lambda.SdkClientException',
-      'Lambda.TooManyRequestsException',
-    ],
+    ErrorEquals: lambdaServiceErrors,
     IntervalSeconds: 1,
     MaxAttempts: 3,
     BackoffRate: 2,

@@ -3,10 +3,29 @@ export {
   type AslState,
   fromPath,
   type Json,
+  lambdaServiceErrors,
   lambdaServiceRetry,
   type PathValue,
 } from './asl.js';
 export { type ExampleStateMachineOptions, exampleStateMachine } from './example-state-machine.js';
+export {
+  type AcquireJsonataStateOptions,
+  type AcquirePayloadOptions,
+  acquireJsonataState,
+  acquirePayload,
+  type CountJsonataStateOptions,
+  countJsonataState,
+  defaultLeaseVariable,
+  type ExampleJsonataStateMachineOptions,
+  type ExtendJsonataStateOptions,
+  exampleJsonataStateMachine,
+  extendJsonataState,
+  extendPayload,
+  type JsonataValue,
+  leasePayload,
+  type ReleaseJsonataStateOptions,
+  releaseJsonataState,
+} from './jsonata.js';
 export {
   type AcquireStateOptions,
   acquireState,

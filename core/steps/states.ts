@@ -48,8 +48,13 @@ export interface AcquireStateOptions extends StepOptions {
  */
 export const waitTimeoutMarginSeconds = 360;
 
+/** What decides the acquire task's own time-outs (the same in both query languages). */
+export type AcquireTimeoutOptions = Pick<AcquireStateOptions, 'timeoutSeconds' | 'heartbeatSeconds'> & {
+  waitSeconds?: unknown;
+};
+
 /** The acquire task's `TimeoutSeconds` and `HeartbeatSeconds`, defaults applied (heartbeat < timeout, as AWS requires). */
-function acquireTimeouts(options: AcquireStateOptions): {
+export function acquireTimeouts(options: AcquireTimeoutOptions): {
   TimeoutSeconds?: number;
   HeartbeatSeconds?: number;
 } {

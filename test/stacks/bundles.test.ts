@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockFunctions } from '../../stacks/functions.js';
+import { lockFunctions } from '../../functions/catalog.js';
 import { type DeployedFunctionLike, deployedService, resolved, root } from './pulumi-mocks.js';
 
 // Outside the repository, so that nothing but the bundle itself can satisfy an import.

@@ -50,8 +50,8 @@ describe('sst.config.ts', () => {
     const functionArn = (name: string) =>
       `arn:aws:lambda:${region}:${account}:function:dynamo-dlm-test-${name}`;
     expect(values).toEqual({
-      tableName: 'dynamo_dlm_locks',
-      requestTableName: 'dynamo_dlm_locks_requests',
+      tableName: 'dynamo-dlm-test-locks',
+      requestTableName: 'dynamo-dlm-test-requests',
       retryQueueUrl: `https://sqs.${region}.amazonaws.com/${account}/dynamo-dlm-test-retry`,
       deadLetterQueueUrl: `https://sqs.${region}.amazonaws.com/${account}/dynamo-dlm-test-retry-dead-letter`,
       acquireFunctionArn: functionArn('acquire'),

@@ -1,7 +1,7 @@
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { exampleWorkFunction, type FunctionSpec, lockFunctions } from '../../functions/catalog.js';
 import { bundleOptions, handlerSource } from '../../stacks/bundle.js';
-import { exampleWorkFunction, type FunctionSpec, lockFunctions } from '../../stacks/functions.js';
 import { functionPolicy, queueConsumerActions } from '../../stacks/policies.js';
 import { lockTable } from '../../stacks/table.js';
 import { root } from './pulumi-mocks.js';

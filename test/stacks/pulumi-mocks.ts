@@ -93,7 +93,10 @@ export async function setUpSstGlobals(): Promise<{ pulumi: PulumiModule }> {
   const globals = globalThis as Record<string, unknown>;
   globals.$util = loaded;
   globals.aws = require('@pulumi/aws');
-  globals.$app = { name: 'dynamo-dlm', stage: 'test', removal: 'remove', protect: false, providers: {} };
+  // SST's `sst` namespace, of which the component uses `sst.aws.permission` (for its link).
+  // No `$app`: SST never sets it as a global, so the stacks must not rely on one; under these
+  // mocks the names come from Pulumi's project and stack (dynamo-dlm, test).
+  globals.sst = { aws: { permission: (input: object) => ({ type: 'aws.permission', ...input }) } };
   pulumi = loaded;
   return { pulumi };
 }
@@ -132,7 +135,7 @@ export function resolved<T>(output: Output<T>): Promise<T> {
 }
 
 /** The ARNs and URLs AWS would assign, so that the policies and the environment can be read. */
-function computed(
+export function computed(
   type: string,
   logicalName: string,
   inputs: Record<string, unknown>,
@@ -160,7 +163,8 @@ function computed(
   }
 }
 
-function invoke(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+/** The answers of the provider functions the stacks call (partition, region, account, getTable). */
+export function invoke(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (token) {
     case 'aws:index/getPartition:getPartition':
       return { id: 'aws', partition: 'aws', dnsSuffix: 'amazonaws.com', reverseDnsPrefix: 'com.amazonaws' };

@@ -1,12 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaults } from '../../core/defaults.js';
 import { exampleStateMachine } from '../../core/steps/index.js';
 import { attribute, dueIndexName, ownerIndexName, requestAttribute } from '../../core/table.js';
-import { lockFunctions } from '../../stacks/functions.js';
+import { lockFunctions } from '../../functions/catalog.js';
 import type { PolicyDocument } from '../../stacks/policies.js';
 import { account, deployedService, type Registered, region } from './pulumi-mocks.js';
 
-// What `sst deploy --stage test` would ask AWS to create, recorded by Pulumi's mocks.
+// What `sst deploy --stage test` would ask AWS to create, recorded by Pulumi's mocks. The tables
+// are named after the app and stage (Pulumi's project and stack under these mocks).
+const stageTable = 'dynamo-dlm-test-locks';
+const stageRequestTable = 'dynamo-dlm-test-requests';
+
 let resources: Registered[] = [];
 
 const ofType = (type: string) => resources.filter((resource) => resource.type === type);
@@ -37,7 +40,7 @@ describe('the lock table', () => {
   it('has the keys of DESIGN.md, TTL on expires, on-demand billing and point-in-time recovery', () => {
     const { inputs } = named('aws:dynamodb/table:Table', 'LocksTable');
     expect(inputs).toMatchObject({
-      name: defaults.tableName,
+      name: stageTable,
       billingMode: 'PAY_PER_REQUEST',
       hashKey: attribute.resourceId,
       rangeKey: attribute.concurrencyId,
@@ -72,7 +75,7 @@ describe('the request table', () => {
   it("has the lock table's keys, TTL, billing and protection, its own name, the owner and due indexes", () => {
     const { inputs } = named('aws:dynamodb/table:Table', 'LocksRequestTable');
     expect(inputs).toMatchObject({
-      name: `${defaults.tableName}_requests`,
+      name: stageRequestTable,
       billingMode: 'PAY_PER_REQUEST',
       hashKey: attribute.resourceId,
       rangeKey: attribute.concurrencyId,
@@ -145,7 +148,7 @@ describe('the retry queue', () => {
 });
 
 describe('the functions', () => {
-  it('run on Node 22 or newer, arm64, with the timeouts and memory of stacks/functions.ts', () => {
+  it('run on Node 22 or newer, arm64, with the timeouts and memory of functions/catalog.ts', () => {
     for (const [key, spec] of Object.entries(lockFunctions)) {
       const { inputs } = lambda(key);
       expect(Number(/^nodejs(\d+)\.x$/.exec(String(inputs.runtime))?.[1]), key).toBeGreaterThanOrEqual(22);
@@ -163,8 +166,8 @@ describe('the functions', () => {
     for (const [key, spec] of Object.entries(lockFunctions)) {
       const variables = (lambda(key).inputs.environment as { variables: Record<string, string> }).variables;
       expect(variables, key).toEqual({
-        DLM_TABLE_NAME: defaults.tableName,
-        DLM_REQUEST_TABLE_NAME: `${defaults.tableName}_requests`,
+        DLM_TABLE_NAME: stageTable,
+        DLM_REQUEST_TABLE_NAME: stageRequestTable,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...(spec.sendsRetries ? { DLM_RETRY_QUEUE_URL: queueUrl } : {}),
         // The cleanup heeds the status events of the callers alone.
@@ -204,8 +207,8 @@ describe('IAM', () => {
   });
 
   it('scopes every statement to the resources it is about', () => {
-    const table = arn('dynamodb', `table/${defaults.tableName}`);
-    const requests = arn('dynamodb', `table/${defaults.tableName}_requests`);
+    const table = arn('dynamodb', `table/${stageTable}`);
+    const requests = arn('dynamodb', `table/${stageRequestTable}`);
     const allowed: Record<string, (resource: string, logicalName: string, action: string) => boolean> = {
       dynamodb: (resource) =>
         resource === table ||

@@ -1,6 +1,7 @@
 /**
- * The deployed functions and what each may do. Handlers are named by path (never imported):
- * `stacks/` only bundles them. `test/stacks/permissions.test.ts` bundles each handler and checks
+ * The service's functions and what each may do: names, handlers, timeouts and permissions, read
+ * by the deployment (`stacks/`) and the local AWS (`local/functions.ts`) alike, so neither
+ * depends on the other. Handlers are named by path (never imported): `stacks/` only bundles them. `test/stacks/permissions.test.ts` bundles each handler and checks
  * that the AWS calls its code can make are exactly the ones granted here.
  */
 
