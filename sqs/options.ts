@@ -138,8 +138,8 @@ export const throttleDefaults = {
   backoffCapMax: 900,
   deadlineMarginSeconds: 1,
   maxAttemptsMax: 1000,
-  /** A lease shorter than this cannot outlast the clock bound by much (it takes at most a tenth). */
-  leaseSecondsMin: 1,
+  /** A shorter lease is within the clock bound (100 ms by default) itself: no handler fits in it. */
+  leaseSecondsMin: 0.1,
 } as const;
 
 let sharedDynamoDb: DynamoDBClient | undefined;
