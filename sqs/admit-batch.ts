@@ -34,6 +34,13 @@ export async function admitBatch(
           lineages.set(index, admission.lineage);
           return;
         }
+        if (admission.verdict === 'busy') {
+          settled.set(index, {
+            status: 'failed',
+            error: new Error('its parked twin is running; asks again'),
+          });
+          return;
+        }
         if (admission.verdict === 'duplicate') {
           logger.warn(
             'SQS throttle: dropped a second copy of a re-queued message (a lost answer was repeated)',

@@ -10,6 +10,7 @@ import { isFifo } from './attempts.js';
 import { InvocationClock } from './deadline.js';
 import { invocationPool } from './invocation-pool.js';
 import { type ConcurrencyLimitOptions, resolveOptions } from './options.js';
+import { ParkedRunner } from './parked-runner.js';
 import { QueueUrls } from './queue-url.js';
 import { type RecordOutcome, runBatch, type ThrottledRecordHandler } from './run-batch.js';
 import { settleThrottled } from './settle-throttled.js';
@@ -65,7 +66,9 @@ export function limitConcurrency(
     const pool = invocationPool(settings, context);
     const { settled, lineages } = await admitBatch(records, settings, queueUrls);
     const clock = new InvocationClock(settings, context);
-    const outcomes = await runBatch(records, handler, context, settings, pool, clock, settled);
+    const holder = `${context?.functionName ?? 'throttle'}:${context?.awsRequestId ?? process.pid}`;
+    const parked = new ParkedRunner(settings, handler, context, clock, holder);
+    const outcomes = await runBatch(records, handler, context, settings, pool, clock, settled, parked);
     const notSettled = await settleThrottled(records, outcomes, lineages, settings, queueUrls);
     const failures = records.filter((record, index) => {
       const outcome = outcomes[index];

@@ -79,6 +79,7 @@ export function limitRecordConcurrency(
     let lineage = lineageOf(record);
     if (!isFifo(record)) {
       const admission = await admit(record, settings, factsOf);
+      if (admission.verdict === 'busy') throw new Error('its parked twin is running; asks again');
       if (admission.verdict === 'duplicate') {
         logger.warn(
           'SQS throttle: dropped a second copy of a re-queued message (a lost answer was repeated)',
@@ -130,7 +131,7 @@ export function limitRecordConcurrency(
       await deferFifo(settings.sqs, facts.url, [{ record, visibilitySeconds: delaySeconds }], logger);
       throw new ConcurrencyLimitedError(key, delaySeconds);
     }
-    const notSent = await requeue(settings.sqs, facts, [{ record, delaySeconds, lineage }], logger);
+    const { notSent } = await requeue(settings.sqs, facts, [{ record, delaySeconds, lineage }], logger);
     if (notSent.size > 0) throw new ConcurrencyLimitedError(key, delaySeconds);
     return undefined;
   };

@@ -15,6 +15,8 @@ export type Admission =
   | { verdict: 'run'; lineage: Lineage }
   /** Another message holds this copy's identity: the same copy delivered twice. Dropped. */
   | { verdict: 'duplicate' }
+  /** The key's holder is running this copy's parked twin: reported failed, it asks again later. */
+  | { verdict: 'busy' }
   /** Its line failed `maxAttempts` deliveries: moved to the dead-letter queue, not run. */
   | { verdict: 'exhausted'; lineage: Lineage };
 
@@ -37,8 +39,9 @@ export async function admit(
   const lineage = lineageOf(record);
   if (isFifo(record)) return { verdict: 'run', lineage };
   const { store } = settings;
-  if (lineage.isCopy && !(await claimCopy(store, lineage.origin, lineage.requeues, record.messageId))) {
-    return { verdict: 'duplicate' };
+  if (lineage.isCopy) {
+    const claim = await claimCopy(store, lineage.origin, lineage.requeues, record.messageId);
+    if (claim !== 'mine') return { verdict: claim === 'busy' ? 'busy' : 'duplicate' };
   }
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? 1);
   let admitted = lineage;
@@ -47,9 +50,8 @@ export async function admit(
     // answer was lost: delivery n stands for generation requeues + n - 1, the copies of delivery
     // n - 1 had that generation, and the claim keeps only one of them.
     const generation = lineage.requeues + receiveCount - 1;
-    if (!(await claimCopy(store, lineage.origin, generation, record.messageId))) {
-      return { verdict: 'duplicate' };
-    }
+    const claim = await claimCopy(store, lineage.origin, generation, record.messageId);
+    if (claim !== 'mine') return { verdict: claim === 'busy' ? 'busy' : 'duplicate' };
     admitted = { ...lineage, requeues: generation };
   }
   // A message that never failed is not asked about: the queue is read only when it matters.

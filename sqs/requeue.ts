@@ -1,4 +1,8 @@
-import { DeleteMessageBatchCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  type MessageAttributeValue,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { LockLogger } from '../core/store.js';
 import { copyAttributes, type Lineage, messageBytes } from './attempts.js';
@@ -38,15 +42,16 @@ const batchLimit = 10;
  * leave two copies with one identity: `admit` runs only one.
  *
  * @example
- * const notSent = await requeue(sqs, facts, [{ record, delaySeconds: 3, lineage }], logger);
+ * const { notSent, copies } = await requeue(sqs, facts, [{ record, delaySeconds: 3, lineage }], logger);
  */
 export async function requeue(
   sqs: ThrottleSqsClient,
   facts: QueueFacts,
   items: Requeue[],
   logger: LockLogger,
-): Promise<Set<string>> {
+): Promise<{ notSent: Set<string>; copies: SentCopy[] }> {
   const notSent = new Set<string>();
+  const copies: SentCopy[] = [];
   const hidden: Deferral[] = [];
   const chunks: Array<Array<{ item: Requeue; entry: Entry }>> = [];
   let chunk: Array<{ item: Requeue; entry: Entry }> = [];
@@ -68,8 +73,10 @@ export async function requeue(
   if (chunk.length > 0) chunks.push(chunk);
   for (const part of chunks) {
     const sent = await send(sqs, facts.url, part, logger);
-    for (const { item } of part) if (!sent.includes(item.record)) notSent.add(item.record.messageId);
-    if (sent.length > 0) await deleteOriginals(sqs, facts.url, sent, logger);
+    const sentRecords = sent.map(({ item }) => item.record);
+    for (const { item } of part) if (!sentRecords.includes(item.record)) notSent.add(item.record.messageId);
+    copies.push(...sent);
+    if (sent.length > 0) await deleteOriginals(sqs, facts.url, sentRecords, logger);
   }
   if (hidden.length > 0) {
     logger.warn(
@@ -82,12 +89,25 @@ export async function requeue(
     await deferFifo(sqs, facts.url, hidden, logger);
     for (const { record } of hidden) notSent.add(record.messageId);
   }
-  return notSent;
+  return { notSent, copies };
+}
+
+/**
+ * A copy SQS took: its message id, and the attributes it carries (for parking it).
+ *
+ * @example
+ * const { messageId, item } = copies[0];
+ */
+export interface SentCopy {
+  item: Requeue;
+  messageId: string;
+  attributes: Record<string, MessageAttributeValue>;
 }
 
 interface Entry {
   bytes: number;
   body: Record<string, unknown>;
+  attributes: Record<string, MessageAttributeValue>;
 }
 
 /** The copy's SendMessageBatch entry, or undefined when the attribute does not fit. */
@@ -99,6 +119,7 @@ function entryOf({ record, delaySeconds, lineage }: Requeue, facts: QueueFacts):
   const traceHeader = record.attributes.AWSTraceHeader;
   return {
     bytes,
+    attributes,
     body: {
       MessageBody: record.body,
       DelaySeconds: delaySeconds,
@@ -115,7 +136,7 @@ async function send(
   queueUrl: string,
   chunk: Array<{ item: Requeue; entry: Entry }>,
   logger: LockLogger,
-): Promise<SQSRecord[]> {
+): Promise<SentCopy[]> {
   try {
     const { Successful = [], Failed = [] } = await sqs.send(
       new SendMessageBatchCommand({
@@ -130,9 +151,13 @@ async function send(
         message: Failed[0]?.Message,
       });
     }
-    return Successful.map((entry) => chunk[Number(entry.Id)]?.item.record).filter(
-      (record) => record !== undefined,
-    );
+    const copies: SentCopy[] = [];
+    for (const entry of Successful) {
+      const part = chunk[Number(entry.Id)];
+      if (part)
+        copies.push({ item: part.item, messageId: entry.MessageId ?? '', attributes: part.entry.attributes });
+    }
+    return copies;
   } catch (error) {
     logger.warn('SQS throttle: re-queue failed; those messages return after their visibility timeout', {
       messages: chunk.length,

@@ -4,6 +4,7 @@ import type { SlotPool } from '../core/throttle/slot-pool.js';
 import { isFifo } from './attempts.js';
 import type { InvocationClock } from './deadline.js';
 import { keyOf, type ThrottleSettings } from './options.js';
+import type { ParkedRunner } from './parked-runner.js';
 
 /**
  * The record handler the throttle calls: Powertools' record handler, plus the lease it runs
@@ -88,6 +89,7 @@ export async function runBatch(
   pool: SlotPool,
   clock: InvocationClock,
   settled: ReadonlyMap<number, RecordOutcome> = new Map(),
+  parked?: ParkedRunner,
 ): Promise<RecordOutcome[]> {
   const outcomes: RecordOutcome[] = records.map(() => ({ status: 'skipped' }));
   const permits = new Permits(settings.parallelism);
@@ -121,7 +123,7 @@ export async function runBatch(
   for (const lane of lanes) {
     const count = Math.min(lane.pending.length, lane.concurrency, settings.parallelism);
     for (let worker = 0; worker < count; worker++) {
-      workers.push(permits.run(() => drainLane(lane, pool, clock, outcomes, run)));
+      workers.push(permits.run(() => drainLane(lane, pool, clock, outcomes, run, parked)));
     }
   }
   for (const indexes of groups.values()) {
@@ -173,6 +175,7 @@ async function drainLane(
   clock: InvocationClock,
   outcomes: RecordOutcome[],
   run: (index: number, lease: Lease) => Promise<RecordOutcome>,
+  parked?: ParkedRunner,
 ): Promise<void> {
   // Workers that start after their lane was drained take no slot.
   if (lane.pending.length === 0 || lane.outOfTime) return;
@@ -215,6 +218,22 @@ async function drainLane(
       }
       lease = covered;
       outcomes[index] = await run(index, lease);
+    }
+    // The batch's own records are done: records other invocations parked for the key get the
+    // slot next, before it is given back.
+    while (parked && lease) {
+      let covered: Lease | undefined;
+      try {
+        covered = await pool.ensureCovers(lease);
+      } catch {
+        break; // the store failed: give the slot back as it is
+      }
+      if (!covered) {
+        lease = undefined;
+        break;
+      }
+      lease = covered;
+      if (!(await parked.runNext(lane.key, lease))) break;
     }
   } finally {
     if (lease) await pool.giveBack(lease);

@@ -3,6 +3,7 @@ import { throttleDelaySeconds } from '../core/throttle/backoff.js';
 import { isFifo, type Lineage, lineageOf } from './attempts.js';
 import { type Deferral, deferFifo } from './defer-fifo.js';
 import type { ThrottleSettings } from './options.js';
+import { parkCopies } from './park-copies.js';
 import type { QueueUrls } from './queue-url.js';
 import { type Requeue, requeue } from './requeue.js';
 import type { RecordOutcome } from './run-batch.js';
@@ -55,6 +56,9 @@ export async function settleThrottled(
 
   const notSettled = new Set<string>();
   const { logger } = settings.store;
+  const throttledIds = new Set(
+    records.filter((_, index) => outcomes[index]?.status === 'throttled').map((record) => record.messageId),
+  );
   await Promise.all([
     ...[...requeues].map(async ([queueArn, items]) => {
       const facts = await queueUrls.facts(queueArn).catch((error: unknown) => {
@@ -67,10 +71,14 @@ export async function settleThrottled(
         );
         return undefined;
       });
-      const failed = facts
-        ? await requeue(settings.sqs, facts, items, logger)
-        : items.map((item) => item.record.messageId);
-      for (const id of failed) notSettled.add(id);
+      if (!facts) {
+        for (const item of items) notSettled.add(item.record.messageId);
+        return;
+      }
+      const { notSent, copies } = await requeue(settings.sqs, facts, items, logger);
+      for (const id of notSent) notSettled.add(id);
+      const throttled = copies.filter(({ item }) => throttledIds.has(item.record.messageId));
+      await parkCopies(settings, throttled);
     }),
     ...[...deferrals].map(async ([queueArn, items]) => {
       const url = await queueUrls.of(queueArn).catch(() => undefined);
