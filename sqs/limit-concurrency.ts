@@ -67,7 +67,16 @@ export function limitConcurrency(
     const { settled, lineages } = await admitBatch(records, settings, queueUrls);
     const clock = new InvocationClock(settings, context);
     const holder = `${context?.functionName ?? 'throttle'}:${context?.awsRequestId ?? process.pid}`;
-    const parked = new ParkedRunner(settings, handler, context, clock, holder);
+    const startMs = Date.now();
+    const chainEndMs = async () => {
+      const queues = [...new Set(records.map((record) => record?.eventSourceARN))].filter(
+        (arn): arn is string => typeof arn === 'string',
+      );
+      const facts = await Promise.all(queues.map((arn) => queueUrls.facts(arn)));
+      const visibilityMs = Math.min(...facts.map((fact) => fact.visibilityTimeoutMs));
+      return startMs + visibilityMs - 2 * settings.deadlineMarginMs;
+    };
+    const parked = new ParkedRunner(settings, handler, context, clock, holder, chainEndMs);
     const outcomes = await runBatch(records, handler, context, settings, pool, clock, settled, parked);
     const notSettled = await settleThrottled(records, outcomes, lineages, settings, queueUrls);
     const failures = records.filter((record, index) => {

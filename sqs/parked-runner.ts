@@ -14,10 +14,12 @@ const pageSize = 10;
  * the same lease, before it gives the slot back: the slot goes from one record to the next in
  * the time of a query and a write, instead of idling until a re-queued copy's timer ends. Each
  * parked record is claimed first (its SQS copy is then dropped when it comes back) and settled
- * after the run: done, or lapsed so the copy runs (a failed run is not retried here).
+ * after the run: done, or lapsed so the copy runs (a failed run is not retried here). The chain
+ * stops at the deadline margin, and by `chainEndMs` (the batch's visibility timeout less the
+ * margin twice): its own records must be deleted before they would come back.
  *
  * @example
- * const runner = new ParkedRunner(settings, handler, context, clock, 'fn:req-1');
+ * const runner = new ParkedRunner(settings, handler, context, clock, 'fn:req-1', async () => Date.now() + 10_000);
  * while (await runner.runNext('partner-api', lease)) {}
  */
 export class ParkedRunner {
@@ -26,6 +28,8 @@ export class ParkedRunner {
   readonly #context: Context;
   readonly #clock: InvocationClock;
   readonly #holder: string;
+  readonly #chainEndMs: () => Promise<number>;
+  #chainEnd: Promise<number> | undefined;
   readonly #pages = new Map<string, Promise<ParkedRecord[]>>();
   /** Parked records run by this invocation (for the bench and tests). */
   ran = 0;
@@ -36,7 +40,9 @@ export class ParkedRunner {
     context: Context,
     clock: InvocationClock,
     holder: string,
+    chainEndMs: () => Promise<number>,
   ) {
+    this.#chainEndMs = chainEndMs;
     this.#settings = settings;
     this.#handler = handler;
     this.#context = context;
@@ -44,13 +50,22 @@ export class ParkedRunner {
     this.#holder = holder;
   }
 
-  /** Runs one parked record of `key` under `lease`; false when none is left or time is short. */
-  async runNext(key: string, lease: Lease): Promise<boolean> {
+  /**
+   * Runs one parked record of `key` under the lease `cover()` makes last for it (undefined: lost,
+   * run nothing); false when none is left, the lease is lost, or time is short.
+   */
+  async runNext(key: string, cover: () => Promise<Lease | undefined>): Promise<boolean> {
     const { store } = this.#settings;
     for (;;) {
       if (!this.#clock.canStart()) return false;
+      // The batch's own records are deleted only when the invocation ends: it must end before
+      // their visibility timeout, or they are delivered again.
+      this.#chainEnd ??= this.#chainEndMs().catch(() => 0);
+      if (Date.now() + (this.#settings.leaseMs ?? 0) >= (await this.#chainEnd)) return false;
       const parked = await this.#take(key);
       if (!parked) return false;
+      const lease = await cover();
+      if (!lease) return false;
       const claimed = await claimParked(
         store,
         parked.origin,

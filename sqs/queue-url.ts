@@ -11,11 +11,13 @@ export const sqsMaxMessageBytes = 1_048_576;
  * its dead-letter queue (where the throttle moves a message that failed `maxAttempts` times).
  *
  * @example
- * const facts: QueueFacts = { url, maxMessageBytes: 262_144, maxReceiveCount: 3, deadLetterArn: 'arn:aws:sqs:…:orders-dlq' };
+ * const facts: QueueFacts = { url, maxMessageBytes: 262_144, visibilityTimeoutMs: 30_000, maxReceiveCount: 3, deadLetterArn: 'arn:aws:sqs:…:orders-dlq' };
  */
 export interface QueueFacts {
   url: string;
   maxMessageBytes: number;
+  /** The queue's visibility timeout: a batch must end within it, or its records come back. */
+  visibilityTimeoutMs: number;
   /** From the queue's RedrivePolicy; undefined without one. */
   maxReceiveCount?: number;
   deadLetterArn?: string;
@@ -79,6 +81,7 @@ export class QueueUrls {
     const facts: QueueFacts = {
       url,
       maxMessageBytes: Number.isInteger(size) && size > 0 ? size : sqsMaxMessageBytes,
+      visibilityTimeoutMs: (Number(Attributes.VisibilityTimeout) || 30) * 1000,
     };
     if (Attributes.RedrivePolicy) {
       const policy = JSON.parse(Attributes.RedrivePolicy) as {

@@ -4,6 +4,7 @@ import type { SlotPool } from '../core/throttle/slot-pool.js';
 import { isFifo } from './attempts.js';
 import type { InvocationClock } from './deadline.js';
 import { keyOf, type ThrottleSettings } from './options.js';
+import { recentContention } from './contention.js';
 import type { ParkedRunner } from './parked-runner.js';
 
 /**
@@ -187,6 +188,7 @@ async function drainLane(
   try {
     const taken = await pool.take(lane.key, lane.concurrency, { wait: false });
     if (!taken.lease) {
+      recentContention.saw(lane.key);
       if (taken.retryAfterMs !== undefined) lane.retryAfterMs = taken.retryAfterMs;
       return;
     }
@@ -221,19 +223,17 @@ async function drainLane(
     }
     // The batch's own records are done: records other invocations parked for the key get the
     // slot next, before it is given back.
-    while (parked && lease) {
-      let covered: Lease | undefined;
-      try {
-        covered = await pool.ensureCovers(lease);
-      } catch {
-        break; // the store failed: give the slot back as it is
-      }
-      if (!covered) {
-        lease = undefined;
-        break;
-      }
-      lease = covered;
-      if (!(await parked.runNext(lane.key, lease))) break;
+    while (parked && lease && recentContention.recent(lane.key)) {
+      const held: Lease = lease;
+      let lost = false;
+      const ran = await parked.runNext(lane.key, async () => {
+        const covered = await pool.ensureCovers(held).catch(() => held);
+        if (!covered) lost = true;
+        else lease = covered;
+        return covered;
+      });
+      if (lost) lease = undefined;
+      if (!ran) break;
     }
   } finally {
     if (lease) await pool.giveBack(lease);
