@@ -2,12 +2,14 @@ import { startDynamoDbLocal } from '../local/dynamodb/start-dynamodb-local.js';
 import { runAcquireBench } from './acquire-bench.js';
 import { type BenchRow, runCoreBench } from './core-bench.js';
 import { runQueueBench } from './queue-bench.js';
+import { runSlotBusyBench } from './slot-busy-bench.js';
 import { runSqsBench } from './sqs-bench.js';
 import { runWorkflowBench } from './workflow-bench.js';
 
 /**
- * `npm run bench [-- --json] [-- --seconds N] [-- --parked W]`: every benchmark in one run on one local AWS,
- * so that ratios compare like with like on a noisy shared machine.
+ * `npm run bench [-- --json] [-- --seconds N] [-- --parked W] [-- --only sqs]`: every benchmark in one run on one
+ * local AWS, so that ratios compare like with like on a noisy shared machine; `--only sqs` runs the SQS throttle's
+ * benchmarks alone.
  */
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -15,6 +17,7 @@ const secondsIndex = args.indexOf('--seconds');
 const seconds = secondsIndex >= 0 ? Number(args[secondsIndex + 1]) : 4;
 const parkedIndex = args.indexOf('--parked');
 const parked = parkedIndex >= 0 ? Number(args[parkedIndex + 1]) : 1_000;
+const onlySqs = args.includes('--only') && args[args.indexOf('--only') + 1] === 'sqs';
 if (
   !Number.isFinite(seconds) ||
   seconds <= 0 ||
@@ -33,13 +36,18 @@ const dynamodb = await startDynamoDbLocal();
 let rows: BenchRow[] = [];
 try {
   log(`DynamoDB Local at ${dynamodb.endpoint}; ${seconds} s per case`);
-  rows = await runCoreBench(dynamodb.endpoint, seconds, log);
-  rows.push(...(await runWorkflowBench(dynamodb.endpoint, 20, log)));
-  rows.push(...(await runQueueBench(dynamodb.endpoint, log)));
-  rows.push(...(await runAcquireBench(dynamodb.endpoint, log)));
-  // A long queue drained through the steps: the grant's cost must not grow with the queue.
-  rows.push(...(await runWorkflowBench(dynamodb.endpoint, parked, log, { workMs: 20, modes: ['handoff'] })));
+  if (!onlySqs) {
+    rows = await runCoreBench(dynamodb.endpoint, seconds, log);
+    rows.push(...(await runWorkflowBench(dynamodb.endpoint, 20, log)));
+    rows.push(...(await runQueueBench(dynamodb.endpoint, log)));
+    rows.push(...(await runAcquireBench(dynamodb.endpoint, log)));
+    // A long queue drained through the steps: the grant's cost must not grow with the queue.
+    rows.push(
+      ...(await runWorkflowBench(dynamodb.endpoint, parked, log, { workMs: 20, modes: ['handoff'] })),
+    );
+  }
   rows.push(...(await runSqsBench({ dynamodb: dynamodb.endpoint }, seconds, log)));
+  rows.push(...(await runSlotBusyBench(dynamodb.endpoint, log)));
 } finally {
   await dynamodb.stop();
 }
