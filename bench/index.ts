@@ -32,7 +32,8 @@ if (
 }
 const log = (line: string) => console.error(`[bench] ${line}`);
 
-const dynamodb = await startDynamoDbLocal();
+// A shared machine under load may need more than the default 20 s for the JVM to answer.
+const dynamodb = await startDynamoDbLocal({ readyTimeoutMs: 90_000 });
 let rows: BenchRow[] = [];
 try {
   log(`DynamoDB Local at ${dynamodb.endpoint}; ${seconds} s per case`);

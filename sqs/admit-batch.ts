@@ -43,7 +43,7 @@ export async function admitBatch(
         }
         if (admission.verdict === 'duplicate') {
           logger.warn(
-            'SQS throttle: dropped a second copy of a re-queued message (a lost answer was repeated)',
+            'SQS throttle: dropped a copy whose twin already ran (a holder ran it parked, or a repeated send made two)',
             {
               messageId: record.messageId,
             },

@@ -82,7 +82,7 @@ export function limitRecordConcurrency(
       if (admission.verdict === 'busy') throw new Error('its parked twin is running; asks again');
       if (admission.verdict === 'duplicate') {
         logger.warn(
-          'SQS throttle: dropped a second copy of a re-queued message (a lost answer was repeated)',
+          'SQS throttle: dropped a copy whose twin already ran (a holder ran it parked, or a repeated send made two)',
           {
             messageId: record.messageId,
           },

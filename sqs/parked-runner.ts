@@ -89,8 +89,11 @@ export class ParkedRunner {
           error: error instanceof Error ? error.message : String(error),
         });
       }
-      await settleParkedClaim(store, parked.origin, parked.generation, this.#holder, done).catch(() => {});
-      await unpark(store, key, parked.concurrencyId).catch(() => {});
+      // Both at once: the slot's next record waits for them.
+      await Promise.all([
+        settleParkedClaim(store, parked.origin, parked.generation, this.#holder, done).catch(() => {}),
+        unpark(store, key, parked.concurrencyId).catch(() => {}),
+      ]);
       return true;
     }
   }

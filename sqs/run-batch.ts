@@ -2,9 +2,9 @@ import type { Context, SQSRecord } from 'aws-lambda';
 import type { Lease } from '../core/lease.js';
 import type { SlotPool } from '../core/throttle/slot-pool.js';
 import { isFifo } from './attempts.js';
+import { recentContention } from './contention.js';
 import type { InvocationClock } from './deadline.js';
 import { keyOf, type ThrottleSettings } from './options.js';
-import { recentContention } from './contention.js';
 import type { ParkedRunner } from './parked-runner.js';
 
 /**
