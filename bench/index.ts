@@ -3,13 +3,14 @@ import { runAcquireBench } from './acquire-bench.js';
 import { type BenchRow, runCoreBench } from './core-bench.js';
 import { runQueueBench } from './queue-bench.js';
 import { runRateBench } from './rate-bench.js';
+import { runSlotBusyBench } from './slot-busy-bench.js';
 import { runSqsBench } from './sqs-bench.js';
 import { runWorkflowBench } from './workflow-bench.js';
 
 /**
- * `npm run bench [-- --json] [-- --seconds N] [-- --parked W] [-- --only rate]`: every benchmark in one
- * run on one local AWS, so that ratios compare like with like on a noisy shared machine; `--only rate`
- * runs the rate and permits cases alone.
+ * `npm run bench [-- --json] [-- --seconds N] [-- --parked W] [-- --only core|rate|workflow|sqs]`: every
+ * benchmark in one run on one local AWS, so that ratios compare like with like on a noisy shared
+ * machine; `--only` runs one group alone.
  */
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -17,38 +18,44 @@ const secondsIndex = args.indexOf('--seconds');
 const seconds = secondsIndex >= 0 ? Number(args[secondsIndex + 1]) : 4;
 const parkedIndex = args.indexOf('--parked');
 const parked = parkedIndex >= 0 ? Number(args[parkedIndex + 1]) : 1_000;
-const onlyRate = args.includes('--only') && args[args.indexOf('--only') + 1] === 'rate';
+const groups = ['core', 'rate', 'workflow', 'sqs'] as const;
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
 if (
   !Number.isFinite(seconds) ||
   seconds <= 0 ||
   !Number.isInteger(parked) ||
   parked < 100 ||
-  parked > 10_000
+  parked > 10_000 ||
+  (only !== undefined && !(groups as readonly string[]).includes(only))
 ) {
   console.error(
-    'usage: npm run bench -- [--json] [--seconds N] [--parked W]   (N > 0, seconds per case; W in 100..10000 executions parked on one mutex, default 1000)',
+    `usage: npm run bench -- [--json] [--seconds N] [--parked W] [--only ${groups.join('|')}]   (N > 0, seconds per case; W in 100..10000 executions parked on one mutex, default 1000)`,
   );
   process.exit(2);
 }
+const runs = (group: (typeof groups)[number]) => only === undefined || only === group;
 const log = (line: string) => console.error(`[bench] ${line}`);
 
-// A loaded shared machine can take longer than the default 20 s to bring the JVM up.
+// A shared machine under load may need more than a minute for the JVM to answer.
 const dynamodb = await startDynamoDbLocal({ readyTimeoutMs: 90_000 });
-let rows: BenchRow[] = [];
+const rows: BenchRow[] = [];
 try {
   log(`DynamoDB Local at ${dynamodb.endpoint}; ${seconds} s per case`);
-  if (onlyRate) rows = await runRateBench(dynamodb.endpoint, seconds, log);
-  else rows = await runCoreBench(dynamodb.endpoint, seconds, log);
-  if (!onlyRate) rows.push(...(await runRateBench(dynamodb.endpoint, seconds, log)));
-  if (!onlyRate) rows.push(...(await runWorkflowBench(dynamodb.endpoint, 20, log)));
-  if (!onlyRate) {
+  if (runs('core')) rows.push(...(await runCoreBench(dynamodb.endpoint, seconds, log)));
+  if (runs('rate')) rows.push(...(await runRateBench(dynamodb.endpoint, seconds, log)));
+  if (runs('workflow')) {
+    rows.push(...(await runWorkflowBench(dynamodb.endpoint, 20, log)));
     rows.push(...(await runQueueBench(dynamodb.endpoint, log)));
     rows.push(...(await runAcquireBench(dynamodb.endpoint, log)));
     // A long queue drained through the steps: the grant's cost must not grow with the queue.
     rows.push(
       ...(await runWorkflowBench(dynamodb.endpoint, parked, log, { workMs: 20, modes: ['handoff'] })),
     );
+  }
+  if (runs('sqs')) {
     rows.push(...(await runSqsBench({ dynamodb: dynamodb.endpoint }, seconds, log)));
+    rows.push(...(await runSlotBusyBench(dynamodb.endpoint, log)));
   }
 } finally {
   await dynamodb.stop();

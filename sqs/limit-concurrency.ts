@@ -5,9 +5,12 @@ import {
 } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { InvalidLockOptionError } from '../core/errors.js';
+import { admitBatch } from './admit-batch.js';
 import { isFifo } from './attempts.js';
+import { InvocationClock } from './deadline.js';
 import { invocationPool } from './invocation-pool.js';
 import { type ConcurrencyLimitOptions, resolveOptions } from './options.js';
+import { ParkedRunner } from './parked-runner.js';
 import { QueueUrls } from './queue-url.js';
 import { type RecordOutcome, runBatch, type ThrottledRecordHandler } from './run-batch.js';
 import { settleThrottled } from './settle-throttled.js';
@@ -61,13 +64,27 @@ export function limitConcurrency(
     if (!Array.isArray(event?.Records)) throw new UnexpectedBatchTypeError();
     const records = event.Records;
     const pool = invocationPool(settings, context);
-    const outcomes = await runBatch(records, handler, context, settings, pool);
-    const notSettled = await settleThrottled(records, outcomes, settings, queueUrls);
+    const { settled, lineages } = await admitBatch(records, settings, queueUrls);
+    const clock = new InvocationClock(settings, context);
+    const holder = `${context?.functionName ?? 'throttle'}:${context?.awsRequestId ?? process.pid}`;
+    const startMs = Date.now();
+    const chainEndMs = async () => {
+      const queues = [...new Set(records.map((record) => record?.eventSourceARN))].filter(
+        (arn): arn is string => typeof arn === 'string',
+      );
+      const facts = await Promise.all(queues.map((arn) => queueUrls.facts(arn)));
+      const visibilityMs = Math.min(...facts.map((fact) => fact.visibilityTimeoutMs));
+      return startMs + visibilityMs - 2 * settings.deadlineMarginMs;
+    };
+    const parked = new ParkedRunner(settings, handler, context, clock, holder, chainEndMs);
+    const outcomes = await runBatch(records, handler, context, settings, pool, clock, settled, parked);
+    const notSettled = await settleThrottled(records, outcomes, lineages, settings, queueUrls);
     const failures = records.filter((record, index) => {
       const outcome = outcomes[index];
       if (outcome?.status === 'done') return false;
       // A re-queued record is a success for the mapping: its copy carries on.
-      if (outcome?.status === 'throttled' && !isFifo(record)) return notSettled.has(record.messageId);
+      if ((outcome?.status === 'throttled' || outcome?.status === 'unstarted') && !isFifo(record))
+        return notSettled.has(record.messageId);
       return true;
     });
     if (settings.throwOnFullBatchFailure && records.length > 0 && outcomes.every(isFailure)) {

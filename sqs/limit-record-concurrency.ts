@@ -3,12 +3,16 @@ import { InvalidLockOptionError } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
 import { throttleDelaySeconds } from '../core/throttle/backoff.js';
 import type { SlotPool } from '../core/throttle/slot-pool.js';
-import { isFifo, throttleAttempts } from './attempts.js';
+import { isFifo, lineageOf } from './attempts.js';
+import { moveToDeadLetter } from './dead-letter.js';
+import { InvocationClock } from './deadline.js';
 import { deferFifo } from './defer-fifo.js';
 import { ConcurrencyLimitedError } from './errors.js';
 import { invocationPool } from './invocation-pool.js';
 import { type ConcurrencyLimitOptions, keyOf, resolveOptions } from './options.js';
 import { QueueUrls } from './queue-url.js';
+import { admit } from './receipt.js';
+import { checkRecord } from './record-check.js';
 import { requeue } from './requeue.js';
 import type { ThrottledRecordHandler } from './run-batch.js';
 
@@ -53,7 +57,7 @@ export function limitRecordConcurrency(
   const queueUrls = new QueueUrls(settings.sqs, settings.queueUrl);
   // One pool per invocation (Powertools passes the same context to every record of a batch), so
   // that records of one key running in parallel hand a slot over instead of re-queuing each other.
-  const pools = new WeakMap<Context, SlotPool>();
+  const invocations = new WeakMap<Context, { pool: SlotPool; clock: InvocationClock }>();
   return async (record, context) => {
     if (!context) {
       throw new InvalidLockOptionError(
@@ -62,36 +66,72 @@ export function limitRecordConcurrency(
         context,
       );
     }
+    checkRecord(record);
     const { key, concurrency } = keyOf(settings, record);
-    let pool = pools.get(context);
-    if (!pool) {
-      pool = invocationPool(settings, context);
-      pools.set(context, pool);
+    let invocation = invocations.get(context);
+    if (!invocation) {
+      invocation = { pool: invocationPool(settings, context), clock: new InvocationClock(settings, context) };
+      invocations.set(context, invocation);
     }
-    const taken = await pool.take(key, concurrency, { wait: true });
-    if (taken.lease) {
-      let lease: Lease | undefined = taken.lease;
-      try {
-        // A lease handed over by a sibling record may be too short for this one: extend it, or lose it.
-        lease = await pool.ensureCovers(lease);
-        if (lease) return await handler(record, context, lease);
-      } finally {
-        if (lease) await pool.giveBack(lease);
+    const { pool, clock } = invocation;
+    const { logger } = settings.store;
+    const factsOf = () => queueUrls.facts(record.eventSourceARN);
+    let lineage = lineageOf(record);
+    if (!isFifo(record)) {
+      const admission = await admit(record, settings, factsOf);
+      if (admission.verdict === 'busy') throw new Error('its parked twin is running; asks again');
+      if (admission.verdict === 'duplicate') {
+        logger.warn(
+          'SQS throttle: dropped a copy whose twin already ran (a holder ran it parked, or a repeated send made two)',
+          {
+            messageId: record.messageId,
+          },
+        );
+        return undefined;
+      }
+      if (admission.verdict === 'exhausted') {
+        if (
+          await moveToDeadLetter(settings.sqs, queueUrls, await factsOf(), record, admission.lineage, logger)
+        ) {
+          return undefined;
+        }
+        throw new Error(`maxAttempts reached for ${record.messageId}; not moved`);
+      }
+      lineage = admission.lineage;
+    }
+    let outOfTime = !clock.canStart();
+    let retryAfterMs: number | undefined;
+    if (!outOfTime) {
+      const taken = await pool.take(key, concurrency, { wait: true });
+      if (taken.lease) {
+        let lease: Lease | undefined = taken.lease;
+        try {
+          // A wait for a sibling's slot may have used the time left.
+          outOfTime = !clock.canStart();
+          // A lease handed over by a sibling record may be too short for this one: extend it, or lose it.
+          if (!outOfTime) lease = await pool.ensureCovers(lease);
+          if (lease && !outOfTime)
+            return await clock.timed(async () => handler(record, context, lease as Lease));
+        } finally {
+          if (lease) await pool.giveBack(lease);
+        }
+      } else {
+        retryAfterMs = taken.retryAfterMs;
       }
     }
-    const retryAfterMs = taken.lease ? undefined : taken.retryAfterMs;
-    const delaySeconds = throttleDelaySeconds(throttleAttempts(record), settings.backoff, retryAfterMs);
-    const url = await queueUrls.of(record.eventSourceARN);
+    const delaySeconds = outOfTime
+      ? 0
+      : throttleDelaySeconds(
+          isFifo(record) ? lineage.failures : lineage.requeues,
+          settings.backoff,
+          retryAfterMs,
+        );
+    const facts = await factsOf();
     if (isFifo(record)) {
-      await deferFifo(
-        settings.sqs,
-        url,
-        [{ record, visibilitySeconds: delaySeconds }],
-        settings.store.logger,
-      );
+      await deferFifo(settings.sqs, facts.url, [{ record, visibilitySeconds: delaySeconds }], logger);
       throw new ConcurrencyLimitedError(key, delaySeconds);
     }
-    const notSent = await requeue(settings.sqs, url, [{ record, delaySeconds }], settings.store.logger);
+    const { notSent } = await requeue(settings.sqs, facts, [{ record, delaySeconds, lineage }], logger);
     if (notSent.size > 0) throw new ConcurrencyLimitedError(key, delaySeconds);
     return undefined;
   };

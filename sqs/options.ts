@@ -1,11 +1,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { defaults, limits } from '../core/defaults.js';
+import { defaults } from '../core/defaults.js';
 import { InvalidLockOptionError } from '../core/errors.js';
 import { consoleLogger, type LockClient, type LockLogger, type LockStore } from '../core/store.js';
 import type { ThrottleBackoff } from '../core/throttle/backoff.js';
-import { validateConcurrency, validateDuration, validateTableName } from '../core/validate.js';
+import {
+  validateCallable,
+  validateConcurrency,
+  validateDuration,
+  validateKnownOptions,
+  validateResourceId,
+  validateTableName,
+} from '../core/validate.js';
 
 /**
  * The SQS client narrowed to the one call the throttle makes.
@@ -66,7 +73,36 @@ export interface ConcurrencyLimitOptions {
   queueUrl?: (queueArn: string) => string | Promise<string>;
   /** Where warnings go (lost leases, failed re-queues). Default: stderr. */
   logger?: LockLogger;
+  /**
+   * Failed deliveries of a message, counted across its re-queued copies, after which the
+   * throttle moves it to the queue's dead-letter queue instead of running it again: an integer
+   * 1..1000. Default: the queue's own `maxReceiveCount` (from its RedrivePolicy); none without one.
+   */
+  maxAttempts?: number;
+  /**
+   * No record starts with less than this left before the invocation's deadline (plus
+   * `leaseSeconds`, or the longest record seen so far in the invocation): the rest are re-queued
+   * (FIFO: hidden) in time. Seconds, 0.1..60; default 1.
+   */
+  deadlineMarginSeconds?: number;
 }
+
+/** Every option's name: a misspelt one (`concurency`) is refused rather than ignored. */
+const optionNames = [
+  'key',
+  'concurrency',
+  'leaseSeconds',
+  'parallelism',
+  'backoff',
+  'throwOnFullBatchFailure',
+  'tableName',
+  'dynamoDbClient',
+  'sqsClient',
+  'queueUrl',
+  'logger',
+  'maxAttempts',
+  'deadlineMarginSeconds',
+] as const satisfies ReadonlyArray<keyof ConcurrencyLimitOptions>;
 
 /**
  * The options checked, with their defaults filled in.
@@ -84,6 +120,9 @@ export interface ThrottleSettings {
   store: LockStore;
   sqs: ThrottleSqsClient;
   queueUrl: ((queueArn: string) => string | Promise<string>) | undefined;
+  /** Undefined: the queue's maxReceiveCount. */
+  maxAttempts: number | undefined;
+  deadlineMarginMs: number;
 }
 
 /**
@@ -97,6 +136,10 @@ export const throttleDefaults = {
   parallelismMax: 10_000,
   backoff: { baseSeconds: 1, capSeconds: 60 },
   backoffCapMax: 900,
+  deadlineMarginSeconds: 1,
+  maxAttemptsMax: 1000,
+  /** A shorter lease is within the clock bound (100 ms by default) itself: no handler fits in it. */
+  leaseSecondsMin: 0.1,
 } as const;
 
 let sharedDynamoDb: DynamoDBClient | undefined;
@@ -113,6 +156,7 @@ export function resolveOptions(options: ConcurrencyLimitOptions): ThrottleSettin
   if (options === null || typeof options !== 'object') {
     throw new InvalidLockOptionError('options', 'an object with `key` and `concurrency`', options);
   }
+  validateKnownOptions(options, optionNames);
   const key = requireFunction(options.key, 'key');
   const concurrency = options.concurrency;
   const concurrencyOf =
@@ -123,6 +167,34 @@ export function resolveOptions(options: ConcurrencyLimitOptions): ThrottleSettin
     options.leaseSeconds === undefined
       ? undefined
       : Math.round(validateDuration(options.leaseSeconds, 'leaseSeconds') * 1000);
+  if (leaseMs !== undefined && leaseMs < throttleDefaults.leaseSecondsMin * 1000) {
+    throw new InvalidLockOptionError(
+      'leaseSeconds',
+      `a number of seconds from ${throttleDefaults.leaseSecondsMin} to 43200`,
+      options.leaseSeconds,
+    );
+  }
+  if (options.backoff !== undefined && (options.backoff === null || typeof options.backoff !== 'object')) {
+    throw new InvalidLockOptionError(
+      'backoff',
+      'an object with `baseSeconds` and/or `capSeconds`',
+      options.backoff,
+    );
+  }
+  if (options.backoff) validateKnownOptions(options.backoff, ['baseSeconds', 'capSeconds']);
+  if (options.logger !== undefined) validateCallable(options.logger, 'logger', 'warn');
+  const maxAttempts =
+    options.maxAttempts === undefined
+      ? undefined
+      : validateInteger(options.maxAttempts, 'maxAttempts', throttleDefaults.maxAttemptsMax);
+  const marginSeconds = options.deadlineMarginSeconds ?? throttleDefaults.deadlineMarginSeconds;
+  if (typeof marginSeconds !== 'number' || !(marginSeconds >= 0.1 && marginSeconds <= 60)) {
+    throw new InvalidLockOptionError(
+      'deadlineMarginSeconds',
+      'a number of seconds from 0.1 to 60',
+      marginSeconds,
+    );
+  }
   const parallelism = validateInteger(
     options.parallelism ?? throttleDefaults.parallelism,
     'parallelism',
@@ -164,6 +236,8 @@ export function resolveOptions(options: ConcurrencyLimitOptions): ThrottleSettin
     },
     sqs: options.sqsClient ?? defaultSqsClient(),
     queueUrl,
+    maxAttempts,
+    deadlineMarginMs: Math.round(marginSeconds * 1000),
   };
 }
 
@@ -174,18 +248,7 @@ export function resolveOptions(options: ConcurrencyLimitOptions): ThrottleSettin
  * const { key, concurrency } = keyOf(settings, record);
  */
 export function keyOf(settings: ThrottleSettings, record: SQSRecord): { key: string; concurrency: number } {
-  const key = settings.key(record);
-  if (
-    typeof key !== 'string' ||
-    key.length === 0 ||
-    Buffer.byteLength(key, 'utf8') > limits.resourceIdMaxBytes
-  ) {
-    throw new InvalidLockOptionError(
-      'key(record)',
-      `a non-empty string of at most ${limits.resourceIdMaxBytes} bytes`,
-      key,
-    );
-  }
+  const key = validateResourceId(settings.key(record), 'key(record)');
   return { key, concurrency: settings.concurrencyOf(key) };
 }
 

@@ -1,7 +1,27 @@
-import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { ThrottleSqsClient } from './options.js';
 
 const ARN = /^arn:aws[a-z-]*:sqs:([^:]+):([0-9]{12}):([^:]+)$/;
+
+/** SQS's largest message, and the queue's default when it says nothing. */
+export const sqsMaxMessageBytes = 1_048_576;
+
+/**
+ * What the throttle must know of a queue besides its URL: the largest message it takes, and
+ * its dead-letter queue (where the throttle moves a message that failed `maxAttempts` times).
+ *
+ * @example
+ * const facts: QueueFacts = { url, maxMessageBytes: 262_144, visibilityTimeoutMs: 30_000, maxReceiveCount: 3, deadLetterArn: 'arn:aws:sqs:…:orders-dlq' };
+ */
+export interface QueueFacts {
+  url: string;
+  maxMessageBytes: number;
+  /** The queue's visibility timeout: a batch must end within it, or its records come back. */
+  visibilityTimeoutMs: number;
+  /** From the queue's RedrivePolicy; undefined without one. */
+  maxReceiveCount?: number;
+  deadLetterArn?: string;
+}
 
 /**
  * Finds queue URLs from queue ARNs (a record's `eventSourceARN`) with GetQueueUrl, once per queue
@@ -16,6 +36,7 @@ export class QueueUrls {
   readonly #client: ThrottleSqsClient;
   readonly #resolve: ((queueArn: string) => string | Promise<string>) | undefined;
   readonly #urls = new Map<string, Promise<string>>();
+  readonly #facts = new Map<string, Promise<QueueFacts>>();
 
   constructor(client: ThrottleSqsClient, resolve?: (queueArn: string) => string | Promise<string>) {
     this.#client = client;
@@ -32,6 +53,46 @@ export class QueueUrls {
       url.catch(() => this.#urls.delete(queueArn));
     }
     return url;
+  }
+
+  /**
+   * The queue's URL, size limit and redrive policy: one GetQueueAttributes per queue and
+   * container, besides the URL's look-up.
+   */
+  facts(queueArn: string): Promise<QueueFacts> {
+    let facts = this.#facts.get(queueArn);
+    if (!facts) {
+      facts = this.#readFacts(queueArn);
+      this.#facts.set(queueArn, facts);
+      facts.catch(() => this.#facts.delete(queueArn));
+    }
+    return facts;
+  }
+
+  async #readFacts(queueArn: string): Promise<QueueFacts> {
+    const url = await this.of(queueArn);
+    const { Attributes = {} } = await this.#client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['MaximumMessageSize', 'RedrivePolicy'],
+      }),
+    );
+    const size = Number(Attributes.MaximumMessageSize);
+    const facts: QueueFacts = {
+      url,
+      maxMessageBytes: Number.isInteger(size) && size > 0 ? size : sqsMaxMessageBytes,
+      visibilityTimeoutMs: (Number(Attributes.VisibilityTimeout) || 30) * 1000,
+    };
+    if (Attributes.RedrivePolicy) {
+      const policy = JSON.parse(Attributes.RedrivePolicy) as {
+        deadLetterTargetArn?: string;
+        maxReceiveCount?: unknown;
+      };
+      const count = Number(policy.maxReceiveCount);
+      if (Number.isInteger(count) && count > 0) facts.maxReceiveCount = count;
+      if (typeof policy.deadLetterTargetArn === 'string') facts.deadLetterArn = policy.deadLetterTargetArn;
+    }
+    return facts;
   }
 
   async #lookUp(queueArn: string): Promise<string> {

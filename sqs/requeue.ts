@@ -1,84 +1,148 @@
-import { DeleteMessageBatchCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  type MessageAttributeValue,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { LockLogger } from '../core/store.js';
-import { requeueAttributes, throttleAttempts } from './attempts.js';
+import { copyAttributes, type Lineage, messageBytes } from './attempts.js';
+import { type Deferral, deferFifo } from './defer-fifo.js';
 import type { ThrottleSqsClient } from './options.js';
+import { type QueueFacts, sqsMaxMessageBytes } from './queue-url.js';
 
 /**
- * A throttled record of a standard queue, and how long its copy stays hidden.
+ * A throttled record of a standard queue, how long its copy stays hidden, and the line its copy
+ * continues (from the record's admission).
  *
  * @example
- * const item: Requeue = { record, delaySeconds: 3 };
+ * const item: Requeue = { record, delaySeconds: 3, lineage };
  */
 export interface Requeue {
   record: SQSRecord;
   delaySeconds: number;
+  lineage: Lineage;
 }
 
 /** SQS batch calls take at most 10 entries. */
 const batchLimit = 10;
-let warnedAboutFullAttributes = false;
 
 /**
  * Puts throttled messages of a standard queue back with a timer, so that throttling never uses
  * up their receive count nor sends them to the dead-letter queue: each is sent again (body,
- * message attributes and trace header kept, the attempt counter raised) with `DelaySeconds`, then
- * the original is deleted. Returns the message ids that could not be sent: report those as
- * failures, so they come back through the ordinary visibility timeout instead of being lost.
+ * message attributes and trace header kept, and `dlm-throttle-attempt` with the line's counts
+ * and identity) with `DelaySeconds`, then the original is deleted. Batches are cut at 10
+ * entries and at SQS's 1 MiB per request.
  *
- * The original is deleted here rather than left to the event source mapping, so that a batch
- * that fails later as a whole (a timeout, a crash) cannot bring it back next to its copy.
+ * A message with no room for the attribute (10 attributes of its own, or a size within the
+ * attribute's few dozen bytes of the queue's `MaximumMessageSize`) is not copied: it is hidden
+ * for its delay, as on FIFO, and each such return counts as a receive.
+ *
+ * Returns the message ids that must be reported as failures (hidden, or not sent): they come
+ * back through the visibility timeout instead of being lost. A lost answer the SDK repeats may
+ * leave two copies with one identity: `admit` runs only one.
  *
  * @example
- * const notSent = await requeue(sqs, queueUrl, [{ record, delaySeconds: 3 }], logger);
+ * const { notSent, copies } = await requeue(sqs, facts, [{ record, delaySeconds: 3, lineage }], logger);
  */
 export async function requeue(
   sqs: ThrottleSqsClient,
-  queueUrl: string,
+  facts: QueueFacts,
   items: Requeue[],
   logger: LockLogger,
-): Promise<Set<string>> {
+): Promise<{ notSent: Set<string>; copies: SentCopy[] }> {
   const notSent = new Set<string>();
-  for (let start = 0; start < items.length; start += batchLimit) {
-    const chunk = items.slice(start, start + batchLimit);
-    const sent = await send(sqs, queueUrl, chunk, logger);
-    for (const { record } of chunk) if (!sent.includes(record)) notSent.add(record.messageId);
-    if (sent.length > 0) await deleteOriginals(sqs, queueUrl, sent, logger);
+  const copies: SentCopy[] = [];
+  const hidden: Deferral[] = [];
+  const chunks: Array<Array<{ item: Requeue; entry: Entry }>> = [];
+  let chunk: Array<{ item: Requeue; entry: Entry }> = [];
+  let chunkBytes = 0;
+  for (const item of items) {
+    const entry = entryOf(item, facts);
+    if (!entry) {
+      hidden.push({ record: item.record, visibilitySeconds: item.delaySeconds });
+      continue;
+    }
+    if (chunk.length === batchLimit || (chunk.length > 0 && chunkBytes + entry.bytes > sqsMaxMessageBytes)) {
+      chunks.push(chunk);
+      chunk = [];
+      chunkBytes = 0;
+    }
+    chunk.push({ item, entry });
+    chunkBytes += entry.bytes;
   }
-  return notSent;
+  if (chunk.length > 0) chunks.push(chunk);
+  for (const part of chunks) {
+    const sent = await send(sqs, facts.url, part, logger);
+    const sentRecords = sent.map(({ item }) => item.record);
+    for (const { item } of part) if (!sentRecords.includes(item.record)) notSent.add(item.record.messageId);
+    copies.push(...sent);
+    if (sent.length > 0) await deleteOriginals(sqs, facts.url, sentRecords, logger);
+  }
+  if (hidden.length > 0) {
+    logger.warn(
+      'SQS throttle: no room for the attempt attribute; hiding the message instead (counts as a receive)',
+      {
+        messages: hidden.length,
+        messageId: hidden[0]?.record.messageId,
+      },
+    );
+    await deferFifo(sqs, facts.url, hidden, logger);
+    for (const { record } of hidden) notSent.add(record.messageId);
+  }
+  return { notSent, copies };
+}
+
+/**
+ * A copy SQS took: its message id, and the attributes it carries (for parking it).
+ *
+ * @example
+ * const { messageId, item } = copies[0];
+ */
+export interface SentCopy {
+  item: Requeue;
+  messageId: string;
+  attributes: Record<string, MessageAttributeValue>;
+}
+
+interface Entry {
+  bytes: number;
+  body: Record<string, unknown>;
+  attributes: Record<string, MessageAttributeValue>;
+}
+
+/** The copy's SendMessageBatch entry, or undefined when the attribute does not fit. */
+function entryOf({ record, delaySeconds, lineage }: Requeue, facts: QueueFacts): Entry | undefined {
+  const attributes = copyAttributes(record, { ...lineage, requeues: lineage.requeues + 1 });
+  if (!attributes) return undefined;
+  const bytes = messageBytes(record.body, attributes);
+  if (bytes > facts.maxMessageBytes) return undefined;
+  const traceHeader = record.attributes.AWSTraceHeader;
+  return {
+    bytes,
+    attributes,
+    body: {
+      MessageBody: record.body,
+      DelaySeconds: delaySeconds,
+      MessageAttributes: attributes,
+      ...(traceHeader && {
+        MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: traceHeader } },
+      }),
+    },
+  };
 }
 
 async function send(
   sqs: ThrottleSqsClient,
   queueUrl: string,
-  chunk: Requeue[],
+  chunk: Array<{ item: Requeue; entry: Entry }>,
   logger: LockLogger,
-): Promise<SQSRecord[]> {
-  const entries = chunk.map(({ record, delaySeconds }, index) => {
-    const { attributes, counted } = requeueAttributes(record, throttleAttempts(record) + 1);
-    if (!counted && !warnedAboutFullAttributes) {
-      warnedAboutFullAttributes = true;
-      logger.warn(
-        'SQS throttle: a message has 10 attributes, so no attempt counter; its back-off restarts each time',
-        {
-          messageId: record.messageId,
-        },
-      );
-    }
-    const traceHeader = record.attributes.AWSTraceHeader;
-    return {
-      Id: String(index),
-      MessageBody: record.body,
-      DelaySeconds: delaySeconds,
-      ...(Object.keys(attributes).length > 0 && { MessageAttributes: attributes }),
-      ...(traceHeader && {
-        MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: traceHeader } },
-      }),
-    };
-  });
+): Promise<SentCopy[]> {
   try {
     const { Successful = [], Failed = [] } = await sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map(({ entry }, index) => ({ Id: String(index), ...entry.body }) as never),
+      }),
     );
     if (Failed.length > 0) {
       logger.warn('SQS throttle: re-queue refused; those messages return after their visibility timeout', {
@@ -87,9 +151,13 @@ async function send(
         message: Failed[0]?.Message,
       });
     }
-    return Successful.map((entry) => chunk[Number(entry.Id)]?.record).filter(
-      (record) => record !== undefined,
-    );
+    const copies: SentCopy[] = [];
+    for (const entry of Successful) {
+      const part = chunk[Number(entry.Id)];
+      if (part)
+        copies.push({ item: part.item, messageId: entry.MessageId ?? '', attributes: part.entry.attributes });
+    }
+    return copies;
   } catch (error) {
     logger.warn('SQS throttle: re-queue failed; those messages return after their visibility timeout', {
       messages: chunk.length,

@@ -2,7 +2,10 @@ import type { Context, SQSRecord } from 'aws-lambda';
 import type { Lease } from '../core/lease.js';
 import type { SlotPool } from '../core/throttle/slot-pool.js';
 import { isFifo } from './attempts.js';
+import { recentContention } from './contention.js';
+import type { InvocationClock } from './deadline.js';
 import { keyOf, type ThrottleSettings } from './options.js';
+import type { ParkedRunner } from './parked-runner.js';
 
 /**
  * The record handler the throttle calls: Powertools' record handler, plus the lease it runs
@@ -29,7 +32,9 @@ export type RecordOutcome =
   /** No slot free for its key; not run. */
   | { status: 'throttled'; retryAfterMs?: number }
   /** FIFO: behind a throttled record of its group; not run, hidden as long as it. */
-  | { status: 'deferred' };
+  | { status: 'deferred' }
+  /** Not started: too close to the invocation's deadline. Re-queued (FIFO: hidden) without delay. */
+  | { status: 'unstarted' };
 
 /** Lets at most `size` workers of one batch run at once, in the order they asked. */
 class Permits {
@@ -58,6 +63,8 @@ interface KeyLane {
   key: string;
   concurrency: number;
   pending: number[];
+  /** The deadline stopped the lane: its pending records are unstarted, not throttled. */
+  outOfTime?: boolean;
   retryAfterMs?: number;
   error?: unknown;
 }
@@ -81,12 +88,15 @@ export async function runBatch(
   context: Context,
   settings: ThrottleSettings,
   pool: SlotPool,
+  clock: InvocationClock,
+  settled: ReadonlyMap<number, RecordOutcome> = new Map(),
+  parked?: ParkedRunner,
 ): Promise<RecordOutcome[]> {
   const outcomes: RecordOutcome[] = records.map(() => ({ status: 'skipped' }));
   const permits = new Permits(settings.parallelism);
   const run = async (index: number, lease: Lease): Promise<RecordOutcome> => {
     try {
-      await handler(records[index] as SQSRecord, context, lease);
+      await clock.timed(async () => handler(records[index] as SQSRecord, context, lease));
       return { status: 'done' };
     } catch (error) {
       return { status: 'failed', error };
@@ -96,6 +106,11 @@ export async function runBatch(
   const standard: number[] = [];
   const groups = new Map<string, number[]>();
   for (const [index, record] of records.entries()) {
+    const outcome = settled.get(index);
+    if (outcome) {
+      outcomes[index] = outcome;
+      continue;
+    }
     if (!isFifo(record)) {
       standard.push(index);
       continue;
@@ -109,11 +124,11 @@ export async function runBatch(
   for (const lane of lanes) {
     const count = Math.min(lane.pending.length, lane.concurrency, settings.parallelism);
     for (let worker = 0; worker < count; worker++) {
-      workers.push(permits.run(() => drainLane(lane, pool, outcomes, run)));
+      workers.push(permits.run(() => drainLane(lane, pool, clock, outcomes, run, parked)));
     }
   }
   for (const indexes of groups.values()) {
-    workers.push(permits.run(() => runGroup(indexes, records, settings, pool, outcomes, run)));
+    workers.push(permits.run(() => runGroup(indexes, records, settings, pool, clock, outcomes, run)));
   }
   await Promise.all(workers);
 
@@ -122,10 +137,12 @@ export async function runBatch(
       outcomes[index] =
         lane.error !== undefined
           ? { status: 'failed', error: lane.error }
-          : {
-              status: 'throttled',
-              ...(lane.retryAfterMs !== undefined && { retryAfterMs: lane.retryAfterMs }),
-            };
+          : lane.outOfTime
+            ? { status: 'unstarted' }
+            : {
+                status: 'throttled',
+                ...(lane.retryAfterMs !== undefined && { retryAfterMs: lane.retryAfterMs }),
+              };
     }
   }
   return outcomes;
@@ -156,15 +173,22 @@ function keyLanes(
 async function drainLane(
   lane: KeyLane,
   pool: SlotPool,
+  clock: InvocationClock,
   outcomes: RecordOutcome[],
   run: (index: number, lease: Lease) => Promise<RecordOutcome>,
+  parked?: ParkedRunner,
 ): Promise<void> {
   // Workers that start after their lane was drained take no slot.
-  if (lane.pending.length === 0) return;
+  if (lane.pending.length === 0 || lane.outOfTime) return;
+  if (!clock.canStart()) {
+    lane.outOfTime = true;
+    return;
+  }
   let lease: Lease | undefined;
   try {
     const taken = await pool.take(lane.key, lane.concurrency, { wait: false });
     if (!taken.lease) {
+      recentContention.saw(lane.key);
       if (taken.retryAfterMs !== undefined) lane.retryAfterMs = taken.retryAfterMs;
       return;
     }
@@ -175,6 +199,12 @@ async function drainLane(
   }
   try {
     for (let index = lane.pending.shift(); index !== undefined; index = lane.pending.shift()) {
+      if (lane.outOfTime || !clock.canStart()) {
+        // Left for the re-queue, which needs the margin this record would have used.
+        lane.pending.unshift(index);
+        lane.outOfTime = true;
+        return;
+      }
       let covered: Lease | undefined;
       try {
         covered = await pool.ensureCovers(lease);
@@ -191,6 +221,20 @@ async function drainLane(
       lease = covered;
       outcomes[index] = await run(index, lease);
     }
+    // The batch's own records are done: records other invocations parked for the key get the
+    // slot next, before it is given back.
+    while (parked && lease && recentContention.recent(lane.key)) {
+      const held: Lease = lease;
+      let lost = false;
+      const ran = await parked.runNext(lane.key, async () => {
+        const covered = await pool.ensureCovers(held).catch(() => held);
+        if (!covered) lost = true;
+        else lease = covered;
+        return covered;
+      });
+      if (lost) lease = undefined;
+      if (!ran) break;
+    }
   } finally {
     if (lease) await pool.giveBack(lease);
   }
@@ -202,6 +246,7 @@ async function runGroup(
   records: SQSRecord[],
   settings: ThrottleSettings,
   pool: SlotPool,
+  clock: InvocationClock,
   outcomes: RecordOutcome[],
   run: (index: number, lease: Lease) => Promise<RecordOutcome>,
 ): Promise<void> {
@@ -212,6 +257,7 @@ async function runGroup(
   };
   try {
     for (const [position, index] of indexes.entries()) {
+      if (!clock.canStart()) return stop(position, { status: 'unstarted' }, { status: 'deferred' });
       try {
         const { key, concurrency } = keyOf(settings, records[index] as SQSRecord);
         // One lease at a time per worker: whoever holds a lease never waits, so no worker waits in a cycle.
@@ -235,6 +281,8 @@ async function runGroup(
         }
         lease = await pool.ensureCovers(lease);
         if (!lease) return stop(position, { status: 'throttled' }, { status: 'deferred' });
+        // A wait for a sibling's slot may have used the time left.
+        if (!clock.canStart()) return stop(position, { status: 'unstarted' }, { status: 'deferred' });
       } catch (error) {
         return stop(position, { status: 'failed', error }, { status: 'skipped' });
       }

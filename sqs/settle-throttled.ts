@@ -1,25 +1,28 @@
 import type { SQSRecord } from 'aws-lambda';
 import { throttleDelaySeconds } from '../core/throttle/backoff.js';
-import { isFifo, throttleAttempts } from './attempts.js';
+import { isFifo, type Lineage, lineageOf } from './attempts.js';
 import { type Deferral, deferFifo } from './defer-fifo.js';
 import type { ThrottleSettings } from './options.js';
+import { parkCopies } from './park-copies.js';
 import type { QueueUrls } from './queue-url.js';
 import { type Requeue, requeue } from './requeue.js';
 import type { RecordOutcome } from './run-batch.js';
 
 /**
- * Sends the throttled records of a batch on their way back: standard-queue records re-queued
- * with a timer, FIFO records (and the rest of their group) hidden for the same back-off. One
- * SendMessageBatch and one DeleteMessageBatch, or one ChangeMessageVisibilityBatch, per 10
- * records. Returns the ids of standard-queue records that could not be re-queued: they must be
- * reported as failures so that the queue hands them out again.
+ * Sends the throttled and unstarted records of a batch on their way back: standard-queue records
+ * re-queued (throttled: with a back-off timer; unstarted at the deadline: at once), FIFO records
+ * (and the rest of their group) hidden for the same delay. One SendMessageBatch and one
+ * DeleteMessageBatch, or one ChangeMessageVisibilityBatch, per 10 records. Returns the ids of
+ * standard-queue records that must be reported as failures (not re-queued, or hidden instead):
+ * the queue then hands them out again.
  *
  * @example
- * const notSettled = await settleThrottled(event.Records, outcomes, settings, queueUrls);
+ * const notSettled = await settleThrottled(event.Records, outcomes, lineages, settings, queueUrls);
  */
 export async function settleThrottled(
   records: SQSRecord[],
   outcomes: RecordOutcome[],
+  lineages: ReadonlyMap<number, Lineage>,
   settings: ThrottleSettings,
   queueUrls: QueueUrls,
 ): Promise<Set<string>> {
@@ -29,27 +32,38 @@ export async function settleThrottled(
   const groupDelay = new Map<string, number>();
   records.forEach((record, index) => {
     const outcome = outcomes[index];
-    if (outcome?.status !== 'throttled' && outcome?.status !== 'deferred') return;
+    if (outcome?.status !== 'throttled' && outcome?.status !== 'deferred' && outcome?.status !== 'unstarted')
+      return;
     const queue = record.eventSourceARN;
-    const retryAfterMs = outcome.status === 'throttled' ? outcome.retryAfterMs : undefined;
-    const delay = throttleDelaySeconds(throttleAttempts(record), settings.backoff, retryAfterMs);
+    const lineage = lineages.get(index) ?? lineageOf(record);
+    const delay =
+      outcome.status === 'unstarted'
+        ? 0
+        : throttleDelaySeconds(
+            isFifo(record) ? lineage.failures : lineage.requeues,
+            settings.backoff,
+            outcome.status === 'throttled' ? outcome.retryAfterMs : undefined,
+          );
     if (!isFifo(record)) {
-      requeues.set(queue, [...(requeues.get(queue) ?? []), { record, delaySeconds: delay }]);
+      requeues.set(queue, [...(requeues.get(queue) ?? []), { record, delaySeconds: delay, lineage }]);
       return;
     }
     const group = `${queue} ${record.attributes.MessageGroupId ?? ''}`;
-    if (outcome.status === 'throttled') groupDelay.set(group, delay);
+    if (outcome.status !== 'deferred') groupDelay.set(group, delay);
     const visibilitySeconds = groupDelay.get(group) ?? delay;
     deferrals.set(queue, [...(deferrals.get(queue) ?? []), { record, visibilitySeconds }]);
   });
 
   const notSettled = new Set<string>();
   const { logger } = settings.store;
+  const throttledIds = new Set(
+    records.filter((_, index) => outcomes[index]?.status === 'throttled').map((record) => record.messageId),
+  );
   await Promise.all([
     ...[...requeues].map(async ([queueArn, items]) => {
-      const url = await queueUrls.of(queueArn).catch((error: unknown) => {
+      const facts = await queueUrls.facts(queueArn).catch((error: unknown) => {
         logger.warn(
-          'SQS throttle: cannot find the queue URL; throttled messages return after their visibility timeout',
+          'SQS throttle: cannot read the queue (URL, size limit); throttled messages return after their visibility timeout',
           {
             queueArn,
             error: error instanceof Error ? error.message : String(error),
@@ -57,10 +71,14 @@ export async function settleThrottled(
         );
         return undefined;
       });
-      const failed = url
-        ? await requeue(settings.sqs, url, items, logger)
-        : items.map((item) => item.record.messageId);
-      for (const id of failed) notSettled.add(id);
+      if (!facts) {
+        for (const item of items) notSettled.add(item.record.messageId);
+        return;
+      }
+      const { notSent, copies } = await requeue(settings.sqs, facts, items, logger);
+      for (const id of notSent) notSettled.add(id);
+      const throttled = copies.filter(({ item }) => throttledIds.has(item.record.messageId));
+      await parkCopies(settings, throttled);
     }),
     ...[...deferrals].map(async ([queueArn, items]) => {
       const url = await queueUrls.of(queueArn).catch(() => undefined);

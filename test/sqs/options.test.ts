@@ -49,6 +49,25 @@ describe('options', () => {
     expect(refusal(undefined)).toMatch(/^Expected `options`/);
   });
 
+  it('refuses misspelt options, a back-off that is not an object, a logger without warn and a lease within the clock bound', () => {
+    expect(refusal({ ...valid, leaseSecond: 30 } as never)).toMatch(
+      /^Expected `leaseSecond` to be absent: it is not an option/,
+    );
+    expect(refusal({ ...valid, concurency: 2 } as never)).toMatch(/^Expected `concurency` to be absent/);
+    expect(refusal({ ...valid, backoff: 5 as never })).toMatch(/^Expected `backoff` to be an object/);
+    expect(refusal({ ...valid, backoff: { base: 1 } as never })).toMatch(/^Expected `base` to be absent/);
+    expect(refusal({ ...valid, logger: {} as never })).toBe(
+      'Expected `logger` to be an object with a `warn` method, got object',
+    );
+    expect(refusal({ ...valid, leaseSeconds: 0.0004 })).toMatch(
+      /^Expected `leaseSeconds` to be a number of seconds from 0.1/,
+    );
+    expect(refusal({ ...valid, maxAttempts: 0 })).toBe(
+      'Expected `maxAttempts` to be an integer from 1 to 1000, got 0',
+    );
+    expect(refusal({ ...valid, deadlineMarginSeconds: 0 })).toMatch(/^Expected `deadlineMarginSeconds`/);
+  });
+
   it('checks the handler, in both wrappers', () => {
     expect(() => limitConcurrency('nope' as never, valid)).toThrow('Expected `handler` to be a function');
     expect(() => limitRecordConcurrency(undefined as never, valid)).toThrow(

@@ -1,0 +1,114 @@
+import type { Context } from 'aws-lambda';
+import type { Lease } from '../core/lease.js';
+import { claimParked, settleParkedClaim } from './copy-claims.js';
+import type { InvocationClock } from './deadline.js';
+import type { ThrottleSettings } from './options.js';
+import { type ParkedRecord, parkedRecords, unpark } from './parking.js';
+import type { ThrottledRecordHandler } from './run-batch.js';
+
+/** Parked records read per query: a page the holder works through before asking again. */
+const pageSize = 10;
+
+/**
+ * Lets the holder of a key's slot run the records other invocations parked for that key, under
+ * the same lease, before it gives the slot back: the slot goes from one record to the next in
+ * the time of a query and a write, instead of idling until a re-queued copy's timer ends. Each
+ * parked record is claimed first (its SQS copy is then dropped when it comes back) and settled
+ * after the run: done, or lapsed so the copy runs (a failed run is not retried here). The chain
+ * stops at the deadline margin, and by `chainEndMs` (the batch's visibility timeout less the
+ * margin twice): its own records must be deleted before they would come back.
+ *
+ * @example
+ * const runner = new ParkedRunner(settings, handler, context, clock, 'fn:req-1', async () => Date.now() + 10_000);
+ * while (await runner.runNext('partner-api', lease)) {}
+ */
+export class ParkedRunner {
+  readonly #settings: ThrottleSettings;
+  readonly #handler: ThrottledRecordHandler;
+  readonly #context: Context;
+  readonly #clock: InvocationClock;
+  readonly #holder: string;
+  readonly #chainEndMs: () => Promise<number>;
+  #chainEnd: Promise<number> | undefined;
+  readonly #pages = new Map<string, Promise<ParkedRecord[]>>();
+  /** Parked records run by this invocation (for the bench and tests). */
+  ran = 0;
+
+  constructor(
+    settings: ThrottleSettings,
+    handler: ThrottledRecordHandler,
+    context: Context,
+    clock: InvocationClock,
+    holder: string,
+    chainEndMs: () => Promise<number>,
+  ) {
+    this.#chainEndMs = chainEndMs;
+    this.#settings = settings;
+    this.#handler = handler;
+    this.#context = context;
+    this.#clock = clock;
+    this.#holder = holder;
+  }
+
+  /**
+   * Runs one parked record of `key` under the lease `cover()` makes last for it (undefined: lost,
+   * run nothing); false when none is left, the lease is lost, or time is short.
+   */
+  async runNext(key: string, cover: () => Promise<Lease | undefined>): Promise<boolean> {
+    const { store } = this.#settings;
+    for (;;) {
+      if (!this.#clock.canStart()) return false;
+      // The batch's own records are deleted only when the invocation ends: it must end before
+      // their visibility timeout, or they are delivered again.
+      this.#chainEnd ??= this.#chainEndMs().catch(() => 0);
+      if (Date.now() + (this.#settings.leaseMs ?? 0) >= (await this.#chainEnd)) return false;
+      const parked = await this.#take(key);
+      if (!parked) return false;
+      const lease = await cover();
+      if (!lease) return false;
+      const claimed = await claimParked(
+        store,
+        parked.origin,
+        parked.generation,
+        this.#holder,
+        lease.expiresAtMs,
+      ).catch(() => false);
+      if (!claimed) {
+        // Its copy came back and claimed it, or another holder has it: not ours to run.
+        await unpark(store, key, parked.concurrencyId).catch(() => {});
+        continue;
+      }
+      let done = false;
+      try {
+        await this.#clock.timed(async () => this.#handler(parked.record, this.#context, lease));
+        done = true;
+        this.ran++;
+      } catch (error) {
+        store.logger.warn('SQS throttle: a parked record failed; its re-queued copy runs it again', {
+          messageId: parked.record.messageId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      // Both at once: the slot's next record waits for them.
+      await Promise.all([
+        settleParkedClaim(store, parked.origin, parked.generation, this.#holder, done).catch(() => {}),
+        unpark(store, key, parked.concurrencyId).catch(() => {}),
+      ]);
+      return true;
+    }
+  }
+
+  /** The next parked record of `key`: one query per page, shared by the key's workers. */
+  async #take(key: string): Promise<ParkedRecord | undefined> {
+    let page = this.#pages.get(key);
+    if (page && (await page).length === 0) page = undefined;
+    if (!page) {
+      page = parkedRecords(this.#settings.store, key, pageSize).catch(() => []);
+      this.#pages.set(key, page);
+    }
+    const records = await page;
+    const next = records.shift();
+    if (!next) this.#pages.delete(key);
+    return next;
+  }
+}
