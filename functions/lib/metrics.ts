@@ -1,21 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type MetricName, metricsNamespace } from './metric-names.js';
 
-/** The CloudWatch namespace of every dynamo-dlm metric. */
-export const metricsNamespace = 'dynamo-dlm';
-
-/** The metric names, as the dashboard and alarms (`stacks/observability.ts`) read them. */
-export const metricName = {
-  grants: 'Grants',
-  waitTime: 'WaitTime',
-  handOverTime: 'HandOverTime',
-  timeouts: 'Timeouts',
-  slotsFreedByCleanup: 'SlotsFreedByCleanup',
-  requestsStranded: 'RequestsStranded',
-  answersFailed: 'AnswersFailed',
-  throttledRecords: 'ThrottledRecords',
-} as const;
-
-export type MetricName = (typeof metricName)[keyof typeof metricName];
+export { type MetricName, metricName, metricsNamespace } from './metric-names.js';
 
 /** Where EMF lines go: stdout (CloudWatch Logs extracts them) unless a sink is set. */
 type Sink = (line: string) => void;
@@ -60,7 +46,9 @@ export function emitMetric(
   }: { resourceId?: string; unit?: (typeof MetricUnit)[keyof typeof MetricUnit] } = {},
 ): void {
   if (!Number.isFinite(value) || value < 0) return;
-  const metrics = new Metrics({ namespace: metricsNamespace, serviceName: metricsNamespace });
+  // The `service` dimension: the deployment's name prefix (the stack sets it), so stages stay apart.
+  const serviceName = process.env.DLM_METRICS_SERVICE || metricsNamespace;
+  const metrics = new Metrics({ namespace: metricsNamespace, serviceName });
   if (resourceId !== undefined && perResource(resourceId)) metrics.addDimension('resourceId', resourceId);
   metrics.addMetric(name, unit, value);
   if (!sink) {
