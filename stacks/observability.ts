@@ -57,10 +57,10 @@ export function metricsEnvironment(
 export function observe(
   logicalName: string,
   resources: ObservedResources,
-  args: { observability?: ObservabilityOptions; alarmActions?: $util.Input<string>[] } = {},
+  component: { observability?: ObservabilityOptions; alarmActions?: $util.Input<string>[] } = {},
   parent?: $util.Resource,
 ): Observability {
-  const options = args.observability ?? {};
+  const options = component.observability ?? {};
   const { waitP99AlarmMs } = options;
   if (waitP99AlarmMs !== undefined && !(Number.isFinite(waitP99AlarmMs) && waitP99AlarmMs > 0))
     throw new TypeError(
@@ -80,7 +80,7 @@ export function observe(
         evaluationPeriods: 1,
         // No data means nothing happened: no grant waited, the sweeper found nothing.
         treatMissingData: 'notBreaching',
-        alarmActions: args.alarmActions ?? [],
+        alarmActions: component.alarmActions ?? [],
         ...args,
       },
       opts,
