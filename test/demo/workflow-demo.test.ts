@@ -68,14 +68,12 @@ describe("npm start's metrics (the functions' EMF lines, as the dashboard reads 
       failEvery: 0,
       resourceId: `demo-metrics-${process.pid}`,
     });
-    console.log(JSON.stringify(summary));
     expect(summary.ok).toBe(true);
     const metrics = summary.metrics;
     expect(metrics?.lines).toBeGreaterThan(0);
     expect(metrics?.grants).toBe(summary.granted);
     expect(summary.granted).toBe(12);
     expect(metrics?.handOverMs.samples).toBeGreaterThan(0);
-    console.log(JSON.stringify({ m: metrics, d: summary.releaseToGrantMs }));
     expect(Math.abs((metrics?.handOverMs.p50 ?? -100) - summary.releaseToGrantMs.p50)).toBeLessThanOrEqual(5);
     expect(metrics?.waitMs.p50).toBe(summary.waitMs.p50);
   }, 90_000);
