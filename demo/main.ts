@@ -73,7 +73,22 @@ Summary
   slots leaked           ${summary.slotsLeaked}${summary.waitersLeft ? ` (and ${summary.waitersLeft} waiters left)` : ''}
   total                  ${(summary.totalMs / 1000).toFixed(1)} s
   timeline               ${summary.timeline ?? '-'}
+${summary.metrics ? metricsLines(summary.metrics) : ''}
 ${summary.ok ? 'All invariants held.' : 'AN INVARIANT BROKE: see above.'}`);
+}
+
+/** The metric lines' figures, as the dashboard would show them. */
+function metricsLines(metrics: NonNullable<DemoSummary['metrics']>): string {
+  return `
+From the functions' metric lines (${metrics.lines} EMF lines, namespace dynamo-dlm: what the dashboard shows)
+  grants                 ${metrics.grants}
+  wait                   p50 ${metrics.waitMs.p50} ms, p99 ${metrics.waitMs.p99} ms
+  hand-over              p50 ${metrics.handOverMs.p50} ms, p99 ${metrics.handOverMs.p99} ms (${metrics.handOverMs.samples})
+  timeouts               ${metrics.timeouts}
+  slots freed by cleanup ${metrics.slotsFreedByCleanup}
+  stranded (sweeper)     ${metrics.requestsStranded}
+  answers failed         ${metrics.answersFailed}
+`;
 }
 
 function integer(raw: string | undefined, name: string, min: number, max: number): number {

@@ -1,4 +1,5 @@
 import { maxOverlap, quantile } from '../bench/stats.js';
+import type { MetricsSummary } from './metrics-summary.js';
 import type { ExecutionRecord } from './record.js';
 
 /** The demo's findings; `ok` is false when an invariant broke. */
@@ -6,6 +7,8 @@ export interface DemoSummary {
   executions: number;
   concurrency: number;
   succeeded: number;
+  /** Executions whose work step ran, so that were granted a slot. */
+  granted: number;
   failedOnPurpose: number;
   unexpected: number;
   /** How the first unexpected failures failed. */
@@ -17,6 +20,8 @@ export interface DemoSummary {
   waitersLeft: number;
   totalMs: number;
   timeline?: string;
+  /** The same run as the functions' metric lines tell it (what the CloudWatch dashboard shows). */
+  metrics?: MetricsSummary;
   ok: boolean;
 }
 
@@ -41,6 +46,7 @@ export function summarize(
     executions: records.length,
     concurrency,
     succeeded,
+    granted: records.filter((record) => record.grant).length,
     failedOnPurpose,
     unexpected: records.length - succeeded - failedOnPurpose,
     unexpectedFailures: records

@@ -5,7 +5,9 @@ import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aw
 import { exampleStateMachine } from '../core/steps/example-state-machine.js';
 import { countResource } from '../core/waiting/count-resource.js';
 import { type ExampleWorkInput, handler as exampleWork } from '../functions/example-work.js';
+import { parseEmfLine } from '../local/lambda/index.js';
 import type { LocalAws } from '../local/start-local-aws.js';
+import { summarizeMetrics } from './metrics-summary.js';
 import { type ExecutionRecord, exampleLeaseMs } from './record.js';
 import { type DemoSummary, summarize } from './summary.js';
 import { timelineSvg } from './timeline-svg.js';
@@ -99,6 +101,8 @@ export async function runWorkflowDemo(aws: LocalAws, options: DemoOptions): Prom
         ),
       }),
     );
+    // This run's metric lines only (a test's local AWS may have run others before).
+    const firstMetricLine = aws.lambda.metricLines.lines().length;
     const started = Date.now();
     for (let index = 0; index < options.executions; index++) {
       // Every function of the local AWS runs in this one process: a thousand acquires at once
@@ -149,6 +153,8 @@ export async function runWorkflowDemo(aws: LocalAws, options: DemoOptions): Prom
       await countResource(store, options.resourceId),
       Date.now() - started,
     );
+    const lines = aws.lambda.metricLines.lines().slice(firstMetricLine);
+    summary.metrics = summarizeMetrics(lines.flatMap(parseEmfLine), lines.length);
     if (options.timelinePath) {
       mkdirSync(dirname(options.timelinePath), { recursive: true });
       const title = `${options.executions} executions, one resource, concurrency ${options.concurrency}: at most ${summary.mostHoldersAtOnce} held at once`;

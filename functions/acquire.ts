@@ -9,6 +9,7 @@ import { readConfig } from './lib/config.js';
 import { errorName, StepError } from './lib/errors.js';
 import { joinQueue } from './lib/join-queue.js';
 import { logger, tokenHint } from './lib/logger.js';
+import { emitMetric, metricName } from './lib/metrics.js';
 import { acquireInput, parseStepInput } from './lib/schemas.js';
 import { answerUnrecorded, driveSettled, passAfterLeaving, settlePass } from './lib/settle.js';
 
@@ -82,6 +83,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     // The hand-over's pass: its grant answered, and the new head woken.
     if (attempt.kind === 'busy' && attempt.handedOver) await settlePass(store, attempt.handedOver);
     if (input.waitSeconds === 0) {
+      emitMetric(metricName.timeouts, 1, { resourceId: input.resourceId });
       await sendFailure(
         taskToken,
         errorName.timeout,

@@ -5,6 +5,7 @@ import { firstRequestKey } from '../core/waiting/request.js';
 import { lockStore } from './lib/clients.js';
 import { executionEnded } from './lib/execution.js';
 import { logger } from './lib/logger.js';
+import { emitMetric, metricName } from './lib/metrics.js';
 import { passAfterLeaving, releaseAndSettle } from './lib/settle.js';
 import { foreignEventReason } from './lib/status-event-origin.js';
 
@@ -69,6 +70,7 @@ export async function handler(
   }
   // A waiter that left may have been the head: the next one must be woken.
   for (const resourceId of leftQueues) await passAfterLeaving(store, resourceId);
+  if (released > 0) emitMetric(metricName.slotsFreedByCleanup, released);
   logger.info('cleaned up after an execution', { executionArn, status, released, withdrawn });
   return { released, withdrawn };
 }

@@ -3,6 +3,7 @@ import { findDue } from '../core/waiting/find-due.js';
 import { lockStore } from './lib/clients.js';
 import { readConfig } from './lib/config.js';
 import { logger } from './lib/logger.js';
+import { emitMetric, metricName } from './lib/metrics.js';
 import { retryTurn, type TurnOutcome } from './lib/retry-turn.js';
 
 /** Requests one sweep re-drives at most; the next sweep, a minute later, takes the rest. */
@@ -35,6 +36,8 @@ export async function handler(_event: unknown, context?: Context): Promise<Recor
     requeued: 0,
   };
   const due = await findDue(store, store.clock(), maxPerSweep);
+  // Every request found here missed its own next step (a lost turn or answer): the alarm's count.
+  if (due.length > 0) emitMetric(metricName.requestsStranded, due.length);
   for (const request of due) {
     if (context && context.getRemainingTimeInMillis() < reserveMs) break;
     try {

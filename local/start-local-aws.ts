@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createLockTable, createRequestTable } from '../core/create-tables.js';
 import { requestTableNameFor } from '../core/waiting/waiting-store.js';
+import { useMetricsSink } from '../functions/lib/metrics.js';
 import { startDynamoDbLocal } from './dynamodb/start-dynamodb-local.js';
 import { serviceFunctions } from './functions.js';
 import { type LocalFunctionDefinition, LocalLambdaRuntime, type LocalLogger } from './lambda/index.js';
@@ -96,6 +97,9 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       ...(options.logger ? { logger: options.logger } : {}),
     });
     stops.push(() => lambda.stop());
+    // The functions' metric lines go to this runtime, as a Lambda's stdout goes to CloudWatch Logs.
+    useMetricsSink((line) => lambda.metricLines.add(line));
+    stops.push(async () => useMetricsSink(undefined));
     const stepFunctions = await startLocalStepFunctions({
       lambda,
       port: options.ports?.stepfunctions ?? 0,

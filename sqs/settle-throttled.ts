@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { throttleDelaySeconds } from '../core/throttle/backoff.js';
+import { emitMetric, metricName } from '../functions/lib/metrics.js';
 import { isFifo, type Lineage, lineageOf } from './attempts.js';
 import { type Deferral, deferFifo } from './defer-fifo.js';
 import type { ThrottleSettings } from './options.js';
@@ -54,6 +55,8 @@ export async function settleThrottled(
     deferrals.set(queue, [...(deferrals.get(queue) ?? []), { record, visibilitySeconds }]);
   });
 
+  const throttled = outcomes.filter((outcome) => outcome?.status === 'throttled').length;
+  if (throttled > 0) emitMetric(metricName.throttledRecords, throttled);
   const notSettled = new Set<string>();
   const { logger } = settings.store;
   const throttledIds = new Set(

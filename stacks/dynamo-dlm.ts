@@ -8,6 +8,12 @@ import {
 import { defaultSourceRoot } from './bundle.js';
 import { executionFailedPattern, ruleToFunction } from './event-rules.js';
 import { type DeployedFunction, deployFunction } from './lambda.js';
+import {
+  metricsEnvironment,
+  type Observability,
+  type ObservabilityOptions,
+  observe,
+} from './observability.js';
 import { functionPolicy } from './policies.js';
 import { lockTable } from './table.js';
 import { deployTables } from './tables.js';
@@ -49,6 +55,8 @@ export interface DynamoDlmArgs {
   retryBackoff?: { baseSeconds?: number; capSeconds?: number };
   /** Where the dead-letter alarm notifies (for example an SNS topic ARN). Default: nowhere. */
   alarmActions?: $util.Input<string>[];
+  /** The dashboard, the alarms on the functions' metrics and their per-resource dimensions (`stacks/observability.ts`). */
+  observability?: ObservabilityOptions;
   /**
    * The state machines whose waiting tasks the functions may answer (`*` is a wildcard), and
    * whose failed executions the cleanup heeds. Default: every state machine of the account in
@@ -138,6 +146,7 @@ export class DynamoDlm extends $util.ComponentResource {
   readonly sweepRule: aws.cloudwatch.EventRule;
   readonly sweepTarget: aws.cloudwatch.EventTarget;
   readonly sweepPermission: aws.lambda.Permission;
+  readonly observability: Observability;
 
   constructor(name: string, args: DynamoDlmArgs = {}, opts: $util.ComponentResourceOptions = {}) {
     // The args go to the engine so that a `$transform(DynamoDlm, ...)` sees (and may edit) them;
@@ -349,6 +358,7 @@ export class DynamoDlm extends $util.ComponentResource {
     this.sweepTarget = sweep.target;
     this.sweepPermission = sweep.permission;
 
+    this.observability = observe(name, { prefix, deadLetterQueue: this.deadLetterQueue }, args, this);
     this.registerOutputs({
       tableName: this.tableName,
       requestTableName: this.requestTableName,
@@ -387,6 +397,7 @@ export class DynamoDlm extends $util.ComponentResource {
       DLM_TABLE_NAME: this.tableName,
       DLM_REQUEST_TABLE_NAME: this.requestTableName,
       POWERTOOLS_LOG_LEVEL: args.logLevel ?? 'INFO',
+      ...metricsEnvironment(args.namePrefix ?? defaultPrefix(), args.observability),
       ...(spec.sendsRetries ? { DLM_RETRY_QUEUE_URL: this.retryQueue.url } : {}),
       ...(spec.sendsRetries && args.retryBackoff?.baseSeconds !== undefined
         ? { DLM_RETRY_BASE_SECONDS: String(args.retryBackoff.baseSeconds) }

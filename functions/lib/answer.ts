@@ -6,6 +6,7 @@ import {
 import type { Lease } from '../../core/lease.js';
 import { sfnClient } from './clients.js';
 import { logger, tokenHint } from './logger.js';
+import { emitMetric, metricName } from './metrics.js';
 
 /** The acquire step's output, as the workflow receives it. */
 export interface AcquireOutput {
@@ -79,6 +80,8 @@ async function whileTaskExists(
       logger.info('task takes no answer', { what, answer: error.name, task: tokenHint(taskToken) });
       return false;
     }
+    // Not answered now: a retry turn or the sweeper answers later, from the request's record.
+    emitMetric(metricName.answersFailed, 1);
     throw error;
   }
 }

@@ -21,6 +21,7 @@ import { errorName } from './errors.js';
 import { executionEnded, isExecutionArn } from './execution.js';
 import { keepHeadAwake } from './head-wake.js';
 import { logger, tokenHint } from './logger.js';
+import { emitMetric, emitMilliseconds, metricName } from './metrics.js';
 import { type PassView, scheduleTurn } from './turn-schedule.js';
 
 /**
@@ -52,7 +53,7 @@ export async function answerUnrecorded(
   }
   const grantedAtMs = granted.expiresAtMs - request.leaseMs;
   if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - arrivedMs)))
-    logGranted(request, lease);
+    logGranted(request, lease, grantedAtMs - arrivedMs);
   else await freeIfOwnerEnded(store, request, lease);
   return true;
 }
@@ -115,14 +116,15 @@ export async function answerGranted(
   const lease = leaseOf(request, current);
   const grantedAtMs = current.expiresAtMs - request.leaseMs;
   if (await sendGrant(request.taskToken, acquireOutput(lease, grantedAtMs - request.arrivedMs)))
-    logGranted(request, lease);
+    logGranted(request, lease, grantedAtMs - request.arrivedMs);
   else if (await freeIfOwnerEnded(store, request, lease)) return;
   await markAnswered(store, request, current);
 }
 
 /** The time-out's answer: Lock.Timeout to a `timed-out` request's task, then the request ends. */
 export async function tellTimeout(store: WaitingStore, request: StoredRequest): Promise<void> {
-  await sendFailure(request.taskToken, errorName.timeout, timeoutCause(request, store.clock()));
+  if (await sendFailure(request.taskToken, errorName.timeout, timeoutCause(request, store.clock())))
+    emitMetric(metricName.timeouts, 1, { resourceId: request.resourceId });
   await markTimeoutTold(store, request);
 }
 
@@ -170,7 +172,9 @@ export async function settlePass(
   }
 }
 
-function logGranted(request: Pick<StoredRequest, 'taskToken'>, lease: Lease): void {
+function logGranted(request: Pick<StoredRequest, 'taskToken'>, lease: Lease, waitedMs: number): void {
+  emitMetric(metricName.grants, 1, { resourceId: lease.resourceId });
+  emitMilliseconds(metricName.waitTime, Math.max(0, waitedMs), lease.resourceId);
   logger.info('granted', {
     resourceId: lease.resourceId,
     slot: lease.concurrencyId,
@@ -207,7 +211,15 @@ export async function releaseAndSettle(
   lease: SlotLease,
   options?: { handOff?: boolean },
 ): Promise<{ released: boolean }> {
+  const releasedAtMs = store.clock();
   const { released, pass } = await releaseAndHandOff(store, lease, options);
+  // Hand-over: from the release to the grant's write (its lease start), for each waiter it let in.
+  for (const grant of pass?.grants ?? [])
+    emitMilliseconds(
+      metricName.handOverTime,
+      grant.lease.expiresAtMs - grant.request.leaseMs - releasedAtMs,
+      lease.resourceId,
+    );
   if (pass) await settlePass(store, pass);
   return { released };
 }

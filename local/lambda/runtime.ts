@@ -2,6 +2,7 @@ import { LambdaServiceError } from './errors.js';
 import { invokeFunction } from './invoke-function.js';
 import { LocalFunction, type LocalFunctionDefinition } from './local-function.js';
 import { defaultLogger, describeError, type LocalLogger } from './logger.js';
+import { MetricLines } from './metric-lines.js';
 import { SqsEventSourceMapping } from './sqs-event-source.js';
 import type { SqsEventSourceOptions } from './sqs-event-source-options.js';
 
@@ -49,6 +50,8 @@ export class LocalLambdaRuntime {
   readonly region: string;
   readonly accountId: string;
   readonly #logger: LocalLogger;
+  /** The EMF metric lines the functions wrote (a deployed Lambda's stdout goes to CloudWatch Logs). */
+  readonly metricLines = new MetricLines();
   readonly #functions = new Map<string, LocalFunction>();
   readonly #mappings = new Set<SqsEventSourceMapping>();
   readonly #invocations = new Set<Promise<unknown>>();

@@ -57,3 +57,24 @@ describe('npm start arguments', () => {
     expect(result.stderr).toContain('usage: npm start');
   });
 });
+
+describe("npm start's metrics (the functions' EMF lines, as the dashboard reads them)", () => {
+  it('count one grant per granted execution and agree with the demo on the hand-over', async () => {
+    const aws = await localAws();
+    const summary = await runWorkflowDemo(aws, {
+      executions: 12,
+      concurrency: 2,
+      workMs: 200,
+      failEvery: 0,
+      resourceId: `demo-metrics-${process.pid}`,
+    });
+    expect(summary.ok).toBe(true);
+    const metrics = summary.metrics;
+    expect(metrics?.lines).toBeGreaterThan(0);
+    expect(metrics?.grants).toBe(summary.granted);
+    expect(summary.granted).toBe(12);
+    expect(metrics?.handOverMs.samples).toBeGreaterThan(0);
+    expect(Math.abs((metrics?.handOverMs.p50 ?? -100) - summary.releaseToGrantMs.p50)).toBeLessThanOrEqual(5);
+    expect(metrics?.waitMs.p50).toBe(summary.waitMs.p50);
+  }, 90_000);
+});

@@ -169,6 +169,8 @@ describe('the functions', () => {
         DLM_TABLE_NAME: stageTable,
         DLM_REQUEST_TABLE_NAME: stageRequestTable,
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        // The metrics' `service` dimension: the dashboard and alarms read this stage's alone.
+        DLM_METRICS_SERVICE: 'dynamo-dlm-test',
         ...(spec.sendsRetries ? { DLM_RETRY_QUEUE_URL: queueUrl } : {}),
         // The cleanup heeds the status events of the callers alone.
         ...(key === 'cleanup'
