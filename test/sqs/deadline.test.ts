@@ -1,10 +1,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalLambdaRuntime } from '../../local/lambda/index.js';
 import type { LocalSqs } from '../../local/sqs/index.js';
 import { limitConcurrency, limitRecordConcurrency } from '../../sqs/index.js';
-import { createQueueWithDlq, drain, eventually, sharedSqs } from '../local/sqs/sqs-test-kit.js';
+import { createQueueWithDlq, drain, eventually, sharedSqs, sqsClient } from '../local/sqs/sqs-test-kit.js';
 import { freshLockTable, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { sleep } from './throttle-kit.js';
@@ -20,11 +20,7 @@ let tableName: string;
 
 beforeAll(async () => {
   ({ sqs } = await sharedSqs());
-  client = new SQSClient({
-    region: 'us-east-1',
-    endpoint: sqs.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  client = sqsClient(sqs.endpoint);
   runtime = new LocalLambdaRuntime({ logger: () => {} });
   tableName = await freshLockTable('sqs_deadline');
 });

@@ -1,9 +1,9 @@
-import { DeleteMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSqs } from '../../local/sqs/index.js';
 import { type ConcurrencyLimitOptions, limitConcurrency } from '../../sqs/index.js';
-import { createQueue, queueName, sharedSqs } from '../local/sqs/sqs-test-kit.js';
+import { createQueue, queueName, sharedSqs, sqsClient } from '../local/sqs/sqs-test-kit.js';
 import { freshLockTable, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { lambdaContext, receiveRecords, sleep } from './throttle-kit.js';
@@ -18,11 +18,7 @@ let tableName: string;
 
 beforeAll(async () => {
   ({ sqs } = await sharedSqs());
-  client = new SQSClient({
-    region: 'us-east-1',
-    endpoint: sqs.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  client = sqsClient(sqs.endpoint);
   tableName = await freshLockTable('sqs_parked');
 });
 

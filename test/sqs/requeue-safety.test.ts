@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLock } from '../../core/index.js';
 import type { LocalSqs } from '../../local/sqs/index.js';
 import { type ConcurrencyLimitOptions, limitConcurrency, limitRecordConcurrency } from '../../sqs/index.js';
-import { createQueue, createQueueWithDlq, drain, queueName, sharedSqs } from '../local/sqs/sqs-test-kit.js';
+import {
+  createQueue,
+  createQueueWithDlq,
+  drain,
+  queueName,
+  sharedSqs,
+  sqsClient,
+} from '../local/sqs/sqs-test-kit.js';
 import { FaultInjector } from '../safety/support/fault-injector.js';
 import { freshLockTable, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
@@ -20,11 +27,7 @@ let tableName: string;
 
 beforeAll(async () => {
   ({ sqs } = await sharedSqs());
-  client = new SQSClient({
-    region: 'us-east-1',
-    endpoint: sqs.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  client = sqsClient(sqs.endpoint);
   tableName = await freshLockTable('sqs_requeue');
 });
 
