@@ -14,12 +14,13 @@ const alarms = (resources: Registered[]) =>
   resources.filter((resource) => resource.type === 'aws:cloudwatch/metricAlarm:MetricAlarm');
 const dashboards = (resources: Registered[]) =>
   resources.filter((resource) => resource.type === 'aws:cloudwatch/dashboard:Dashboard');
-const environmentOf = (resources: Registered[], functionName: string) =>
-  (
-    resources.find(
-      (resource) => resource.type === 'aws:lambda/function:Function' && resource.inputs.name === functionName,
-    )?.inputs.environment as { variables: Record<string, string> }
-  ).variables;
+function environmentOf(resources: Registered[], functionName: string): Record<string, string> {
+  const found = resources.find(
+    (resource) => resource.type === 'aws:lambda/function:Function' && resource.inputs.name === functionName,
+  );
+  if (!found) throw new Error(`no function named ${functionName}`);
+  return (found.inputs.environment as { variables: Record<string, string> }).variables;
+}
 
 describe('the dashboard and alarms (stacks/observability.ts)', () => {
   it('by default: a dashboard of the metrics and the stranded-requests alarm to the alarm topic, no wait alarm', async () => {
