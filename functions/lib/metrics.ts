@@ -46,17 +46,23 @@ export function emitMetric(
   }: { resourceId?: string; unit?: (typeof MetricUnit)[keyof typeof MetricUnit] } = {},
 ): void {
   if (!Number.isFinite(value) || value < 0) return;
-  // The `service` dimension: the deployment's name prefix (the stack sets it), so stages stay apart.
-  const serviceName = process.env.DLM_METRICS_SERVICE || metricsNamespace;
-  const metrics = new Metrics({ namespace: metricsNamespace, serviceName });
-  if (resourceId !== undefined && perResource(resourceId)) metrics.addDimension('resourceId', resourceId);
-  metrics.addMetric(name, unit, value);
-  if (!sink) {
-    metrics.publishStoredMetrics();
-    return;
+  // A metric never stops the work it measures: emitted between a grant's answer and its record,
+  // a throw would leave the record for a retry to settle.
+  try {
+    // The `service` dimension: the deployment's name prefix (the stack sets it), so stages stay apart.
+    const serviceName = process.env.DLM_METRICS_SERVICE || metricsNamespace;
+    const metrics = new Metrics({ namespace: metricsNamespace, serviceName });
+    if (resourceId !== undefined && perResource(resourceId)) metrics.addDimension('resourceId', resourceId);
+    metrics.addMetric(name, unit, value);
+    if (!sink) {
+      metrics.publishStoredMetrics();
+      return;
+    }
+    sink(JSON.stringify(metrics.serializeMetrics()));
+    metrics.clearMetrics();
+  } catch (error) {
+    console.warn(`dynamo-dlm: metric ${name} not emitted: ${error instanceof Error ? error.message : error}`);
   }
-  sink(JSON.stringify(metrics.serializeMetrics()));
-  metrics.clearMetrics();
 }
 
 /** A duration in milliseconds. */
