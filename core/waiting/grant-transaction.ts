@@ -54,9 +54,11 @@ export async function grantSlot(
   const fencingToken = (seenToken === undefined ? nowMs * fencingFloorPerMs : Number(seenToken)) + 1;
   const unchanged =
     seenToken === undefined ? 'attribute_not_exists(#fencingToken)' : '#fencingToken = :seenToken';
-  // Or this very transaction landed already and only its answer was lost: accept its own result,
-  // unless that lease was released since (a release sets expires_ms to 0): never bring it back.
-  const ownResult = '(#releaseCode = :releaseCode AND #fencingToken = :token AND #expiresMs > :releasedMs)';
+  // Or this very transaction landed already and only its answer was lost: accept its own result
+  // (its token and its lease end: another pass that read the same slot writes the same token with
+  // its own end, see `grantWrite`), unless that lease was released or extended since (a release
+  // sets expires_ms to 0): never bring it back, never shorten it.
+  const ownResult = '(#releaseCode = :releaseCode AND #fencingToken = :token AND #expiresMs = :expiresMs)';
   const primarySlot = primarySlotOf(request.releaseCode, request.concurrency);
   const lease = leaseOf(request, { concurrencyId, expiresAtMs, fencingToken });
   const update = holderUpdate(lease, ':token');
@@ -78,7 +80,6 @@ export async function grantSlot(
               ExpressionAttributeValues: {
                 ...update.values,
                 ':token': { N: String(fencingToken) },
-                ':releasedMs': { N: '0' },
                 ...(fromHolder === undefined
                   ? { ':nowMs': { N: String(nowMs) }, ':nowSeconds': { N: String(Math.floor(nowMs / 1000)) } }
                   : { ':fromHolder': { S: fromHolder }, ':zero': { N: '0' } }),

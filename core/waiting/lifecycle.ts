@@ -30,7 +30,7 @@ import type { WaitingStore } from './waiting-store.js';
  * |------------|-------------------------|---------------------------------------------|--------------------------|
  * | record     | none → waiting          | acquire                                     | the item did not exist (a repeat finds it and continues it) |
  * | rechain    | waiting → waiting       | acquire's repeat, retry turn, sweeper       | the item still waits (and, for a turn, under the chain it read) |
- * | grant      | waiting → granted       | hand-over, any grant pass, first attempt    | the slot write in the same transaction (free, or passed on by its holder) |
+ * | grant      | waiting → granted       | hand-over, any grant pass, first attempt    | the slot write in the same transaction (free, or passed on by its holder); a retry recognises only its own token and lease end |
  * | extend     | granted → granted       | any answerer, when the lease lacks a margin | the slot still holds this grant's code and token, unexpired |
  * | regrant    | granted → waiting       | any answerer, when the lease ended unanswered | the slot no longer holds this grant unexpired |
  * | answer     | granted → answered      | any answerer, after SendTaskSuccess returned, or the task said it takes no answer | the grant's fencing token on the item |
@@ -123,8 +123,15 @@ function update(
 
 /**
  * grant: waiting → granted, as one item of the grant transaction (the other takes the slot).
- * Accepts its own result (same fencing token), so a transaction retried after a lost answer
- * lands again instead of reading as "granted by someone else".
+ * Accepts its own result, so a transaction retried after a lost answer lands again instead of
+ * reading as "granted by someone else": the same fencing token *and* the same lease end. The
+ * token alone does not name this write: two passes that read the same free slot (a retry turn
+ * and a cleanup's pass, say) give the request the same token (the slot's plus one) with lease
+ * ends from their own clock reads. Accepting the other's grant as its own, the pass that landed
+ * second wrote its earlier end over the lease the first had answered, and the slot was free to
+ * a newcomer while the workflow still held it (chaos seed 96198478: a lease to 13582 ms answered,
+ * 12283 ms written, a library client in at 12732 ms). Refused, the second pass hears
+ * `request-settled` and answers nothing; the grant that landed is answered by its own granter.
  */
 export function grantWrite(
   tableName: string,
@@ -136,7 +143,7 @@ export function grantWrite(
     tableName,
     request,
     'SET #state = :granted, #grantedSlot = :slot, #grantedUntilMs = :expiresMs, #grantedToken = :grantToken, #dueMs = :due',
-    '#state = :waiting OR (#state = :granted AND #grantedToken = :grantToken)',
+    '#state = :waiting OR (#state = :granted AND #grantedToken = :grantToken AND #grantedUntilMs = :expiresMs)',
     {
       ':waiting': state('waiting'),
       ':granted': state('granted'),
