@@ -134,7 +134,8 @@ export const lockFunctions = {
     description: 'dynamo-dlm count step: holders and waiting requests of a resource',
     timeoutSeconds: 5,
     memoryMb: 256,
-    table: ['Query'],
+    // GetItem: the rate's item, for `nextStartAt`.
+    table: ['GetItem', 'Query'],
     requestTable: ['Query'],
     ownerIndex: false,
     requestOwnerIndex: false,
