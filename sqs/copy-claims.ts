@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { sendWithRetry } from '../core/send.js';
+import { slotKey } from '../core/item.js';
+import { sendConditional, sendWithRetry } from '../core/send.js';
 import type { LockStore } from '../core/store.js';
 import { attribute } from '../core/table.js';
 
@@ -37,12 +38,7 @@ export async function claimCopy(
       store,
       new PutItemCommand({
         TableName: store.tableName,
-        Item: {
-          [attribute.resourceId]: { S: claimKey(origin, generation) },
-          [attribute.concurrencyId]: { N: String(claimConcurrencyId) },
-          claimed_by: { S: messageId },
-          [attribute.expires]: { N: String(Math.ceil(store.clock() / 1000) + claimLifetimeSeconds) },
-        },
+        Item: claimItem(store, origin, generation, messageId),
         // The claimant's own repeat (a redelivery, or a retried write whose answer was lost) passes,
         // and so does a holder's run of the parked record that ended without success.
         ConditionExpression:
@@ -88,27 +84,18 @@ export async function claimParked(
   holder: string,
   runUntilMs: number,
 ): Promise<boolean> {
-  try {
-    await sendWithRetry(
-      store,
-      new PutItemCommand({
-        TableName: store.tableName,
-        Item: {
-          [attribute.resourceId]: { S: claimKey(origin, generation) },
-          [attribute.concurrencyId]: { N: String(claimConcurrencyId) },
-          claimed_by: { S: `parked:${holder}` },
-          run_until_ms: { N: String(runUntilMs) },
-          [attribute.expires]: { N: String(Math.ceil(store.clock() / 1000) + claimLifetimeSeconds) },
-        },
-        ConditionExpression: 'attribute_not_exists(#resourceId)',
-        ExpressionAttributeNames: { '#resourceId': attribute.resourceId },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+  return sendConditional(
+    store,
+    new PutItemCommand({
+      TableName: store.tableName,
+      Item: {
+        ...claimItem(store, origin, generation, `parked:${holder}`),
+        run_until_ms: { N: String(runUntilMs) },
+      },
+      ConditionExpression: 'attribute_not_exists(#resourceId)',
+      ExpressionAttributeNames: { '#resourceId': attribute.resourceId },
+    }),
+  );
 }
 
 /**
@@ -129,10 +116,7 @@ export async function settleParkedClaim(
     store,
     new UpdateItemCommand({
       TableName: store.tableName,
-      Key: {
-        [attribute.resourceId]: { S: claimKey(origin, generation) },
-        [attribute.concurrencyId]: { N: String(claimConcurrencyId) },
-      },
+      Key: claimKey(origin, generation),
       UpdateExpression: done ? 'SET #done = :true' : 'SET #runUntil = :zero',
       ConditionExpression: '#claimedBy = :holder',
       ExpressionAttributeNames: done
@@ -145,6 +129,16 @@ export async function settleParkedClaim(
   );
 }
 
-function claimKey(origin: string, generation: number): string {
-  return `${claimPrefix}${origin} ${generation}`;
+/** The claim's table key: its own resource id at the reserved `concurrency_id`. */
+function claimKey(origin: string, generation: number) {
+  return slotKey(`${claimPrefix}${origin} ${generation}`, claimConcurrencyId);
+}
+
+/** A new claim item, kept until every copy that could bear its identity is gone. */
+function claimItem(store: LockStore, origin: string, generation: number, claimedBy: string) {
+  return {
+    ...claimKey(origin, generation),
+    claimed_by: { S: claimedBy },
+    [attribute.expires]: { N: String(Math.ceil(store.clock() / 1000) + claimLifetimeSeconds) },
+  };
 }
