@@ -27,8 +27,12 @@ export class InvocationClock {
   canStart(): boolean {
     const remaining = this.#context?.getRemainingTimeInMillis;
     if (typeof remaining !== 'function') return true;
-    const runMs = this.#settings.leaseMs ?? this.#longestRunMs;
-    return remaining.call(this.#context) >= runMs + this.#settings.deadlineMarginMs;
+    return remaining.call(this.#context) >= this.expectedRunMs() + this.#settings.deadlineMarginMs;
+  }
+
+  /** How long a record started now is taken to run: `leaseSeconds`, else the longest run seen. */
+  expectedRunMs(): number {
+    return this.#settings.leaseMs ?? this.#longestRunMs;
   }
 
   /** Runs one record's work, remembering how long it took. */

@@ -61,7 +61,7 @@ export class ParkedRunner {
       // The batch's own records are deleted only when the invocation ends: it must end before
       // their visibility timeout, or they are delivered again.
       this.#chainEnd ??= this.#chainEndMs().catch(() => 0);
-      if (Date.now() + (this.#settings.leaseMs ?? 0) >= (await this.#chainEnd)) return false;
+      if (Date.now() + this.#clock.expectedRunMs() >= (await this.#chainEnd)) return false;
       const parked = await this.#take(key);
       if (!parked) return false;
       const lease = await cover();

@@ -56,7 +56,7 @@ export class QueueUrls {
   }
 
   /**
-   * The queue's URL, size limit and redrive policy: one GetQueueAttributes per queue and
+   * The queue's URL, size limit, visibility timeout and redrive policy: one GetQueueAttributes per queue and
    * container, besides the URL's look-up.
    */
   facts(queueArn: string): Promise<QueueFacts> {
@@ -74,14 +74,16 @@ export class QueueUrls {
     const { Attributes = {} } = await this.#client.send(
       new GetQueueAttributesCommand({
         QueueUrl: url,
-        AttributeNames: ['MaximumMessageSize', 'RedrivePolicy'],
+        AttributeNames: ['MaximumMessageSize', 'VisibilityTimeout', 'RedrivePolicy'],
       }),
     );
     const size = Number(Attributes.MaximumMessageSize);
+    // 0 is a valid timeout; only a missing or unreadable one takes SQS's default of 30 s.
+    const visibilitySeconds = Number(Attributes.VisibilityTimeout ?? Number.NaN);
     const facts: QueueFacts = {
       url,
       maxMessageBytes: Number.isInteger(size) && size > 0 ? size : sqsMaxMessageBytes,
-      visibilityTimeoutMs: (Number(Attributes.VisibilityTimeout) || 30) * 1000,
+      visibilityTimeoutMs: (Number.isFinite(visibilitySeconds) && visibilitySeconds >= 0 ? visibilitySeconds : 30) * 1000,
     };
     if (Attributes.RedrivePolicy) {
       const policy = JSON.parse(Attributes.RedrivePolicy) as {

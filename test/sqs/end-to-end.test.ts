@@ -157,7 +157,10 @@ describe('limitConcurrency on the local AWS', () => {
     expect([...seen.completed.keys()].sort()).toEqual(expectedDone.sort());
     expect(bodies(dead)).toEqual(deadLetters.sort());
     for (const queue of queues) expect(await drain(client, queue.url)).toEqual([]);
-    expect(logger.lines.filter((line) => !line.includes('no attempt counter'))).toEqual([]);
+    // Besides copies of other releases, the throttle may itself move a failing line that reached
+    // maxAttempts: the dead-letter queue's contents were checked above.
+    const expected = ['no attempt counter', 'moved a message to the dead-letter queue after maxAttempts'];
+    expect(logger.lines.filter((line) => !expected.some((part) => line.includes(part)))).toEqual([]);
   }, 150_000);
 
   it('keeps FIFO order per group while groups compete for per-partner limits of 1', async () => {
