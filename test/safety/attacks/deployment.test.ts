@@ -376,7 +376,7 @@ describe('attack 5: `dlm release --force` leaves no record of who forced it', ()
     });
     const lease = await holder.acquire();
     const before = Date.now();
-    const { code, stderr } = await runDlm(
+    const { code, stdout, stderr } = await runDlm(
       'release',
       resourceId,
       '--slot',
@@ -384,9 +384,12 @@ describe('attack 5: `dlm release --force` leaves no record of who forced it', ()
       '--force',
       '--table',
       tableName,
+      '--json',
       ...extra,
     );
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    // The CLI's own account first: a slot it found free (exit 0 too) names why.
+    expect(JSON.parse(stdout)).toMatchObject({ released: true, previous: { owner: 'stuck-worker' } });
     return {
       resourceId,
       slot: lease.concurrencyId,
