@@ -127,6 +127,15 @@ export function heldHere(tableName: string, resourceId: string, concurrencyId: n
   return neighbourhoods.get(keyOf(tableName, resourceId))?.holding.has(concurrencyId) ?? false;
 }
 
+/**
+ * Whether an object of this process is writing the slot or holds a lease on it: a blind write
+ * there would only collide with it.
+ */
+export function busyHere(tableName: string, resourceId: string, concurrencyId: number): boolean {
+  const neighbourhood = neighbourhoods.get(keyOf(tableName, resourceId));
+  return (neighbourhood?.writing.has(concurrencyId) || neighbourhood?.holding.has(concurrencyId)) ?? false;
+}
+
 function countUp(counts: Map<number, number>, slot: number): void {
   counts.set(slot, (counts.get(slot) ?? 0) + 1);
 }

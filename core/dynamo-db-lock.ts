@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  busyHere,
   heldHere,
   markWriting,
   noteReleased,
@@ -132,6 +133,7 @@ export class DynamoDbLock implements AsyncDisposable {
     spokenFor: (concurrencyId, readStartedMs) =>
       spokenFor(this.tableName, this.resourceId, concurrencyId, readStartedMs),
     markWriting: (concurrencyId) => markWriting(this.tableName, this.resourceId, concurrencyId),
+    busy: (concurrencyId) => busyHere(this.tableName, this.resourceId, concurrencyId),
   };
   #lease: Lease | undefined;
   #acquiring = false;
@@ -226,6 +228,7 @@ export class DynamoDbLock implements AsyncDisposable {
       !this.#blindFirst &&
       freed === undefined &&
       (this.#lastAcquireContended || (hint?.contended ?? false) || lastHeldHere);
+    const writeFirst = this.#blindFirst;
     this.#blindFirst = false;
     const preferredSlot = this.#lastSlot ?? freed ?? hint?.lastSlot;
     // A rate or several permits take a transaction; the plain lock keeps its single write.
@@ -254,6 +257,7 @@ export class DynamoDbLock implements AsyncDisposable {
             ...(this.owner === undefined ? {} : { owner: this.owner }),
             ...(preferredSlot === undefined ? {} : { preferredSlot }),
             expectContention,
+            writeFirst,
             deadlineMs,
             backoff: this.#backoff,
             neighbours: this.#neighbours,

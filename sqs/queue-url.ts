@@ -83,7 +83,8 @@ export class QueueUrls {
     const facts: QueueFacts = {
       url,
       maxMessageBytes: Number.isInteger(size) && size > 0 ? size : sqsMaxMessageBytes,
-      visibilityTimeoutMs: (Number.isFinite(visibilitySeconds) && visibilitySeconds >= 0 ? visibilitySeconds : 30) * 1000,
+      visibilityTimeoutMs:
+        (Number.isFinite(visibilitySeconds) && visibilitySeconds >= 0 ? visibilitySeconds : 30) * 1000,
     };
     if (Attributes.RedrivePolicy) {
       const policy = JSON.parse(Attributes.RedrivePolicy) as {

@@ -24,6 +24,8 @@ export interface ProcessNeighbours {
   spokenFor(concurrencyId: number, readStartedMs: number): boolean;
   /** Marks a slot as being written by this acquire; answers the function that clears the mark. */
   markWriting(concurrencyId: number): (granted: boolean) => void;
+  /** Whether an object of this process is writing the slot or holds it now. */
+  busy(concurrencyId: number): boolean;
 }
 
 /** What `acquireLease` needs besides the store. */
@@ -33,6 +35,8 @@ export interface AcquireRequest extends Omit<TakeSlotRequest, 'concurrencyId'> {
   preferredSlot?: { concurrencyId: number; fencingToken: number };
   /** Skip the blind first write: the last attempt on this resource met contention. */
   expectContention?: boolean;
+  /** The first attempt is a write whatever the neighbours do (`tryAcquire`: one write, no read). */
+  writeFirst?: boolean;
   deadlineMs: number;
   signal?: AbortSignal;
   backoff: AcquireBackoff;
@@ -49,7 +53,8 @@ export interface AcquireOutcome {
 /**
  * Waits in-process until a slot is granted or the deadline passes.
  *
- * Uncontended, it is one write: a blind conditional write to the preferred (or a random) slot.
+ * Uncontended, it is one write: a blind conditional write to the preferred (or a random) slot
+ * that no other object of this process is writing or holds.
  * Once that is refused, it stops writing blind: each round reads which slots are free (one
  * consistent Query, no write units) and writes only to one of those, chosen at random so that
  * competing clients spread out; a slot another object of this process released a moment ago is
@@ -80,11 +85,9 @@ export async function acquireLease(store: LockStore, request: AcquireRequest): P
     }
   };
 
-  if (!request.expectContention) {
-    const preferred = request.preferredSlot;
-    const lease = await throttledAsBusy(store, () =>
-      attempt(preferred?.concurrencyId ?? randomInt(request.concurrency), preferred?.fencingToken),
-    );
+  const blind = request.expectContention ? undefined : blindSlot(request);
+  if (blind) {
+    const lease = await throttledAsBusy(store, () => attempt(blind.concurrencyId, blind.fencingToken));
     if (lease) return { lease, contended: false, writes };
   }
   for (let round = 0; ; round++) {
@@ -152,6 +155,24 @@ async function takeSlotOrCleanUp(store: LockStore, request: TakeSlotRequest) {
     }
     throw error;
   }
+}
+
+/**
+ * The slot of the blind first write: the preferred one, else one at random; never one that
+ * another object of this process is writing or holds (it would only collide with it). When
+ * every slot is busy here, none (the acquire reads first, as a contended one does), unless the
+ * caller asked for a write first.
+ */
+function blindSlot(request: AcquireRequest): { concurrencyId: number; fencingToken?: number } | undefined {
+  const { preferredSlot, neighbours, concurrency } = request;
+  if (preferredSlot && !neighbours?.busy(preferredSlot.concurrencyId)) return preferredSlot;
+  const guess = randomInt(concurrency);
+  if (!neighbours?.busy(guess)) return { concurrencyId: guess };
+  const open: number[] = [];
+  for (let slot = 0; slot < concurrency; slot++) if (!neighbours.busy(slot)) open.push(slot);
+  const slot = open[randomInt(open.length)];
+  if (slot === undefined) return request.writeFirst ? { concurrencyId: guess } : undefined;
+  return { concurrencyId: slot };
 }
 
 function randomInt(below: number): number {
