@@ -78,6 +78,7 @@ export function limitConcurrency(
     };
     const parked = new ParkedRunner(settings, handler, context, clock, holder, chainEndMs);
     const outcomes = await runBatch(records, handler, context, settings, pool, clock, settled, parked);
+    await parked.settled();
     const notSettled = await settleThrottled(records, outcomes, lineages, settings, queueUrls);
     const failures = records.filter((record, index) => {
       const outcome = outcomes[index];

@@ -33,6 +33,8 @@ export class ParkedRunner {
   readonly #pages = new Map<string, Promise<ParkedRecord[]>>();
   /** Parked records run by this invocation (for the bench and tests). */
   ran = 0;
+  /** The settle writes of runs done, not yet waited for. */
+  readonly #settling: Promise<void>[] = [];
 
   constructor(
     settings: ThrottleSettings,
@@ -89,13 +91,22 @@ export class ParkedRunner {
           error: error instanceof Error ? error.message : String(error),
         });
       }
-      // Both at once: the slot's next record waits for them.
-      await Promise.all([
-        settleParkedClaim(store, parked.origin, parked.generation, this.#holder, done).catch(() => {}),
-        unpark(store, key, parked.concurrencyId).catch(() => {}),
-      ]);
+      // Not waited for: the slot's next record goes on meanwhile (`settled()` waits before the
+      // invocation ends). A copy that comes back before the claim is settled finds it running
+      // (`busy`) and asks again later, so nothing runs twice.
+      this.#settling.push(
+        Promise.all([
+          settleParkedClaim(store, parked.origin, parked.generation, this.#holder, done).catch(() => {}),
+          unpark(store, key, parked.concurrencyId).catch(() => {}),
+        ]).then(() => {}),
+      );
       return true;
     }
+  }
+
+  /** Waits for every run's claim to be settled and its parked record removed: before the invocation ends. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#settling.splice(0));
   }
 
   /** The next parked record of `key`: one query per page, shared by the key's workers. */

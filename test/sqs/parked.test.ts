@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(() => client.destroy());
 
 describe('a freed slot and the records waiting for it', () => {
-  it('the holder runs a parked record within tens of milliseconds of its own; the copy is dropped later', async () => {
+  it('the holder runs a parked record right after its own, long before the copy; the copy is dropped later', async () => {
     const key = uniqueResource('parked');
     const { url, arn } = await createQueue(client, queueName('parked'), { VisibilityTimeout: '30' });
     for (const body of ['first', 'second']) {
@@ -62,8 +62,9 @@ describe('a freed slot and the records waiting for it', () => {
     expect(await holding).toEqual({ batchItemFailures: [] });
     expect(runs.map((run) => run.body)).toEqual(['first', 'second']);
     const [ran, parked] = runs as [(typeof runs)[0], (typeof runs)[0]];
-    // On DynamoDB Local: one query and one claim between the two runs.
-    expect(parked.startMs - ran.endMs).toBeLessThan(100);
+    // Run by the holder, before the copy's 2 s timer could end: one query and one claim between
+    // the two runs (tens of ms on a quiet machine; the bench measures it, this shows who ran it).
+    expect(parked.startMs - ran.endMs).toBeLessThan(1_000);
     // The re-queued copy of the second comes back after its timer and is dropped, not run.
     const [copy] = await receiveRecords(client, url, arn, 1);
     expect(copy?.body).toBe(`${key}#second`);
@@ -72,5 +73,52 @@ describe('a freed slot and the records waiting for it', () => {
     });
     await client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: copy?.receiptHandle }));
     expect(runs.map((run) => run.body)).toEqual(['first', 'second']);
+  }, 20_000);
+  it('a parked record whose copy is due but not yet delivered still goes to the holder; the copy is dropped', async () => {
+    const key = uniqueResource('parked-due');
+    const { url, arn } = await createQueue(client, queueName('parked-due'), { VisibilityTimeout: '30' });
+    for (const body of ['first', 'second']) {
+      await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: `${key}#${body}` }));
+    }
+    const [first, second] = await receiveRecords(client, url, arn, 1).then(async (one) => [
+      ...one,
+      ...(await receiveRecords(client, url, arn, 1)),
+    ]);
+    const runs: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handler = limitConcurrency(
+      async (record) => {
+        if (record.body.endsWith('#first')) await gate;
+        runs.push(record.body.split('#')[1] ?? '');
+      },
+      {
+        key: (record) => record.body.split('#')[0] ?? '',
+        concurrency: 1,
+        leaseSeconds: 5,
+        tableName,
+        sqsClient: client,
+        logger: recordingLogger(),
+        backoff: { baseSeconds: 1, capSeconds: 1 },
+      },
+    );
+    const holding = handler({ Records: [first as SQSRecord] }, lambdaContext());
+    await sleep(300);
+    await handler({ Records: [second as SQSRecord] }, lambdaContext());
+    // The copy's timer (at most 1 s) ends while the first still runs; no poller takes the copy.
+    await sleep(1_300);
+    release();
+    expect(await holding).toEqual({ batchItemFailures: [] });
+    // Before: the holder looked only for copies still hidden, and released the slot.
+    expect(runs).toEqual(['first', 'second']);
+    const [copy] = await receiveRecords(client, url, arn, 1);
+    expect(copy?.body).toBe(`${key}#second`);
+    expect(await handler({ Records: [copy as SQSRecord] }, lambdaContext())).toEqual({
+      batchItemFailures: [],
+    });
+    await client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: copy?.receiptHandle }));
+    expect(runs).toEqual(['first', 'second']);
   }, 20_000);
 });
