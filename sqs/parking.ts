@@ -17,12 +17,6 @@ import { attribute } from '../core/table.js';
  */
 const parkedPrefix = 'dlm-sqs-parked ';
 
-/**
- * A copy whose timer ended this recently may not be delivered yet (a poller receives it within
- * about a second): its parked record is still offered to holders. Whoever claims first runs it.
- */
-const returnGraceMs = 2_000;
-
 /** A parked record above this size is not parked (a DynamoDB item holds 400 KB; reads cost per 4 KB). */
 export const parkedMaxBytes = 16_384;
 
@@ -88,7 +82,7 @@ export async function parkedRecords(store: LockStore, key: string, limit: number
       },
       ExpressionAttributeValues: {
         ':resourceId': { S: `${parkedPrefix}${key}` },
-        ':bound': { N: String(-(Math.round(store.clock() - returnGraceMs) * 1000 + 999)) },
+        ':bound': { N: String(-(Math.round(store.clock()) * 1000 + 999)) },
       },
       // The copy that comes back soonest first: it has waited longest.
       ScanIndexForward: false,
