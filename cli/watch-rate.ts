@@ -2,18 +2,21 @@ import { fencingFloorPerMs } from '../core/operations/slot-conditions.js';
 
 /*
  * Grants per minute as `dlm watch` sees them in the table, without any extra read: a slot's
- * fencing token grows by one with each new holder while its item lives (a release keeps the
- * item, with its lease ended), so the tokens of two refreshes tell how many grants each slot
- * had in between, also the ones that came and went between them.
+ * fencing token changes with each new holder, and a release keeps the item (its lease ended), so
+ * two refreshes' tokens show grants that came and went between them. How many: a workflow's
+ * grant transaction writes the last token + 1, so its steps count exactly; a library take offers
+ * a token from its clock (`now_ms * 1000`), so its step says "at least one". The figure is a
+ * lower bound, exact for the workflow service's grants.
  */
 
 /** A token step larger than this is a restart from the clock floor (the item was deleted), not grants. */
 const largestCountedStep = fencingFloorPerMs;
 
 /**
- * Grants between two reads of a resource's slot tokens (slot -> fencing token). Each step of a
- * token counts one grant; a slot item that is new, or whose token restarted from the clock floor
- * after the item was deleted (TTL, Python's release), counts one: a lower bound. Items without a
+ * Grants between two reads of a resource's slot tokens (slot -> fencing token). A token step of
+ * up to 1000 counts that many grants (+1 per grant); a larger step (a take offered from the
+ * clock, or a restart after the item was deleted by TTL or Python's release), a lower token, or a
+ * slot item that is new, counts one: a lower bound. Items without a
  * fencing token (written by Python) are not counted.
  *
  * @example

@@ -133,6 +133,51 @@ describe('dlm watch', () => {
     }
   });
 
+  it('counts a grant made and released between two refreshes, which no holder list shows', async () => {
+    const resourceId = uniqueResource('watch-grants');
+    const lockOn = () =>
+      new DynamoDbLock(resourceId, {
+        tableName,
+        client: dynamoDbClient(),
+        logger: quiet,
+        concurrency: 2,
+        duration: 60,
+      });
+    await lockOn().acquire(); // one holder, the other slot free
+    const stop = new AbortController();
+    let stdout = '';
+    let grantsDone: Promise<void> | undefined;
+    const lines = () => stdout.split('\n').filter(Boolean);
+    const { runCli } = await import('../../cli/run-cli.js');
+    const running = runCli(
+      ['watch', resourceId, '--json', '--interval', '1.5', '--table', tableName, '--endpoint', endpoint],
+      {
+        stdout: {
+          write: (text: string) => {
+            stdout += text;
+            // Between the first refresh and the second: a grant, released at once.
+            grantsDone ??= (async () => {
+              const lock = lockOn();
+              await lock.acquire();
+              await lock.release();
+            })();
+            if (lines().length >= 2) stop.abort();
+          },
+        },
+        stderr: { write: () => {} },
+        signal: stop.signal,
+      },
+    );
+    expect(await running).toBe(0);
+    await grantsDone;
+    const [first, second] = lines().map((line) => JSON.parse(line));
+    expect(first).toMatchObject({ held: 1, grantsSinceLastRefresh: null, grantsPerMinute: null });
+    expect(second).toMatchObject({ held: 1, grantsSinceLastRefresh: 1 });
+    // One grant over the time between the two refreshes (about 1.5 s): about 40 a minute.
+    expect(second.grantsPerMinute).toBeGreaterThan(20);
+    expect(second.grantsPerMinute).toBeLessThanOrEqual(60 / 1.5 + 1);
+  });
+
   it('is a usage error (exit 2) without a resource or with a bad --interval', async () => {
     for (const [argv, problem] of [
       [['watch'], 'watch needs a <resourceId>'],
