@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { StatusReport } from '../../cli/status.js';
 import { grantsBetween } from '../../cli/watch-rate.js';
+import { HolderClock } from '../../cli/watch-view.js';
 import { DynamoDbLock } from '../../core/index.js';
 import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import type { WaitingStore } from '../../core/waiting/waiting-store.js';
@@ -206,5 +208,29 @@ describe('grants per minute, from the fencing tokens of the slots', () => {
     ]);
     expect(grantsBetween(before, after)).toBe(5);
     expect(grantsBetween(after, after)).toBe(0);
+  });
+});
+
+describe('held for, as dlm watch counts it', () => {
+  const report = (holders: Array<{ slot: number; fencingToken: number }>) =>
+    ({
+      holders: holders.map((holder) => ({ ...holder, owner: 'w', expiresAt: '', expiresInMs: 0 })),
+    }) as unknown as StatusReport;
+
+  it('is a lower bound for a holder already there, and counts from its first sight for a new one', () => {
+    const clock = new HolderClock();
+    clock.holders(report([{ slot: 0, fencingToken: 7 }]), 1_000);
+    const [kept, fresh] = clock.holders(
+      report([
+        { slot: 0, fencingToken: 7 },
+        { slot: 1, fencingToken: 3 },
+      ]),
+      3_000,
+    );
+    expect(kept).toMatchObject({ slot: 0, heldForMs: 2_000, heldBeforeWatch: true });
+    expect(fresh).toMatchObject({ slot: 1, heldForMs: 0, heldBeforeWatch: false });
+    // A new holder of slot 0 (a new token) starts again from zero.
+    const [next] = clock.holders(report([{ slot: 0, fencingToken: 8 }]), 4_000);
+    expect(next).toMatchObject({ heldForMs: 0, heldBeforeWatch: false });
   });
 });
