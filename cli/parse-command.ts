@@ -19,6 +19,8 @@ export interface Connection {
 export type ParsedCommand = { json: boolean; connection: Connection } & (
   | { command: 'help' }
   | { command: 'status' | 'count'; resourceId: string }
+  /** A live view of the resource, refreshed every `intervalMs`. */
+  | { command: 'watch'; resourceId: string; intervalMs: number }
   | { command: 'locks' | 'migrate-requests' }
   | { command: 'release'; resourceId: string; slot: number; forcedBy: string }
   /** Without `concurrency`, shows the recorded limit; with it, sets the limit. */
@@ -35,6 +37,7 @@ const options = {
   force: { type: 'boolean' },
   'forced-by': { type: 'string' },
   'set-by': { type: 'string' },
+  interval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -60,7 +63,18 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   if (command !== 'limit' && values['set-by'] !== undefined) {
     throw new UsageError('--set-by is an option of limit only');
   }
+  if (command !== 'watch' && values.interval !== undefined) {
+    throw new UsageError('--interval is an option of watch only');
+  }
   switch (command) {
+    case 'watch':
+      return {
+        command,
+        resourceId: onlyResourceId(command, operands),
+        intervalMs: toIntervalMs(values.interval),
+        json,
+        connection,
+      };
     case 'status':
     case 'count':
       return { command, resourceId: onlyResourceId(command, operands), json, connection };
@@ -148,6 +162,16 @@ function toSlot(value: string | undefined): number {
     throw new UsageError(`--slot must be an integer from 0 to ${limits.concurrencyMax - 1}, got "${value}"`);
   }
   return slot;
+}
+
+/** Seconds between refreshes of `dlm watch`: at least 0.2 (each refresh costs 4 reads), 1 by default. */
+function toIntervalMs(value: string | undefined): number {
+  if (value === undefined) return 1000;
+  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  if (!(seconds >= 0.2 && seconds <= 3600)) {
+    throw new UsageError(`--interval must be a number of seconds from 0.2 to 3600, got "${value}"`);
+  }
+  return Math.round(seconds * 1000);
 }
 
 /** A resource's limit as an operator types it: what a lock's `concurrency` may be. */

@@ -11,12 +11,15 @@ import { formatLocks, scanHeld } from './scan-held.js';
 import { formatStatus, readStatus } from './status.js';
 import { printable } from './text-table.js';
 import { UsageError, usage } from './usage.js';
+import { onInterrupt, watchResource } from './watch.js';
 
 /** Where `runCli` writes, and its clock; `process` fits, tests pass recorders. */
 export interface CliIo {
-  stdout: { write(text: string): unknown };
+  stdout: { write(text: string): unknown; isTTY?: boolean };
   stderr: { write(text: string): unknown };
   clock?: Clock;
+  /** Ends `dlm watch` (default: the first SIGINT, Ctrl-C). */
+  signal?: AbortSignal;
   /** Print stack traces of failures (default: when the `DEBUG` variable is set). */
   debug?: boolean;
 }
@@ -57,6 +60,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const store = openStore(parsed.connection, io.clock);
   try {
     await checkTable(store);
+    if (parsed.command === 'watch') {
+      await watch(store, parsed, io);
+      return 0;
+    }
     const output = await execute(store, parsed, (line) => io.stderr.write(line));
     io.stdout.write(parsed.json ? `${JSON.stringify(output.json)}\n` : output.text);
     return 0;
@@ -70,9 +77,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+async function watch(store: CliStore, parsed: Extract<ParsedCommand, { command: 'watch' }>, io: CliIo) {
+  const interrupt = io.signal ? undefined : onInterrupt();
+  const signal = io.signal ?? (interrupt as { signal: AbortSignal }).signal;
+  try {
+    await watchResource(store, parsed.resourceId, {
+      intervalMs: parsed.intervalMs,
+      json: parsed.json,
+      io,
+      signal,
+    });
+  } finally {
+    interrupt?.dispose();
+  }
+}
+
 async function execute(
   store: CliStore,
-  parsed: Exclude<ParsedCommand, { command: 'help' }>,
+  parsed: Exclude<ParsedCommand, { command: 'help' | 'watch' }>,
   progress: (line: string) => void,
 ): Promise<Output> {
   switch (parsed.command) {

@@ -1,6 +1,7 @@
 import { isHeld, toHolder } from '../core/item.js';
 import { readRateState } from '../core/rate.js';
 import { readResourceLimit } from '../core/resource-limit.js';
+import { attribute } from '../core/table.js';
 import { readResource } from '../core/waiting/read-resource.js';
 import { isWaiting } from '../core/waiting/request.js';
 import type { WaitingStore } from '../core/waiting/waiting-store.js';
@@ -64,6 +65,21 @@ export interface StatusReport {
  * const report = await readStatus(store, 'partner-api');
  */
 export async function readStatus(store: WaitingStore, resourceId: string): Promise<StatusReport> {
+  return (await readStatusAndTokens(store, resourceId)).report;
+}
+
+/**
+ * `readStatus`, and the fencing token of every slot item (held or free) from the same reads:
+ * two consistent Queries (the slots, the requests; one more per further 1 MB page) and two
+ * consistent GetItems (the limit, the rate). `dlm watch` counts grants from the tokens.
+ *
+ * @example
+ * const { report, slotTokens } = await readStatusAndTokens(store, 'partner-api');
+ */
+export async function readStatusAndTokens(
+  store: WaitingStore,
+  resourceId: string,
+): Promise<{ report: StatusReport; slotTokens: Map<number, number> }> {
   const [{ slots, requests }, limit, rate] = await Promise.all([
     readResource(store, resourceId),
     readResourceLimit(store, resourceId),
@@ -100,7 +116,12 @@ export async function readStatus(store: WaitingStore, resourceId: string): Promi
       forcedBy: item[forcedAttribute.by]?.S as string,
       forcedAt: new Date(Number(item[forcedAttribute.atMs]?.N ?? 0)).toISOString(),
     }));
-  return {
+  const slotTokens = new Map<number, number>();
+  for (const [slot, item] of slots) {
+    const token = item[attribute.fencingToken]?.N;
+    if (token !== undefined) slotTokens.set(slot, Number(token));
+  }
+  const report: StatusReport = {
     resourceId,
     table: store.tableName,
     now: new Date(nowMs).toISOString(),
@@ -119,6 +140,7 @@ export async function readStatus(store: WaitingStore, resourceId: string): Promi
     waiters,
     forcedReleases,
   };
+  return { report, slotTokens };
 }
 
 /**

@@ -11,6 +11,14 @@ export const usage = `Usage: dlm <command> [options]
 
 Commands:
   status <resourceId>    holders (slot, owner, expiry, fencing token) and waiting requests
+  watch <resourceId> [--interval <seconds>]
+                         live view, refreshed every second (0.2..3600 s): holders (slot,
+                         owner, held for, fencing token), waiters oldest first (waited for),
+                         grants per minute (from the slots' fencing tokens between
+                         refreshes: exact for workflow grants, else a lower bound); Ctrl-C
+                         ends it. Each refresh makes the reads of status:
+                         4 requests (2 consistent Queries, 2 consistent GetItems; a Query
+                         past 1 MB takes one more page); --json: one line per refresh
   count <resourceId>     unexpired holders and waiting requests
   locks                  resources with at least one unexpired holder; this SCANS THE WHOLE
                          TABLE: its cost and duration grow with the table's size

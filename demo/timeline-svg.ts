@@ -1,16 +1,22 @@
+import { type OccupancyStep, occupancySteps } from './occupancy.js';
 import type { ExecutionRecord } from './record.js';
 
 const laneHeight = 28;
 const rowHeight = 14;
+const chartHeight = 120;
 const left = 120;
 const width = 960;
-/** Past this many executions only the first rows are drawn (the slot lanes show every holder). */
-const maxRows = 200;
+/**
+ * Up to this many executions, one row each; past it the rows would be a wall (300 made the
+ * picture 5,400 px tall), so a chart of slots busy and requests waiting takes their place.
+ */
+export const maxRows = 40;
 
 /**
  * Draws the demo as an SVG: on top one lane per slot with a bar per holder (red when its work
- * failed on purpose), below one row per execution: grey while it waited, the bar while it held,
- * a cross where it failed. Rows for the first `maxRows` executions only.
+ * failed on purpose). Below, for up to `maxRows` executions, one row per execution: grey while
+ * it waited, the bar while it held, a cross where it failed; for more, a step chart of slots
+ * busy and requests waiting on the same time axis.
  */
 export function timelineSvg(records: ExecutionRecord[], concurrency: number, title: string): string {
   const start = Math.min(...records.map((record) => record.startedMs));
@@ -20,8 +26,9 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
   const span = (from: number, to: number) => Math.max(1, (to - from) * scale).toFixed(1);
   const lanesTop = 40;
   const rowsTop = lanesTop + concurrency * laneHeight + 30;
-  const rows = records.filter((record) => record.index < maxRows);
-  const height = rowsTop + rows.length * rowHeight + 40;
+  const drawsRows = records.length <= maxRows;
+  const rows = drawsRows ? records : [];
+  const height = rowsTop + (drawsRows ? rows.length * rowHeight : chartHeight) + 40;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img" aria-labelledby="timeline-title">`,
     `<title id="timeline-title">${escapeXml(title)}</title>`,
@@ -35,13 +42,15 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
       `<rect x="${left}" y="${y + 2}" width="${width - left - 20}" height="${laneHeight - 4}" fill="#f3f4f6"/>`,
     );
   }
-  parts.push(
-    `<text x="10" y="${rowsTop - 8}" fill="#555">executions (grey: waiting, bar: holding, ✕: failed)${records.length > rows.length ? `: the first ${rows.length} of ${records.length}` : ''}</text>`,
-  );
+  if (drawsRows)
+    parts.push(
+      `<text x="10" y="${rowsTop - 8}" fill="#555">executions (grey: waiting, bar: holding, ✕: failed)</text>`,
+    );
+  else parts.push(...occupancyChart(occupancySteps(records), { top: rowsTop, end, x, concurrency }));
   for (const record of records) {
     const color = record.failOnPurpose ? '#dc2626' : '#2563eb';
     const row = rowsTop + record.index * rowHeight;
-    const drawsRow = record.index < maxRows;
+    const drawsRow = drawsRows;
     if (drawsRow) parts.push(`<text x="10" y="${row + 10}" fill="#555">#${record.index + 1}</text>`);
     if (record.grant && drawsRow) {
       const arrived = record.grant.atMs - record.grant.waitedMs;
@@ -72,6 +81,38 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
   }
   parts.push('</svg>');
   return parts.join('\n');
+}
+
+/**
+ * The step chart under the lanes: slots busy (blue) and requests waiting (grey) over time, on
+ * the lanes' time axis, scaled to the larger of the concurrency and the most that waited.
+ */
+function occupancyChart(
+  steps: OccupancyStep[],
+  { top, end, x, concurrency }: { top: number; end: number; x: (ms: number) => string; concurrency: number },
+): string[] {
+  const most = Math.max(concurrency, ...steps.map((step) => step.waiting));
+  const y = (value: number) => (top + chartHeight - (value / most) * chartHeight).toFixed(1);
+  const polyline = (value: (step: OccupancyStep) => number, color: string) => {
+    const points: string[] = [];
+    let previous = 0;
+    for (const step of steps) {
+      // A step: along at the old value to this moment, then up or down to the new one.
+      points.push(`${x(step.atMs)},${y(previous)}`, `${x(step.atMs)},${y(value(step))}`);
+      previous = value(step);
+    }
+    points.push(`${x(end)},${y(previous)}`);
+    return `<polyline points="${points.join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`;
+  };
+  const peakWaiting = Math.max(0, ...steps.map((step) => step.waiting));
+  return [
+    `<text x="10" y="${top - 8}" fill="#555"><tspan fill="#2563eb">slots busy</tspan> (of ${concurrency}) and <tspan fill="#6b7280">requests waiting</tspan> (at most ${peakWaiting}) over time</text>`,
+    `<rect x="${left}" y="${top}" width="${width - left - 20}" height="${chartHeight}" fill="#f9fafb"/>`,
+    `<text x="10" y="${top + 10}" fill="#555">${most}</text>`,
+    `<text x="10" y="${top + chartHeight}" fill="#555">0</text>`,
+    polyline((step) => step.waiting, '#6b7280'),
+    polyline((step) => step.busy, '#2563eb'),
+  ];
 }
 
 function line(from: string, to: string, y: number, color: string): string {

@@ -131,7 +131,8 @@ export class DynamoDlm extends $util.ComponentResource {
   readonly requestTable: aws.dynamodb.Table;
   readonly retryQueue: aws.sqs.Queue;
   readonly deadLetterQueue: aws.sqs.Queue;
-  readonly deadLetterAlarm: aws.cloudwatch.MetricAlarm;
+  /** Absent when `observability.deadLetterAlarm` is false. */
+  readonly deadLetterAlarm?: aws.cloudwatch.MetricAlarm;
   /** Every function with its role, policy and log group. */
   readonly functions: Record<LockFunctionName, DeployedFunction>;
   /** The ARNs a state machine's Task states call. */
@@ -226,28 +227,30 @@ export class DynamoDlm extends $util.ComponentResource {
         parent,
       ),
     );
-    this.deadLetterAlarm = new aws.cloudwatch.MetricAlarm(
-      ...transformed(
-        args.transform?.deadLetterAlarm,
-        `${name}DeadLetterAlarm`,
-        {
-          name: `${prefix}-retry-dead-letters`,
-          alarmDescription:
-            'dynamo-dlm: retry messages failed 5 times and were set aside; see the retry function logs',
-          namespace: 'AWS/SQS',
-          metricName: 'ApproximateNumberOfMessagesVisible',
-          dimensions: { QueueName: this.deadLetterQueue.name },
-          statistic: 'Maximum',
-          period: 300,
-          evaluationPeriods: 1,
-          threshold: 0,
-          comparisonOperator: 'GreaterThanThreshold',
-          treatMissingData: 'notBreaching',
-          alarmActions: args.alarmActions ?? [],
-        },
-        parent,
-      ),
-    );
+    // Retry messages set aside after 5 failed turns: requests no retry loop drives any more.
+    if (args.observability?.deadLetterAlarm ?? true)
+      this.deadLetterAlarm = new aws.cloudwatch.MetricAlarm(
+        ...transformed(
+          args.transform?.deadLetterAlarm,
+          `${name}DeadLetterAlarm`,
+          {
+            name: `${prefix}-retry-dead-letters`,
+            alarmDescription:
+              'dynamo-dlm: retry messages failed 5 times and were set aside; see the retry function logs',
+            namespace: 'AWS/SQS',
+            metricName: 'ApproximateNumberOfMessagesVisible',
+            dimensions: { QueueName: this.deadLetterQueue.name },
+            statistic: 'Maximum',
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 0,
+            comparisonOperator: 'GreaterThanThreshold',
+            treatMissingData: 'notBreaching',
+            alarmActions: args.alarmActions ?? [],
+          },
+          parent,
+        ),
+      );
 
     const stateMachineArn = (machineName: string) =>
       $util.interpolate`arn:${partition}:states:${region}:${account}:stateMachine:${machineName}`;

@@ -4,6 +4,11 @@ import { metricName, metricsNamespace } from '../functions/lib/metric-names.js';
 export interface ObservabilityOptions {
   /** A CloudWatch dashboard of the functions' metrics. Default true ($3 a month past an account's 3 free dashboards). */
   dashboard?: boolean;
+  /**
+   * Alarm (`<prefix>-retry-dead-letters`) when the retry queue's dead-letter queue is not empty:
+   * retry messages that failed 5 times. Default true. The component creates it (`deadLetterAlarm`).
+   */
+  deadLetterAlarm?: boolean;
   /** Alarm when the sweeper finds requests stranded past their next step. Default true. */
   strandedAlarm?: boolean;
   /** Alarm when the p99 wait for a slot over 5 minutes passes this many milliseconds. Default: no alarm. */

@@ -38,10 +38,17 @@ describe('the dashboard and alarms (stacks/observability.ts)', () => {
       alarmActions: [topic],
     });
     expect(alarms(resources).map((alarm) => alarm.name)).not.toContain('ObsDefaultWaitP99Alarm');
-    // The dead-letter alarm stays the component's own, to the same topic.
+    // The retry queue's dead-letter queue not empty, to the same topic.
     expect(
-      alarms(resources).find((alarm) => alarm.name === 'ObsDefaultDeadLetterAlarm')?.inputs.alarmActions,
-    ).toEqual([topic]);
+      alarms(resources).find((alarm) => alarm.name === 'ObsDefaultDeadLetterAlarm')?.inputs,
+    ).toMatchObject({
+      name: 'obsdefault-retry-dead-letters',
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      alarmActions: [topic],
+    });
     const [dashboard] = dashboards(resources);
     expect(dashboard?.inputs.dashboardName).toBe('obsdefault-locks');
     const body = JSON.parse(String(dashboard?.inputs.dashboardBody)) as {
@@ -56,18 +63,20 @@ describe('the dashboard and alarms (stacks/observability.ts)', () => {
     expect(env.DLM_METRICS_RESOURCES).toBeUndefined();
   }, 60_000);
 
-  it('with a p99 threshold, alarms on the p99 wait; each part can be turned off', async () => {
+  it('with a p99 threshold, alarms on the p99 wait; each part, the dead-letter alarm too, can be turned off', async () => {
     const resources = await deploy('ObsTuned', {
       observability: {
         waitP99AlarmMs: 2_000,
         strandedAlarm: false,
         dashboard: false,
+        deadLetterAlarm: false,
         perResource: ['partner-api'],
       },
     });
     const names = alarms(resources).map((alarm) => alarm.name);
     expect(names).toContain('ObsTunedWaitP99Alarm');
     expect(names).not.toContain('ObsTunedStrandedAlarm');
+    expect(names).not.toContain('ObsTunedDeadLetterAlarm');
     expect(alarms(resources).find((alarm) => alarm.name === 'ObsTunedWaitP99Alarm')?.inputs).toMatchObject({
       metricName: metricName.waitTime,
       extendedStatistic: 'p99',
