@@ -10,6 +10,7 @@ import { attribute } from '../core/table.js';
 import { isQueueKey, toQueueItem } from '../core/waiting/queue.js';
 import { firstRequestKey, releaseCodeOf, requestKeyOf, type StoredRequest } from '../core/waiting/request.js';
 import { fromRequestItem } from '../core/waiting/request-item.js';
+import { parkedPrefix } from '../sqs/parking.js';
 import type { CliStore } from './connect.js';
 
 type Item = Record<string, AttributeValue>;
@@ -58,9 +59,16 @@ export async function migrateRequests(
     const output: ScanCommandOutput = await store.client.send(
       new ScanCommand({
         TableName: store.tableName,
-        FilterExpression: '#concurrencyId <= :lastRequestKey',
-        ExpressionAttributeNames: { '#concurrencyId': attribute.concurrencyId },
-        ExpressionAttributeValues: { ':lastRequestKey': { N: String(firstRequestKey) } },
+        // Parked SQS records share that range of sort keys (live data, not old requests): kept.
+        FilterExpression: '#concurrencyId <= :lastRequestKey AND NOT begins_with(#resourceId, :parked)',
+        ExpressionAttributeNames: {
+          '#concurrencyId': attribute.concurrencyId,
+          '#resourceId': attribute.resourceId,
+        },
+        ExpressionAttributeValues: {
+          ':lastRequestKey': { N: String(firstRequestKey) },
+          ':parked': { S: parkedPrefix },
+        },
         ConsistentRead: true,
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),

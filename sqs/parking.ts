@@ -15,7 +15,7 @@ import { attribute } from '../core/table.js';
  * `concurrency_id` unique per record, so that no holder count sees them; `expires` (TTL) when
  * the copy's timer ends.
  */
-const parkedPrefix = 'dlm-sqs-parked ';
+export const parkedPrefix = 'dlm-sqs-parked ';
 
 /** A parked record above this size is not parked (a DynamoDB item holds 400 KB; reads cost per 4 KB). */
 export const parkedMaxBytes = 16_384;
