@@ -44,7 +44,17 @@ function installPackedPackage(): void {
   execFileSync('tar', ['-xzf', join(work, packed.filename), '-C', modules]);
   renameSync(join(modules, 'package'), join(modules, 'dynamo-dlm'));
   const manifest = JSON.parse(readFileSync(join(modules, 'dynamo-dlm', 'package.json'), 'utf8'));
-  const needed = { ...manifest.dependencies, ...manifest.peerDependencies, sst: '*' };
+  // What a consumer's install brings: dependencies and required peers, not the local AWS's
+  // optional packages (the component must build without them).
+  const optional = new Set(
+    Object.entries(manifest.peerDependenciesMeta ?? {})
+      .filter(([, meta]) => (meta as { optional?: boolean }).optional)
+      .map(([name]) => name),
+  );
+  const peers = Object.fromEntries(
+    Object.entries(manifest.peerDependencies ?? {}).filter(([name]) => !optional.has(name)),
+  );
+  const needed = { ...manifest.dependencies, ...peers, sst: '*' };
   for (const name of Object.keys(needed)) {
     mkdirSync(dirname(join(modules, name)), { recursive: true });
     symlinkSync(realpathSync(join(root, 'node_modules', name)), join(modules, name));
