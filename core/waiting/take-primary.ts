@@ -1,7 +1,11 @@
+import { GetItemCommand, type GetItemCommandOutput } from '@aws-sdk/client-dynamodb';
+import { isHeld, leaseEndMs, slotKey } from '../item.js';
 import type { Lease } from '../lease.js';
 import { takePermits } from '../operations/take-permits.js';
 import { takeSlot } from '../operations/take-slot.js';
 import { guessRateForm, type RateForm } from '../rate.js';
+import { sendWithRetry } from '../send.js';
+import { attribute } from '../table.js';
 import { readQueueHead } from './queue.js';
 import type { SlotRequest } from './request.js';
 import type { WaitingStore } from './waiting-store.js';
@@ -20,7 +24,9 @@ const lastTatsKept = 1_000;
  * waiting starts before this request: it queues, and takes no start from them), then one
  * transaction of the slot and the rate item (`takePermits`), so a start is counted exactly
  * when the slot is taken. A rate that is closed, like a busy slot, sends the request to the
- * queue, where the pass that records it learns when it may start.
+ * queue, where the pass that records it learns when it may start. With others queued, one read
+ * of the primary slot: a repeated delivery whose earlier take landed (its answer lost) finds its
+ * own lease there and is answered with it, as `takeSlot` recognises it without a rate.
  *
  * @example
  * const taken = await takePrimary(store, request, releaseCode, primarySlotOf(releaseCode, request.concurrency));
@@ -43,7 +49,8 @@ export async function takePrimary(
     });
     return taken.granted ? { granted: true, fresh: taken.fresh, lease: taken.lease } : { granted: false };
   }
-  if ((await readQueueHead(store, request.resourceId, 1)).entries.length > 0) return { granted: false };
+  if ((await readQueueHead(store, request.resourceId, 1)).entries.length > 0)
+    return heldAlready(store, request, releaseCode, primary);
   let form: RateForm = guessRateForm(lastTats.get(request.resourceId), store.clock());
   let seenTokens: Map<number, number> | undefined;
   // A wrong form or a low token is put right at once; each only once.
@@ -70,6 +77,35 @@ export async function takePrimary(
     }
   }
   return { granted: false };
+}
+
+/** The primary slot as a repeated delivery may find it: held by this request's own code. */
+async function heldAlready(
+  store: WaitingStore,
+  request: SlotRequest,
+  releaseCode: string,
+  primary: number,
+): Promise<PrimaryTake> {
+  const { Item: item } = await sendWithRetry<GetItemCommandOutput>(
+    store,
+    new GetItemCommand({
+      TableName: store.tableName,
+      Key: slotKey(request.resourceId, primary),
+      ConsistentRead: true,
+    }),
+  );
+  const nowMs = store.clock();
+  if (!item || item[attribute.releaseCode]?.S !== releaseCode || !isHeld(item, nowMs))
+    return { granted: false };
+  const lease: Lease = {
+    resourceId: request.resourceId,
+    concurrencyId: primary,
+    releaseCode,
+    expiresAtMs: leaseEndMs(item) ?? nowMs,
+    fencingToken: Number(item[attribute.fencingToken]?.N ?? 0),
+    ...(request.owner === undefined ? {} : { owner: request.owner }),
+  };
+  return { granted: true, fresh: false, lease };
 }
 
 function remember(resourceId: string, tatUs: number): void {

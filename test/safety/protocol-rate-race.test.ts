@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isHeld } from '../../core/item.js';
 import { takeSlot } from '../../core/operations/take-slot.js';
 import { rateCell, readRateState } from '../../core/rate.js';
+import { firstAttempt } from '../../core/waiting/first-attempt.js';
 import { grantWaiting } from '../../core/waiting/grant-waiting.js';
 import { handOver } from '../../core/waiting/hand-over.js';
 import { readQueueWindow, readRequest, readSlots } from '../../core/waiting/queue.js';
@@ -144,5 +145,38 @@ describe('a hand-over and a retry turn on a rate-limited request', () => {
     clock.advanceTo((pass?.rateNotBeforeMs ?? 0) + 1);
     const later = await grantWaiting(store, resourceId);
     expect(later.grants.map((grant) => grant.request.requestKey)).toEqual([requests[1]?.requestKey]);
+  });
+});
+
+describe('a repeated first attempt on a rate-limited resource', () => {
+  it('finds the slot its earlier delivery took (its answer lost) though others queued since, and is answered with that lease', async () => {
+    const store = storeAt(Date.now);
+    const resourceId = uniqueResource('rate-repeat');
+    const request = {
+      resourceId,
+      concurrency: 2,
+      leaseMs: 30_000,
+      waitUntilMs: Date.now() + 60_000,
+      taskToken: `token-${resourceId}-repeat-`.padEnd(60, 'x'),
+      rate: oneAMinute,
+    };
+    // The first delivery takes its slot and the rate's one start; its invocation ends before it answers.
+    const first = await firstAttempt(store, request);
+    expect(first.kind).toBe('granted');
+    // Another request arrives and queues: the rate is closed for a minute.
+    const other = await recordWaiting(
+      store,
+      { ...request, taskToken: `token-${resourceId}-other-`.padEnd(60, 'x') },
+      { retryChain: 'chain-other', dueMs: Date.now() + 60_000 },
+    );
+    expect(other.kind).toBe('recorded');
+    // The redelivery must recognise the lease it holds, not queue behind the other (nobody would answer it).
+    const repeat = await firstAttempt(store, request);
+    expect(repeat.kind).toBe('granted');
+    if (repeat.kind !== 'granted' || first.kind !== 'granted') return;
+    expect(repeat.fresh).toBe(false);
+    expect(repeat.lease.fencingToken).toBe(first.lease.fencingToken);
+    expect(repeat.lease.concurrencyId).toBe(first.lease.concurrencyId);
+    expect(await heldSlots(store, resourceId)).toBe(1);
   });
 });
