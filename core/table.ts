@@ -36,6 +36,9 @@ export const requestAttribute = {
   heartbeatSeconds: 'heartbeat_seconds',
   /** Where its queue entry lives (`core/waiting/queue.ts`) while it waits. */
   queueKey: 'queue_key',
+  /** The start rate it asked for (`core/rate.ts`): emission interval and burst tolerance, µs. */
+  rateIntervalUs: 'rate_interval_us',
+  rateToleranceUs: 'rate_tolerance_us',
 } as const;
 
 /** Attributes of a queue entry (`core/waiting/queue.ts`): just what a pass needs to pick a request. */

@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { rateCell } from '../core/rate.js';
 import { ResourceLimitMismatchError } from '../core/resource-limit.js';
 import { firstAttempt } from '../core/waiting/first-attempt.js';
 import { releaseCodeOf, type SlotRequest } from '../core/waiting/request.js';
@@ -62,6 +63,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     ...(input.owner === undefined ? {} : { owner: input.owner }),
     ...(input.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: input.heartbeatSeconds }),
     ...(input.waitSeconds === undefined ? {} : { waitSeconds: input.waitSeconds }),
+    ...(input.rate === undefined ? {} : { rate: rateCell(input.rate) }),
   };
   try {
     const attempt = await firstAttempt(store, request);

@@ -81,7 +81,8 @@ export async function acquirePermits(
     if (slots) {
       const result = await takeOrCleanUp(store, request, slots, seenTokens, form);
       writes++;
-      if (result.kind === 'granted') {
+      // Held by our own code already: this object's earlier try landed, its answer was lost.
+      if (result.kind === 'granted' || result.kind === 'held-by-us') {
         // The TAT is now at least now + interval (further ahead after a busy-form grant): a hint.
         const tatUs = request.rate ? store.clock() * 1000 + request.rate.intervalUs : undefined;
         return {

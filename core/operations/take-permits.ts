@@ -4,7 +4,7 @@ import {
   type TransactionCanceledException,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { isHeld, toHolder } from '../item.js';
+import { isHeld, leaseEndMs, toHolder } from '../item.js';
 import type { Holder, Lease, SlotHold } from '../lease.js';
 import { type RateCell, type RateForm, rateRefusal, rateUpdate } from '../rate.js';
 import { sendWithRetry } from '../send.js';
@@ -29,13 +29,16 @@ export interface TakePermitsRequest {
 /**
  * Granted; refused by the rate (`notBeforeMs`: when it allows the next start; or `retryAs`: the
  * form was guessed wrong, try again at once); a slot was held (its holder); a token was too low
- * (the stored tokens, try again above them); or another transaction touched the same items.
+ * (the stored tokens, try again above them); one slot asked for and this very release code
+ * holds it already (a repeated request, or this transaction landed before: the lease as stored);
+ * or another transaction touched the same items.
  */
 export type TakePermitsResult =
   | { kind: 'granted'; lease: Lease }
   | { kind: 'rate-limited'; notBeforeMs: number }
   | { kind: 'rate-form'; retryAs: RateForm }
   | { kind: 'slot-held'; holders: Holder[] }
+  | { kind: 'held-by-us'; lease: Lease }
   | { kind: 'token-low'; seenTokens: Map<number, number> }
   | { kind: 'conflict' };
 
@@ -114,6 +117,24 @@ function refusal(
   nowMs: number,
 ): TakePermitsResult {
   const slotReasons = reasons.slice(0, request.slots.length);
+  const [only] = slotReasons;
+  if (request.slots.length === 1 && only?.Item && isHeld(only.Item, nowMs)) {
+    const item = only.Item;
+    if (item[attribute.releaseCode]?.S === request.releaseCode) {
+      const owner = item[attribute.owner]?.S;
+      return {
+        kind: 'held-by-us',
+        lease: {
+          resourceId: request.resourceId,
+          concurrencyId: request.slots[0] as number,
+          releaseCode: request.releaseCode,
+          expiresAtMs: leaseEndMs(item) ?? nowMs,
+          fencingToken: Number(item[attribute.fencingToken]?.N ?? 0),
+          ...(owner === undefined ? {} : { owner }),
+        },
+      };
+    }
+  }
   const holders = slotReasons
     .filter((reason) => reason.Code === 'ConditionalCheckFailed' && reason.Item && isHeld(reason.Item, nowMs))
     .map((reason) => toHolder(reason.Item as Record<string, AttributeValue>));

@@ -1,3 +1,4 @@
+import type { Rate } from '../rate.js';
 import type { AslDefinition, PathValue } from './asl.js';
 import { acquireState, releaseState } from './states.js';
 
@@ -10,6 +11,8 @@ export interface ExampleStateMachineOptions {
   concurrency?: number | PathValue;
   leaseSeconds?: number | PathValue;
   waitSeconds?: number | PathValue;
+  /** The resource's start rate (see `acquireState`). */
+  rate?: Rate | PathValue;
 }
 
 /**
@@ -30,6 +33,7 @@ export function exampleStateMachine(options: ExampleStateMachineOptions): AslDef
         concurrency: options.concurrency ?? { path: '$.concurrency' },
         leaseSeconds: options.leaseSeconds ?? 300,
         ...(options.waitSeconds === undefined ? {} : { waitSeconds: options.waitSeconds }),
+        ...(options.rate === undefined ? {} : { rate: options.rate }),
         catch: [{ ErrorEquals: ['Lock.Timeout'], ResultPath: '$.error', Next: 'NoSlotInTime' }],
         next: 'Work',
       }),

@@ -1,3 +1,4 @@
+import type { Rate } from '../rate.js';
 import {
   type AslDefinition,
   type AslState,
@@ -42,6 +43,8 @@ export interface AcquirePayloadOptions {
   waitSeconds?: JsonataValue;
   /** `HeartbeatSeconds` of the waiting task, passed to the function (see `acquireState`). */
   heartbeatSeconds?: number | false;
+  /** The resource's start rate, `{ limit, periodSeconds, burst }` or an expression (see `acquireState`). */
+  rate?: Rate | string;
 }
 
 /**
@@ -60,6 +63,9 @@ export function acquirePayload(options: AcquirePayloadOptions): Record<string, J
     ...present('leaseSeconds', options.leaseSeconds),
     ...present('waitSeconds', options.waitSeconds),
     ...present('heartbeatSeconds', options.heartbeatSeconds || undefined),
+    ...(options.rate === undefined
+      ? {}
+      : { rate: typeof options.rate === 'string' ? options.rate : { ...options.rate } }),
   };
 }
 
@@ -194,6 +200,8 @@ export interface ExampleJsonataStateMachineOptions {
   concurrency?: JsonataValue;
   leaseSeconds?: JsonataValue;
   waitSeconds?: JsonataValue;
+  /** The resource's start rate (see `acquireState`). */
+  rate?: Rate | string;
 }
 
 /**
@@ -216,6 +224,7 @@ export function exampleJsonataStateMachine(options: ExampleJsonataStateMachineOp
         concurrency: options.concurrency ?? '{% $states.input.concurrency %}',
         leaseSeconds: options.leaseSeconds ?? 300,
         ...(options.waitSeconds === undefined ? {} : { waitSeconds: options.waitSeconds }),
+        ...(options.rate === undefined ? {} : { rate: options.rate }),
         catch: [{ ErrorEquals: ['Lock.Timeout'], Output: errorOutput, Next: 'NoSlotInTime' }],
         next: 'Work',
       }),

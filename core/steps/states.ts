@@ -1,3 +1,4 @@
+import type { Rate } from '../rate.js';
 import {
   type AslState,
   type Json,
@@ -24,6 +25,11 @@ export interface AcquireStateOptions extends StepOptions {
   leaseSeconds?: number | PathValue;
   /** Give up with `Lock.Timeout` after this long; default: the task's `timeoutSeconds` decides. */
   waitSeconds?: number | PathValue;
+  /**
+   * The resource's start rate, `{ limit, periodSeconds, burst }` (or a path to one): at most
+   * `limit` grants per `periodSeconds`, up to `burst` at once. Default: no rate.
+   */
+  rate?: Rate | PathValue;
   /** Where the lease goes in the state's output. Default `$.lock`. */
   resultPath?: string;
   /**
@@ -98,6 +104,7 @@ export function acquireState(options: AcquireStateOptions & Transition): AslStat
         ...parameter('leaseSeconds', options.leaseSeconds),
         ...parameter('waitSeconds', options.waitSeconds),
         ...parameter('heartbeatSeconds', options.heartbeatSeconds || undefined),
+        ...rateParameter(options.rate),
       },
     },
     ResultPath: options.resultPath ?? '$.lock',
@@ -106,6 +113,12 @@ export function acquireState(options: AcquireStateOptions & Transition): AslStat
     ...(options.catch ? { Catch: options.catch } : {}),
     ...transition(options),
   };
+}
+
+/** The rate as a parameter: a path (`rate.$`), or the object itself. */
+function rateParameter(rate: Rate | PathValue | undefined): Record<string, Json> {
+  if (rate === undefined) return {};
+  return 'path' in rate ? { 'rate.$': rate.path } : { rate: { ...rate } };
 }
 
 /** Options of `releaseState`. */

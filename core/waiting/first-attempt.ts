@@ -1,6 +1,5 @@
 import type { Lease } from '../lease.js';
 import { releaseSlot } from '../operations/release-slot.js';
-import { takeSlot } from '../operations/take-slot.js';
 import { resourceLimitFor } from '../resource-limit.js';
 import type { GrantPass } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
@@ -13,6 +12,7 @@ import {
   type SlotRequest,
   type StoredRequest,
 } from './request.js';
+import { takePrimary } from './take-primary.js';
 import { claimToken } from './token-claim.js';
 import type { WaitingStore } from './waiting-store.js';
 
@@ -34,7 +34,8 @@ export type FirstAttempt =
 
 /**
  * A workflow's first try for a slot: the claim of its task token, one conditional write to the
- * request's primary slot (beside a read of the resource's limit), then a read of its own record
+ * request's primary slot (beside a read of the resource's limit; with a rate, the slot and the
+ * rate's start in one transaction, after a look at the queue: `take-primary.ts`), then a read of its own record
  * and of the head of the queue, which the grant must respect:
  * - the token is claimed by another request (a replayed token): refused before anything else is
  *   written, nothing answered;
@@ -53,13 +54,7 @@ export async function firstAttempt(store: WaitingStore, request: SlotRequest): P
   if (!(await claimToken(store, releaseCode, request))) return { kind: 'refused' };
   const primary = primarySlotOf(releaseCode, request.concurrency);
   const [taken, limit] = await Promise.all([
-    takeSlot(store, {
-      resourceId: request.resourceId,
-      concurrencyId: primary,
-      releaseCode,
-      durationMs: request.leaseMs,
-      ...(request.owner === undefined ? {} : { owner: request.owner }),
-    }),
+    takePrimary(store, request, releaseCode, primary),
     resourceLimitFor(store, request.resourceId, request.concurrency),
   ]);
   const giveBack = async () => {

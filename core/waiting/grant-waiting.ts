@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { fullJitterDelay, sleep } from '../backoff.js';
 import { isHeld, leaseEndMs } from '../item.js';
 import type { Lease } from '../lease.js';
+import { type RateCell, rateAttribute, rateRefusal } from '../rate.js';
 import { grantSlot } from './grant-transaction.js';
 import { timeOut } from './lifecycle.js';
 import { dropQueueEntry, type QueueEntry, type QueueWindow, readQueueWindow, readRequest } from './queue.js';
@@ -23,6 +24,11 @@ export interface GrantPass {
   waiting: QueueEntry[];
   /** The earliest end of a lease held on the slots the waiting entries may use (absent: none held). */
   nextLeaseEndMs?: number;
+  /**
+   * When the resource's start rate lets the head start (absent: the rate did not hold anyone
+   * back). The head's turn is set for that moment: nothing else would wake it then.
+   */
+  rateNotBeforeMs?: number;
 }
 
 /** True when the pass neither granted nor timed out the request (it may still wait). */
@@ -42,6 +48,11 @@ const conflictBackoff = { baseMs: 25, capMs: 400 };
  * release (the handoff), by the retry loop, and after a failed execution's slots were freed.
  * Along the way it times out requests at the head past their deadline and drops stale entries.
  *
+ * With a start rate, each grant counts a start in its own transaction. Once the rate holds the
+ * head back (seen in the rate item read with the slots, or from a grant refused by it), the
+ * pass grants nobody behind it, even on a free slot: first come, first served, and the rate is
+ * the resource's. It answers the moment the head may start (`rateNotBeforeMs`).
+ *
  * @example
  * const { grants, expired } = await grantWaiting(store, 'partner-api');
  */
@@ -53,12 +64,14 @@ export async function grantWaiting(
   let pass = await grantPass(store, window ?? (await readQueueWindow(store, resourceId)));
   // Two passes on one resource (a release and a retry) can cancel each other's transactions and
   // leave a slot free; look again a few times. Many passes at once (a burst of arrivals) may
-  // all cancel; full jitter lets one of them win.
-  for (let round = 0; pass.conflicted && round < 5; round++) {
+  // all cancel; full jitter lets one of them win. A pass the rate stopped has nothing to look
+  // again for before the rate's moment (the head's turn is set for it).
+  for (let round = 0; pass.conflicted && pass.rateNotBeforeMs === undefined && round < 5; round++) {
     await sleep(fullJitterDelay(round, conflictBackoff));
     const again = await grantPass(store, await readQueueWindow(store, resourceId));
     pass = {
       ...again,
+      conflicted: again.conflicted,
       grants: [...pass.grants, ...again.grants],
       expired: [...pass.expired, ...again.expired],
     };
@@ -78,6 +91,9 @@ async function grantPass(
   let conflicted = false;
   let window: QueueWindow | undefined = first;
   let free = freeSlots(window, nowMs);
+  // The rate item as this pass knows it: as read, then as its own grants left it.
+  let rateItem = first.rateItem;
+  let rateNotBeforeMs: number | undefined;
   while (window) {
     for (const entry of window.entries) {
       if (entry.waitUntilMs < nowMs) {
@@ -88,7 +104,7 @@ async function grantPass(
         else if (request?.state !== 'waiting') await dropQueueEntry(store, entry);
         continue;
       }
-      if (![...free].some((slot) => slot < entry.concurrency)) {
+      if (rateNotBeforeMs !== undefined || ![...free].some((slot) => slot < entry.concurrency)) {
         waiting.push(entry);
         continue;
       }
@@ -97,19 +113,51 @@ async function grantPass(
         await dropQueueEntry(store, entry);
         continue;
       }
-      const outcome = await grantOne(store, request, free, window);
-      if (outcome === 'conflict') conflicted = true;
-      if (outcome && outcome !== 'conflict') grants.push({ request, lease: outcome });
-      else waiting.push(entry);
+      // The rate is closed as read: no write that the rate item would refuse.
+      const closedUntil = request.rate && rateClosedUntil(rateItem, request.rate, store.clock());
+      if (closedUntil) {
+        rateNotBeforeMs = closedUntil;
+        waiting.push(entry);
+        continue;
+      }
+      const outcome = await grantOne(store, request, free, window, rateItem);
+      if (outcome.kind === 'conflict') conflicted = true;
+      if (outcome.kind === 'rate-limited') rateNotBeforeMs = outcome.notBeforeMs;
+      if (outcome.kind === 'granted') {
+        grants.push({ request, lease: outcome.lease });
+        if (outcome.tatUs !== undefined) rateItem = { [rateAttribute.tat]: { N: String(outcome.tatUs) } };
+      } else waiting.push(entry);
     }
     // Slots still free and more queue past the window (stale entries, other slot counts): go on.
     window =
-      free.size > 0 && window.nextKey
+      free.size > 0 && window.nextKey && rateNotBeforeMs === undefined
         ? await readQueueWindow(store, window.resourceId, { startKey: window.nextKey })
         : undefined;
     if (window) free = new Set([...free, ...freeSlots(window, nowMs)]);
   }
-  return { grants, expired, waiting, ...nextLeaseEnd(first.slots, waiting, nowMs), conflicted };
+  return {
+    grants,
+    expired,
+    waiting,
+    ...nextLeaseEnd(first.slots, waiting, nowMs),
+    ...(rateNotBeforeMs === undefined ? {} : { rateNotBeforeMs }),
+    conflicted,
+  };
+}
+
+/**
+ * When the rate, as `rateItem` shows it, next allows a start, if that is after `nowMs`; undefined
+ * when a start is allowed now (or the item was never written). Only a hint: the grant's
+ * transaction decides.
+ */
+export function rateClosedUntil(
+  rateItem: Record<string, AttributeValue> | undefined,
+  cell: RateCell,
+  nowMs: number,
+): number | undefined {
+  if (!rateItem) return undefined;
+  const verdict = rateRefusal(rateItem, cell, nowMs);
+  return 'notBeforeMs' in verdict ? verdict.notBeforeMs : undefined;
 }
 
 /** Slots of the window (those its entries may use) that nobody holds at `nowMs`. */
@@ -139,28 +187,38 @@ export function nextLeaseEnd(
   return ends.length === 0 ? {} : { nextLeaseEndMs: Math.min(...ends) };
 }
 
+type GrantOneOutcome =
+  | { kind: 'granted'; lease: Lease; tatUs?: number }
+  | { kind: 'rate-limited'; notBeforeMs: number }
+  | { kind: 'conflict' | 'none' };
+
 async function grantOne(
   store: WaitingStore,
   request: StoredRequest,
   free: Set<number>,
   window: QueueWindow,
-): Promise<Lease | 'conflict' | undefined> {
+  rateAsRead: Record<string, AttributeValue> | undefined,
+): Promise<GrantOneOutcome> {
   const primary = primarySlotOf(request.releaseCode, request.concurrency);
   const candidates = [...free].filter((slot) => slot < request.concurrency);
   // The primary slot first: a repeated first attempt of this request would write there.
   candidates.sort((a, b) => Number(b === primary) - Number(a === primary));
   for (const slot of candidates) {
-    const outcome = await grantSlot(store, request, slot, window.slots.get(slot));
+    const outcome = await grantSlot(store, request, slot, window.slots.get(slot), {
+      ...(rateAsRead ? { rateAsRead } : {}),
+    });
     if (outcome.kind === 'granted') {
       free.delete(slot);
-      return outcome.lease;
+      return outcome;
     }
+    // The rate closed since it was read: the slot stays free, for when the rate opens.
+    if (outcome.kind === 'rate-limited') return outcome;
     if (outcome.kind === 'conflict') {
       free.delete(slot);
-      return 'conflict';
+      return { kind: 'conflict' };
     }
     if (outcome.kind === 'slot-taken') free.delete(slot);
-    else return undefined;
+    else return { kind: 'none' };
   }
-  return undefined;
+  return { kind: 'none' };
 }

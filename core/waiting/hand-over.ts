@@ -2,7 +2,7 @@ import { isHeld } from '../item.js';
 import type { SlotLease } from '../operations/release-slot.js';
 import { attribute } from '../table.js';
 import { grantSlot } from './grant-transaction.js';
-import { type GrantPass, nextLeaseEnd } from './grant-waiting.js';
+import { type GrantPass, nextLeaseEnd, rateClosedUntil } from './grant-waiting.js';
 import { dropQueueEntry, type QueueWindow, readRequest } from './queue.js';
 import type { WaitingStore } from './waiting-store.js';
 
@@ -12,6 +12,10 @@ import type { WaitingStore } from './waiting-store.js';
  * queue, and the waiter needs no back-off turn. Reads only the requests it tries, from the head
  * of the queue. Answers the pass it made (the grant, and who still waits behind it: the new head
  * must be woken), or undefined when nobody could take it (then release the slot as usual).
+ *
+ * The hand-over respects the rate: a head that may not start yet (the rate item as read, or the
+ * grant refused by it) takes nothing, nor does anyone behind it; the slot is released as usual,
+ * and the release's pass says when the head may start, for its turn to be set then.
  *
  * @example
  * const grant = await handOver(store, lease, await readQueueWindow(store, lease.resourceId));
@@ -34,8 +38,11 @@ export async function handOver(
       await dropQueueEntry(store, entry);
       continue;
     }
+    if (request.rate && rateClosedUntil(window.rateItem, request.rate, store.clock()) !== undefined)
+      return undefined;
     const outcome = await grantSlot(store, request, holder.concurrencyId, slot, {
       fromHolder: holder.releaseCode,
+      ...(window.rateItem ? { rateAsRead: window.rateItem } : {}),
     });
     if (outcome.kind === 'granted') {
       const waiting = window.entries.filter((other) => other.requestKey !== request.requestKey);

@@ -30,7 +30,8 @@ import type { WaitingStore } from './waiting-store.js';
  * |------------|-------------------------|---------------------------------------------|--------------------------|
  * | record     | none → waiting          | acquire                                     | the item did not exist (a repeat finds it and continues it) |
  * | rechain    | waiting → waiting       | acquire's repeat, retry turn, sweeper       | the item still waits (and, for a turn, under the chain it read) |
- * | grant      | waiting → granted       | hand-over, any grant pass, first attempt    | the slot write in the same transaction (free, or passed on by its holder); a retry recognises only its own token and lease end |
+ * | grant      | waiting → granted       | hand-over, any grant pass, first attempt    | the slot write in the same transaction (free, or passed on by its holder); a retry recognises only its own token and lease end; with a rate, also the rate item's update in that transaction (the rate allowed a start now), the transaction carrying a client request token so its retry is its own result |
+ * | rate-hold  | waiting → waiting       | any grant pass, hand-over                   | the rate item: its TAT as read with the slots, or its refusal of the grant transaction; the head's turn is set for the moment it names |
  * | extend     | granted → granted       | any answerer, when the lease lacks a margin | the slot still holds this grant's code and token, unexpired |
  * | regrant    | granted → waiting       | any answerer, when the lease ended unanswered | the slot no longer holds this grant unexpired |
  * | answer     | granted → answered      | any answerer, after SendTaskSuccess returned, or the task said it takes no answer | the grant's fencing token on the item |
@@ -40,6 +41,15 @@ import type { WaitingStore } from './waiting-store.js';
  * | withdraw   | waiting → withdrawn     | retry turn (heartbeat: the task is gone)    | a waiting task, answered by nobody, no longer exists |
  * | withdraw   | waiting, granted, answered → withdrawn | cleanup, which then frees the grant's slot | DescribeExecution: the owner's execution ended |
  * | forget     | answered → deleted      | sweeper, or a turn that meets it            | its lease ended (`due_ms` is the lease end) |
+ *
+ * A start rate (`core/rate.ts`, the request's `rate`) adds no state: a request the rate holds
+ * back stays `waiting` at the head (rate-hold), with nothing written but its next turn. Nobody
+ * behind it is granted meanwhile (first come, first served), a hand-over takes no slot from its
+ * holder for it (the slot is released as usual and stays free), and whoever left it held back
+ * (a release's pass, a retry turn, a first attempt's pass) makes sure its turn is set for the
+ * rate's moment (`functions/lib/head-wake.ts`; SQS's 900 s cap: a chain of turns). Which of two
+ * granters counts the start is decided by the rate item in the grant's own transaction, never
+ * by what either read before: the loser is refused by the item, as by a taken slot.
  *
  * The queue entry (`core/waiting/queue.ts`) follows the record: record and regrant write it in
  * their transaction, grant deletes it in its transaction, and the other ways out of `waiting`

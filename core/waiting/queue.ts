@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { slotKey } from '../item.js';
 import { queryAll } from '../query-all.js';
+import { rateKey } from '../rate.js';
 import { sendTransaction, sendWithRetry } from '../send.js';
 import { attribute, queueAttribute, requestAttribute } from '../table.js';
 import { firstRequestKey, type StoredRequest } from './request.js';
@@ -207,6 +208,8 @@ export interface QueueWindow {
   resourceId: string;
   /** Slot items 0 .. widest - 1 (the widest concurrency among the entries read). */
   slots: Map<number, Item>;
+  /** The resource's rate item as read with the slots (absent: no rate-limited grant yet). */
+  rateItem?: Item;
   entries: QueueEntry[];
   nextKey?: Item;
 }
@@ -215,8 +218,10 @@ export interface QueueWindow {
 export const queueWindowSize = 20;
 
 /**
- * Reads the head of a resource's queue, then (when anyone waits) the slots its requests may use:
- * two consistent Queries whose size is the window and K, whatever the length of the queue.
+ * Reads the head of a resource's queue, then (when anyone waits) the slots its requests may use
+ * and, in the same Query, the rate item below them (key -2; -1 is the limit item): two consistent
+ * Queries whose size is the window and K, whatever the length of the queue. The rate item lets
+ * a pass see that the rate is closed without a refused write.
  *
  * @example
  * const window = await readQueueWindow(store, 'partner-api');
@@ -228,5 +233,14 @@ export async function readQueueWindow(
 ): Promise<QueueWindow> {
   const page = await readQueueHead(store, resourceId, limit, startKey);
   const widest = Math.max(0, ...page.entries.map((entry) => entry.concurrency));
-  return { resourceId, slots: await readSlots(store, resourceId, widest), ...page };
+  if (widest === 0) return { resourceId, slots: new Map(), ...page };
+  const items = await queryAll(store, keyRange(resourceId, rateKey, widest - 1));
+  const slots = new Map<number, Item>();
+  let rateItem: Item | undefined;
+  for (const item of items) {
+    const key = Number(item[attribute.concurrencyId]?.N);
+    if (key >= 0) slots.set(key, item);
+    else if (key === rateKey) rateItem = item;
+  }
+  return { resourceId, slots, ...(rateItem ? { rateItem } : {}), ...page };
 }

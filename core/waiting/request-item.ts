@@ -33,6 +33,12 @@ export function toRequestItem(request: StoredRequest): Item {
       ? {}
       : { [requestAttribute.heartbeatSeconds]: { N: String(request.heartbeatSeconds) } }),
     ...(request.retryChain === undefined ? {} : { [requestAttribute.retryChain]: { S: request.retryChain } }),
+    ...(request.rate === undefined
+      ? {}
+      : {
+          [requestAttribute.rateIntervalUs]: { N: String(request.rate.intervalUs) },
+          [requestAttribute.rateToleranceUs]: { N: String(request.rate.toleranceUs) },
+        }),
   };
 }
 
@@ -45,6 +51,7 @@ export function fromRequestItem(item: Item): StoredRequest {
   const dueMs = number(requestAttribute.dueMs);
   const queueKey = number(requestAttribute.queueKey);
   const heartbeatSeconds = number(requestAttribute.heartbeatSeconds);
+  const rateIntervalUs = number(requestAttribute.rateIntervalUs);
   return {
     resourceId: item[attribute.resourceId]?.S ?? '',
     requestKey: Number(item[attribute.concurrencyId]?.N),
@@ -62,6 +69,9 @@ export function fromRequestItem(item: Item): StoredRequest {
     ...(dueMs === undefined ? {} : { dueMs }),
     ...(queueKey === undefined ? {} : { queueKey }),
     ...(heartbeatSeconds === undefined ? {} : { heartbeatSeconds }),
+    ...(rateIntervalUs === undefined
+      ? {}
+      : { rate: { intervalUs: rateIntervalUs, toleranceUs: number(requestAttribute.rateToleranceUs) ?? 0 } }),
     ...(grantedSlot === undefined
       ? {}
       : {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Lease } from '../lease.js';
+import type { RateCell } from '../rate.js';
 import { dueShardCount } from '../table.js';
 
 /**
@@ -19,6 +20,11 @@ export interface SlotRequest {
   heartbeatSeconds?: number;
   /** The `waitSeconds` it asked for (`waitUntilMs` counts from its arrival): part of its identity. */
   waitSeconds?: number;
+  /**
+   * The resource's start rate it asked for, in the transaction's terms: whoever grants it counts
+   * one start in the grant's own transaction (`core/rate.ts`). Absent: no rate.
+   */
+  rate?: RateCell;
 }
 
 /** A request's place in its lifecycle (`core/waiting/lifecycle.ts` has the transitions). */

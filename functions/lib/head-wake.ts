@@ -29,7 +29,8 @@ export async function keepHeadAwake(
     }
     const nowMs = now();
     // The longest the head may wait (no jitter) from here.
-    const wakeByMs = nowMs + headWaitSeconds(pass.nextLeaseEndMs, 0, config, nowMs, 1) * 1000;
+    const wakeByMs =
+      nowMs + headWaitSeconds(pass.nextLeaseEndMs, 0, config, nowMs, 1, pass.rateNotBeforeMs) * 1000;
     if (!dueBy(head, wakeByMs))
       await scheduleTurn(store, config, head, pass, {
         attempt: 0,

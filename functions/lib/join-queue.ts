@@ -1,4 +1,10 @@
-import { freeSlots, grantWaiting, leftWaiting, nextLeaseEnd } from '../../core/waiting/grant-waiting.js';
+import {
+  freeSlots,
+  grantWaiting,
+  leftWaiting,
+  nextLeaseEnd,
+  rateClosedUntil,
+} from '../../core/waiting/grant-waiting.js';
 import { readQueueWindow } from '../../core/waiting/queue.js';
 import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import { releaseCodeOf, requestKeyOf, type SlotRequest } from '../../core/waiting/request.js';
@@ -18,7 +24,13 @@ export type JoinOutcome = 'waiting' | 'granted' | 'answered-elsewhere';
  * - its turn for its deadline or heartbeat, when within SQS's 900 s, goes out before the record,
  *   so the record carries it (otherwise the record is due for the sweeper's backstop);
  * - then one look at the head of the queue and its slots: a slot that freed since the first
- *   attempt gets a full pass, in order; a request at the head gets the head's turn.
+ *   attempt gets a full pass, in order; a request at the head gets the head's turn;
+ * - with a start rate that the rate item (read with the slots) shows closed, no pass: nobody may
+ *   start before that moment, so a pass per arrival would only be refused (and, many at once,
+ *   would cancel each other's transactions); the head's turn is set for that moment. Open, a
+ *   pass only when this request is the head: an older head's own turn comes at the rate's
+ *   moment, and a pass per arrival behind it (each rate opening lets one start) was a herd
+ *   that timed out 50 of 60 acquires arriving at once on the local AWS.
  *
  * @example
  * const outcome = await joinQueue(store, config, request);
@@ -47,7 +59,9 @@ export async function joinQueue(
   }
   const head = await readQueueWindow(store, request.resourceId, { limit: 1 });
   const lookedMs = store.clock();
-  if (freeSlots(head, lookedMs).size > 0) {
+  const rateNotBeforeMs = request.rate && rateClosedUntil(head.rateItem, request.rate, lookedMs);
+  const passMayGrant = !request.rate || head.entries[0]?.requestKey === requestKey;
+  if (!rateNotBeforeMs && passMayGrant && freeSlots(head, lookedMs).size > 0) {
     // A slot freed between the first attempt and the record: a pass, in arrival order.
     const pass = await grantWaiting(store, request.resourceId);
     await settlePass(store, pass, { except: requestKey });
@@ -55,7 +69,11 @@ export async function joinQueue(
     await scheduleTurn(store, config, recorded.request, pass, { attempt: 0, from: [chain] });
     return 'waiting';
   }
-  const view = { waiting: head.entries, ...nextLeaseEnd(head.slots, head.entries, lookedMs) };
+  const view = {
+    waiting: head.entries,
+    ...nextLeaseEnd(head.slots, head.entries, lookedMs),
+    ...(rateNotBeforeMs ? { rateNotBeforeMs } : {}),
+  };
   if (placeAfter(view, requestKey) === 'head')
     await scheduleTurn(store, config, recorded.request, view, { attempt: 0, from: [chain], place: 'head' });
   return 'waiting';

@@ -23,6 +23,16 @@ const concurrencyId = z
   .min(0)
   .max(limits.concurrencyMax - 1);
 
+/**
+ * A start rate (`core/rate.ts`, the same bounds as the library's `validateRate`): at most `limit`
+ * grants per `periodSeconds`, up to `burst` at once.
+ */
+const rate = z.strictObject({
+  limit: z.number().int().min(1).max(1_000_000),
+  periodSeconds: z.number().gt(0).max(86_400),
+  burst: z.number().int().min(1).max(1000).default(1),
+});
+
 /** Input of the acquire step (Parameters of the `.waitForTaskToken` task). */
 export const acquireInput = z.strictObject({
   taskToken: z.string().min(1).max(1024),
@@ -34,6 +44,8 @@ export const acquireInput = z.strictObject({
   owner: utf8Key(limits.ownerMaxBytes).optional(),
   // The task's HeartbeatSeconds (the built acquire state passes it): its turns come in time.
   heartbeatSeconds: z.number().int().min(1).max(99_999_999).optional(),
+  // The resource's start rate: every grant of this request counts one start against it.
+  rate: rate.optional(),
 });
 
 /** The lease fields of the acquire output, as release and extend take them; other fields pass. */
@@ -58,7 +70,11 @@ export function parseStepInput<Schema extends z.ZodType>(schema: Schema, event: 
   const result = schema.safeParse(event);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
-    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : undefined;
+    // An unknown field inside an object (`rate.limt`) is named by its whole path.
+    const unknownKeys =
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => [...issue.path, key].join('.')).join(', ')
+        : undefined;
     const field = unknownKeys ?? (issue.path.join('.') || 'input');
     return unknownKeys ? `${field}: unknown field` : `${field}: ${issue.message}`;
   });

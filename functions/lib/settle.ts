@@ -156,20 +156,29 @@ export async function settlePass(
   pass: Pick<GrantPass, 'grants' | 'expired'> & Partial<PassView>,
   { except }: { except?: number } = {},
 ): Promise<void> {
+  // Whoever is now at the head looks again by the next lease end (a dead holder frees nothing
+  // sooner), or at the rate's moment.
+  const wakeHead = async () => {
+    if (!pass.waiting?.length) return;
+    const view: PassView = {
+      waiting: pass.waiting,
+      ...(pass.nextLeaseEndMs === undefined ? {} : { nextLeaseEndMs: pass.nextLeaseEndMs }),
+      ...(pass.rateNotBeforeMs === undefined ? {} : { rateNotBeforeMs: pass.rateNotBeforeMs }),
+    };
+    await keepHeadAwake(store, readConfig(), view, except);
+  };
+  // Held back by the rate, the head's timer goes first: SQS counts its whole seconds from the
+  // send, and every millisecond spent answering before it is lost to the rate on each round.
+  // (The grants are on their records: should this invocation stop here, the sweeper answers them.)
+  const rateHeld = pass.rateNotBeforeMs !== undefined;
+  if (rateHeld) await wakeHead();
   for (const grant of pass.grants) {
     const { concurrencyId, expiresAtMs, fencingToken } = grant.lease;
     const granted = { concurrencyId, expiresAtMs, fencingToken };
     await answerGranted(store, { ...grant.request, state: 'granted', granted }, granted);
   }
   for (const request of pass.expired) await tellTimeout(store, request);
-  // Whoever is now at the head looks again by the next lease end (a dead holder frees nothing sooner).
-  if (pass.waiting?.length) {
-    const view: PassView = {
-      waiting: pass.waiting,
-      ...(pass.nextLeaseEndMs === undefined ? {} : { nextLeaseEndMs: pass.nextLeaseEndMs }),
-    };
-    await keepHeadAwake(store, readConfig(), view, except);
-  }
+  if (!rateHeld) await wakeHead();
 }
 
 function logGranted(request: Pick<StoredRequest, 'taskToken'>, lease: Lease, waitedMs: number): void {

@@ -17,6 +17,7 @@ import { enqueueRetry, newRetryChain, turnGraceMs } from './retry-queue.js';
  * | where           | next turn                                                             |
  * |-----------------|-----------------------------------------------------------------------|
  * | head            | a retry message at the earliest lease end it saw, at most the back-off cap later; the back-off when it saw none held |
+ * | head, held back by the rate | a retry message at the moment the rate lets it start (past the cap: that moment is known, an earlier look is polling); beyond SQS's 900 s, a chain of 900 s links |
  * | behind the head | a retry message only for its deadline or its task's heartbeat, when within SQS's 900 s; otherwise none: the sweeper re-drives it after `parkedBackstopMs` |
  */
 
@@ -27,7 +28,7 @@ export type QueuePlace = 'head' | 'behind';
 export const parkedBackstopMs = 15 * 60_000;
 
 /** What a schedule needs of the last pass over the request's resource. */
-export type PassView = Pick<GrantPass, 'waiting' | 'nextLeaseEndMs'>;
+export type PassView = Pick<GrantPass, 'waiting' | 'nextLeaseEndMs' | 'rateNotBeforeMs'>;
 
 /** The head: the first waiting entry the pass left (or, when it saw none, the request itself). */
 export function placeAfter(pass: PassView, requestKey: number): QueuePlace {
@@ -38,7 +39,9 @@ export function placeAfter(pass: PassView, requestKey: number): QueuePlace {
 /**
  * The head's wait before it looks again: until just after the earliest lease end it saw, within
  * the back-off cap (a release that hands nothing on is found that late at worst); the back-off of
- * `attempt` (full jitter) when it saw no lease to wait for.
+ * `attempt` (full jitter) when it saw no lease to wait for. A head the rate holds back waits for
+ * the rate's moment (`rateNotBeforeMs`), rounded up to SQS's whole seconds, at most 900 s (the
+ * turn then finds the rate still closed and sets the next link of the chain).
  */
 export function headWaitSeconds(
   nextLeaseEndMs: number | undefined,
@@ -46,7 +49,10 @@ export function headWaitSeconds(
   config: FunctionConfig,
   nowMs: number,
   jitter = Math.random(),
+  rateNotBeforeMs?: number,
 ): number {
+  if (rateNotBeforeMs !== undefined)
+    return Math.max(1, Math.min(Math.ceil((rateNotBeforeMs - nowMs) / 1000), maxDelaySeconds));
   if (nextLeaseEndMs === undefined) {
     const ceiling = backoffCeiling(attempt, config.retryBaseSeconds, config.retryCapSeconds);
     return Math.max(1, Math.round(jitter * ceiling));
@@ -98,7 +104,7 @@ export async function scheduleTurn(
   const delay = turnDelaySeconds(
     place,
     request,
-    headWaitSeconds(pass.nextLeaseEndMs, attempt, config, nowMs),
+    headWaitSeconds(pass.nextLeaseEndMs, attempt, config, nowMs, Math.random(), pass.rateNotBeforeMs),
     nowMs,
   );
   const dueMs =

@@ -27,6 +27,16 @@ describe('when a waiting request looks again', () => {
     expect(headWaitSeconds(undefined, 3, config, nowMs, 1)).toBe(8);
   });
 
+  it('wakes a rate-limited head at the moment the rate lets it start, past the back-off cap, chained by 900 s', () => {
+    // The moment is known: no earlier look (polling), whatever the cap or the lease ends.
+    expect(headWaitSeconds(nowMs + 9_400, 0, config, nowMs, 1, nowMs + 200)).toBe(1);
+    expect(headWaitSeconds(undefined, 0, config, nowMs, 1, nowMs + 300_000)).toBe(300);
+    expect(headWaitSeconds(nowMs + 1_000, 0, config, nowMs, 1, nowMs + 300_000)).toBe(300);
+    // SQS timers end at 900 s: the turn then finds the rate still closed and sets the next link.
+    expect(headWaitSeconds(undefined, 0, config, nowMs, 1, nowMs + 3_600_000)).toBe(900);
+    expect(turnDelaySeconds('head', { waitUntilMs: Number.POSITIVE_INFINITY }, 900, nowMs)).toBe(900);
+  });
+
   it('gives a request behind the head a message only for its deadline or heartbeat within 900 s', () => {
     const none = { waitUntilMs: Number.POSITIVE_INFINITY };
     expect(turnDelaySeconds('behind', none, 10, nowMs)).toBeUndefined();

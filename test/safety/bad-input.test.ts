@@ -203,8 +203,12 @@ const catalogue: Entry[] = [
   library('rate.burst', 'a rate burst below 1', () =>
     lock({ rate: { limit: 1, periodSeconds: 1, burst: 0 } }),
   ),
+  acquire('rate.periodSeconds', 'a zero rate period', { rate: { limit: 5, periodSeconds: 0 } }),
+  acquire('rate.burst', 'a rate burst below 1', { rate: { limit: 5, periodSeconds: 1, burst: 0 } }),
+  acquire('rate.limit', 'a rate limit of 2.5', { rate: { limit: 2.5, periodSeconds: 1 } }),
+  acquire('rate.limt', 'a misspelt rate field', { rate: { limt: 5, periodSeconds: 1 } }),
+  acquire('rate', 'a rate that is a number', { rate: 5 }),
   // Not yet carried by the workflow steps (issue 20's later part): refused by name, never ignored.
-  acquire('rate', 'a rate on the acquire step', { rate: { limit: 5, periodSeconds: 1 } }),
   acquire('permits', 'permits on the acquire step', { concurrency: 5, permits: 3 }),
   library('concurrency', 'concurrency 1001', () => lock({ concurrency: 1001 })),
   library('concurrency', 'concurrency 2.5', () => lock({ concurrency: 2.5 })),
