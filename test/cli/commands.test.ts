@@ -4,11 +4,11 @@ import { defaultOperator } from '../../cli/operator.js';
 import { DynamoDbLock, LockLostError } from '../../core/index.js';
 import type { Lease } from '../../core/lease.js';
 import { readResourceLimit, resourceLimitFor, setResourceLimit } from '../../core/resource-limit.js';
-import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import { releaseCodeOf, requestKeyOf } from '../../core/waiting/request.js';
 import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { dynamoDbClient, freshWaitingTables, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
+import { busyResource as busyOn, lockOn as sharedLockOn } from './busy-resource.js';
 import { leakedPart, runDlm } from './run-dlm.js';
 
 let tableName: string;
@@ -16,15 +16,7 @@ let endpoint: string;
 let store: WaitingStore;
 const quiet = recordingLogger();
 const dlm = (...argv: string[]) => runDlm(...argv, '--table', tableName, '--endpoint', endpoint);
-const lockOn = (resourceId: string, owner: string) =>
-  new DynamoDbLock(resourceId, {
-    tableName,
-    client: dynamoDbClient(),
-    logger: quiet,
-    concurrency: 2,
-    duration: 60,
-    owner,
-  });
+const lockOn = (resourceId: string, owner: string) => sharedLockOn(store, resourceId, owner);
 
 async function readSlotItem(resourceId: string, slot: number) {
   const { Item } = await dynamoDbClient().send(
@@ -37,20 +29,9 @@ async function readSlotItem(resourceId: string, slot: number) {
   return Item;
 }
 
-/** Two holders and one waiting workflow request; answers every secret the table now holds. */
+/** `busyResource` of the kit; answers every secret the table now holds. */
 async function busyResource(resourceId: string): Promise<{ secrets: string[]; leases: Lease[] }> {
-  const leases = [
-    await lockOn(resourceId, 'worker-a').acquire(),
-    await lockOn(resourceId, 'worker-b').acquire(),
-  ];
-  const taskToken = `AAAAKgAAAAIAAAAA-fake-task-token-${Math.random().toString(36).slice(2)}-end`;
-  const owner = 'arn:aws:states:us-east-1:123456789012:execution:demo:waiter-1';
-  const waitUntilMs = Date.now() + 3_600_000;
-  await recordWaiting(
-    store,
-    { resourceId, concurrency: 2, leaseMs: 30_000, waitUntilMs, taskToken, owner },
-    { retryChain: 'c1', dueMs: Date.now() + 60_000 },
-  );
+  const { leases, taskToken } = await busyOn(store, resourceId);
   const releaseCode = releaseCodeOf(taskToken);
   const requestKey = String(requestKeyOf(releaseCode));
   return {

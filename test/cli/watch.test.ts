@@ -4,44 +4,20 @@ import type { StatusReport } from '../../cli/status.js';
 import { grantsBetween } from '../../cli/watch-rate.js';
 import { HolderClock } from '../../cli/watch-view.js';
 import { DynamoDbLock } from '../../core/index.js';
-import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { dynamoDbClient, freshWaitingTables, uniqueResource } from '../support/dynamodb.js';
 import { recordingLogger } from '../support/recording-logger.js';
+import { busyResource as busyOn, waiterOwner } from './busy-resource.js';
 import { runDlm } from './run-dlm.js';
+
+const busyResource = async (resourceId: string) => {
+  await busyOn(store, resourceId);
+};
 
 let tableName: string;
 let endpoint: string;
 let store: WaitingStore;
 const quiet = recordingLogger();
-const waiterOwner = 'arn:aws:states:us-east-1:123456789012:execution:demo:waiter-1';
-
-/** Two holders (worker-a, worker-b) of a resource of 2 slots, and one waiting workflow request. */
-async function busyResource(resourceId: string): Promise<void> {
-  for (const owner of ['worker-a', 'worker-b']) {
-    const lock = new DynamoDbLock(resourceId, {
-      tableName,
-      client: dynamoDbClient(),
-      logger: quiet,
-      concurrency: 2,
-      duration: 60,
-      owner,
-    });
-    await lock.acquire();
-  }
-  await recordWaiting(
-    store,
-    {
-      resourceId,
-      concurrency: 2,
-      leaseMs: 30_000,
-      waitUntilMs: Date.now() + 3_600_000,
-      taskToken: `AAAAKgAAAAIAAAAA-fake-task-token-${Math.random().toString(36).slice(2)}-end`,
-      owner: waiterOwner,
-    },
-    { retryChain: 'c1', dueMs: Date.now() + 60_000 },
-  );
-}
 
 /** Runs the real `dlm` under a pseudo-terminal (util-linux `script`), so its stdout is a TTY. */
 function dlmInTerminal(args: string[]) {

@@ -11,22 +11,16 @@ import {
   localAws,
   sfnClient,
   startExecution,
+  storeOf,
   waitForExecution,
 } from '../support/local-aws.js';
-import { recordingLogger } from '../support/recording-logger.js';
 
 let aws: LocalAws;
 let holdThenFailArn: string;
 let orderedArn: string;
 const grantOrder = new Map<string, string[]>();
 
-const store = () => ({
-  client: dynamoDbClient(),
-  tableName: aws.tableName,
-  requestTableName: aws.requestTableName,
-  clock: Date.now,
-  logger: recordingLogger(),
-});
+const store = () => storeOf(aws);
 const counts = (resourceId: string) => countResource(store(), resourceId);
 
 beforeAll(async () => {

@@ -6,9 +6,14 @@ import { useClients } from '../../functions/lib/clients.js';
 import { countItemTraffic, countRequests, dynamoDbWriteCommands } from '../../local/count-requests.js';
 import type { LocalAws } from '../../local/start-local-aws.js';
 import { restoreFunctionClients } from '../safety/support/workflow-kit.js';
-import { dynamoDbClient, uniqueResource } from '../support/dynamodb.js';
-import { createStateMachine, localAws, startExecution, waitForExecution } from '../support/local-aws.js';
-import { recordingLogger } from '../support/recording-logger.js';
+import { uniqueResource } from '../support/dynamodb.js';
+import {
+  createStateMachine,
+  localAws,
+  startExecution,
+  storeOf,
+  waitForExecution,
+} from '../support/local-aws.js';
 
 /*
  * Issue 20's figure on the local AWS: 200 executions of the example workflow on one resource
@@ -21,13 +26,7 @@ let rateArn: string;
 let inFlight = 0;
 let mostInFlight = 0;
 
-const store = () => ({
-  client: dynamoDbClient(),
-  tableName: aws.tableName,
-  requestTableName: aws.requestTableName,
-  clock: Date.now,
-  logger: recordingLogger(),
-});
+const store = () => storeOf(aws);
 
 const executions = 200;
 const concurrency = 20;

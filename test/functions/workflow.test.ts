@@ -10,9 +10,9 @@ import {
   eventually,
   localAws,
   startExecution,
+  storeOf,
   waitForExecution,
 } from '../support/local-aws.js';
-import { recordingLogger } from '../support/recording-logger.js';
 
 let aws: LocalAws;
 let workArn: string;
@@ -20,13 +20,7 @@ let exampleArn: string;
 const inFlight = new Map<string, number>();
 const mostInFlight = new Map<string, number>();
 
-const store = () => ({
-  client: dynamoDbClient(),
-  tableName: aws.tableName,
-  requestTableName: aws.requestTableName,
-  clock: Date.now,
-  logger: recordingLogger(),
-});
+const store = () => storeOf(aws);
 
 beforeAll(async () => {
   aws = await localAws();
