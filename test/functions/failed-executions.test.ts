@@ -4,6 +4,7 @@ import { DynamoDbLock } from '../../core/dynamo-db-lock.js';
 import { acquireState, releaseState } from '../../core/steps/states.js';
 import { countResource } from '../../core/waiting/count-resource.js';
 import type { LocalAws } from '../../local/start-local-aws.js';
+import { tableStore } from '../safety/support/workflow-kit.js';
 import { dynamoDbClient, uniqueResource } from '../support/dynamodb.js';
 import {
   createStateMachine,
@@ -11,7 +12,6 @@ import {
   localAws,
   sfnClient,
   startExecution,
-  storeOf,
   waitForExecution,
 } from '../support/local-aws.js';
 
@@ -20,7 +20,7 @@ let holdThenFailArn: string;
 let orderedArn: string;
 const grantOrder = new Map<string, string[]>();
 
-const store = () => storeOf(aws);
+const store = () => tableStore(aws);
 const counts = (resourceId: string) => countResource(store(), resourceId);
 
 beforeAll(async () => {

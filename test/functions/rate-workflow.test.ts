@@ -5,15 +5,9 @@ import { countResource } from '../../core/waiting/count-resource.js';
 import { useClients } from '../../functions/lib/clients.js';
 import { countItemTraffic, countRequests, dynamoDbWriteCommands } from '../../local/count-requests.js';
 import type { LocalAws } from '../../local/start-local-aws.js';
-import { restoreFunctionClients } from '../safety/support/workflow-kit.js';
+import { restoreFunctionClients, tableStore } from '../safety/support/workflow-kit.js';
 import { uniqueResource } from '../support/dynamodb.js';
-import {
-  createStateMachine,
-  localAws,
-  startExecution,
-  storeOf,
-  waitForExecution,
-} from '../support/local-aws.js';
+import { createStateMachine, localAws, startExecution, waitForExecution } from '../support/local-aws.js';
 
 /*
  * Issue 20's figure on the local AWS: 200 executions of the example workflow on one resource
@@ -26,7 +20,7 @@ let rateArn: string;
 let inFlight = 0;
 let mostInFlight = 0;
 
-const store = () => storeOf(aws);
+const store = () => tableStore(aws);
 
 const executions = 200;
 const concurrency = 20;

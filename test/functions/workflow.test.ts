@@ -4,13 +4,13 @@ import { exampleStateMachine } from '../../core/steps/example-state-machine.js';
 import { acquireState, countState, releaseState } from '../../core/steps/states.js';
 import { countResource } from '../../core/waiting/count-resource.js';
 import type { LocalAws } from '../../local/start-local-aws.js';
+import { tableStore } from '../safety/support/workflow-kit.js';
 import { dynamoDbClient, uniqueResource } from '../support/dynamodb.js';
 import {
   createStateMachine,
   eventually,
   localAws,
   startExecution,
-  storeOf,
   waitForExecution,
 } from '../support/local-aws.js';
 
@@ -20,7 +20,7 @@ let exampleArn: string;
 const inFlight = new Map<string, number>();
 const mostInFlight = new Map<string, number>();
 
-const store = () => storeOf(aws);
+const store = () => tableStore(aws);
 
 beforeAll(async () => {
   aws = await localAws();

@@ -7,10 +7,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { inject } from 'vitest';
 import type { AslDefinition } from '../../core/steps/asl.js';
-import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { type LocalAws, startLocalAws } from '../../local/start-local-aws.js';
-import { dynamoDbClient } from './dynamodb.js';
-import { recordingLogger } from './recording-logger.js';
 
 let started: Promise<LocalAws> | undefined;
 
@@ -88,15 +85,4 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/** The waiting store of the local AWS's tables, as the functions see it (for count and reads). */
-export function storeOf(aws: LocalAws): WaitingStore {
-  return {
-    client: dynamoDbClient(),
-    tableName: aws.tableName,
-    requestTableName: aws.requestTableName,
-    clock: Date.now,
-    logger: recordingLogger(),
-  };
 }
