@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { Holder } from './lease.js';
+import type { Holder, Lease } from './lease.js';
 import { attribute } from './table.js';
 
 type Item = Record<string, AttributeValue>;
@@ -47,5 +47,28 @@ export function toHolder(item: Item): Holder {
     expiresAtMs: leaseEndMs(item) ?? 0,
     ...(owner === undefined ? {} : { owner }),
     ...(token === undefined ? {} : { fencingToken: Number(token) }),
+  };
+}
+
+/**
+ * The lease a stored slot item gives the holder of `releaseCode`, when it still holds it at
+ * `nowMs`: how a repeated take, whose earlier write landed but whose answer was lost, finds
+ * its own lease. Undefined when the item is another's, or ended.
+ *
+ * @example
+ * const mine = heldLease(item, { resourceId: 'api', concurrencyId: 0, releaseCode }, Date.now());
+ */
+export function heldLease(
+  item: Item | undefined,
+  slot: { resourceId: string; concurrencyId: number; releaseCode: string },
+  nowMs: number,
+): Lease | undefined {
+  if (!item || item[attribute.releaseCode]?.S !== slot.releaseCode || !isHeld(item, nowMs)) return undefined;
+  const owner = item[attribute.owner]?.S;
+  return {
+    ...slot,
+    expiresAtMs: leaseEndMs(item) ?? nowMs,
+    fencingToken: Number(item[attribute.fencingToken]?.N ?? 0),
+    ...(owner === undefined ? {} : { owner }),
   };
 }

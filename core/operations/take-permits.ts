@@ -4,7 +4,7 @@ import {
   type TransactionCanceledException,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { isHeld, leaseEndMs, toHolder } from '../item.js';
+import { heldLease, isHeld, toHolder } from '../item.js';
 import type { Holder, Lease, SlotHold } from '../lease.js';
 import { type RateCell, type RateForm, rateRefusal, rateUpdate } from '../rate.js';
 import { sendWithRetry } from '../send.js';
@@ -118,23 +118,19 @@ function refusal(
 ): TakePermitsResult {
   const slotReasons = reasons.slice(0, request.slots.length);
   const [only] = slotReasons;
-  if (request.slots.length === 1 && only?.Item && isHeld(only.Item, nowMs)) {
-    const item = only.Item;
-    if (item[attribute.releaseCode]?.S === request.releaseCode) {
-      const owner = item[attribute.owner]?.S;
-      return {
-        kind: 'held-by-us',
-        lease: {
-          resourceId: request.resourceId,
-          concurrencyId: request.slots[0] as number,
-          releaseCode: request.releaseCode,
-          expiresAtMs: leaseEndMs(item) ?? nowMs,
-          fencingToken: Number(item[attribute.fencingToken]?.N ?? 0),
-          ...(owner === undefined ? {} : { owner }),
-        },
-      };
-    }
-  }
+  const ours =
+    request.slots.length === 1
+      ? heldLease(
+          only?.Item,
+          {
+            resourceId: request.resourceId,
+            concurrencyId: request.slots[0] as number,
+            releaseCode: request.releaseCode,
+          },
+          nowMs,
+        )
+      : undefined;
+  if (ours) return { kind: 'held-by-us', lease: ours };
   const holders = slotReasons
     .filter((reason) => reason.Code === 'ConditionalCheckFailed' && reason.Item && isHeld(reason.Item, nowMs))
     .map((reason) => toHolder(reason.Item as Record<string, AttributeValue>));

@@ -1,11 +1,10 @@
 import { GetItemCommand, type GetItemCommandOutput } from '@aws-sdk/client-dynamodb';
-import { isHeld, leaseEndMs, slotKey } from '../item.js';
+import { heldLease, slotKey } from '../item.js';
 import type { Lease } from '../lease.js';
 import { takePermits } from '../operations/take-permits.js';
 import { takeSlot } from '../operations/take-slot.js';
 import { guessRateForm, type RateForm } from '../rate.js';
 import { sendWithRetry } from '../send.js';
-import { attribute } from '../table.js';
 import { readQueueHead } from './queue.js';
 import type { SlotRequest } from './request.js';
 import type { WaitingStore } from './waiting-store.js';
@@ -94,18 +93,12 @@ async function heldAlready(
       ConsistentRead: true,
     }),
   );
-  const nowMs = store.clock();
-  if (!item || item[attribute.releaseCode]?.S !== releaseCode || !isHeld(item, nowMs))
-    return { granted: false };
-  const lease: Lease = {
-    resourceId: request.resourceId,
-    concurrencyId: primary,
-    releaseCode,
-    expiresAtMs: leaseEndMs(item) ?? nowMs,
-    fencingToken: Number(item[attribute.fencingToken]?.N ?? 0),
-    ...(request.owner === undefined ? {} : { owner: request.owner }),
-  };
-  return { granted: true, fresh: false, lease };
+  const lease = heldLease(
+    item,
+    { resourceId: request.resourceId, concurrencyId: primary, releaseCode },
+    store.clock(),
+  );
+  return lease ? { granted: true, fresh: false, lease } : { granted: false };
 }
 
 function remember(resourceId: string, tatUs: number): void {
