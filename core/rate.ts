@@ -45,6 +45,9 @@ export interface RateCell {
 
 const rateFields = ['limit', 'periodSeconds', 'burst'];
 
+/** The bounds of a rate, for every check of one (the library's options, the steps' input). */
+export const rateBounds = { limitMax: 1_000_000, periodSecondsMax: 86_400, burstMax: 1000 } as const;
+
 /**
  * Checks a rate option: an object with an integer `limit` of 1..1e6, `periodSeconds` above 0 and
  * at most 86400, an integer `burst` of 1..1000 (default 1), and no other field.
@@ -64,16 +67,19 @@ export function validateRate(value: unknown, field = 'rate'): Required<Rate> {
         'set',
       );
   const { limit, periodSeconds, burst = 1 } = rate;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 1_000_000)
-    throw new InvalidLockOptionError(`${field}.limit`, 'an integer from 1 to 1000000', limit);
-  if (typeof periodSeconds !== 'number' || !(periodSeconds > 0 && periodSeconds <= 86_400))
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > rateBounds.limitMax)
+    throw new InvalidLockOptionError(`${field}.limit`, `an integer from 1 to ${rateBounds.limitMax}`, limit);
+  if (
+    typeof periodSeconds !== 'number' ||
+    !(periodSeconds > 0 && periodSeconds <= rateBounds.periodSecondsMax)
+  )
     throw new InvalidLockOptionError(
       `${field}.periodSeconds`,
-      'a number of seconds above 0 and at most 86400',
+      `a number of seconds above 0 and at most ${rateBounds.periodSecondsMax}`,
       periodSeconds,
     );
-  if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > 1000)
-    throw new InvalidLockOptionError(`${field}.burst`, 'an integer from 1 to 1000', burst);
+  if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > rateBounds.burstMax)
+    throw new InvalidLockOptionError(`${field}.burst`, `an integer from 1 to ${rateBounds.burstMax}`, burst);
   return { limit, periodSeconds, burst };
 }
 

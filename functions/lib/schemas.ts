@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { limits } from '../../core/defaults.js';
+import { rateBounds } from '../../core/rate.js';
 import { errorName, StepError } from './errors.js';
 
 /** A non-empty, well-formed string of at most `maxBytes` bytes of UTF-8 (a table key). */
@@ -24,13 +25,13 @@ const concurrencyId = z
   .max(limits.concurrencyMax - 1);
 
 /**
- * A start rate (`core/rate.ts`, the same bounds as the library's `validateRate`): at most `limit`
+ * A start rate (`core/rate.ts`, the bounds of the library's `validateRate`): at most `limit`
  * grants per `periodSeconds`, up to `burst` at once.
  */
 const rate = z.strictObject({
-  limit: z.number().int().min(1).max(1_000_000),
-  periodSeconds: z.number().gt(0).max(86_400),
-  burst: z.number().int().min(1).max(1000).default(1),
+  limit: z.number().int().min(1).max(rateBounds.limitMax),
+  periodSeconds: z.number().gt(0).max(rateBounds.periodSecondsMax),
+  burst: z.number().int().min(1).max(rateBounds.burstMax).default(1),
 });
 
 /** Input of the acquire step (Parameters of the `.waitForTaskToken` task). */
