@@ -120,19 +120,27 @@ export async function readQueueHead(
 }
 
 /**
- * Reads the slot items 0 .. `count` - 1 of a resource with one consistent Query.
+ * Reads the slot items 0 .. `count` - 1 of a resource and, in the same consistent Query, its
+ * rate item below them (key -2; the limit item at -1 comes along, unused): a pass sees that the
+ * rate is closed without a refused write.
  *
  * @example
- * const slots = await readSlots(store, 'partner-api', 3);
+ * const { slots, rateItem } = await readSlots(store, 'partner-api', 3);
  */
 export async function readSlots(
   store: WaitingStore,
   resourceId: string,
   count: number,
-): Promise<Map<number, Item>> {
-  if (count <= 0) return new Map();
-  const items = await queryAll(store, keyRange(resourceId, 0, count - 1));
-  return new Map(items.map((item) => [Number(item[attribute.concurrencyId]?.N), item]));
+): Promise<{ slots: Map<number, Item>; rateItem?: Item }> {
+  const slots = new Map<number, Item>();
+  if (count <= 0) return { slots };
+  let rateItem: Item | undefined;
+  for (const item of await queryAll(store, keyRange(resourceId, rateKey, count - 1))) {
+    const key = Number(item[attribute.concurrencyId]?.N);
+    if (key >= 0) slots.set(key, item);
+    else if (key === rateKey) rateItem = item;
+  }
+  return { slots, ...(rateItem ? { rateItem } : {}) };
 }
 
 /** A consistent Query of one resource's sort keys `low` .. `high`. */
@@ -219,9 +227,8 @@ export const queueWindowSize = 20;
 
 /**
  * Reads the head of a resource's queue, then (when anyone waits) the slots its requests may use
- * and, in the same Query, the rate item below them (key -2; -1 is the limit item): two consistent
- * Queries whose size is the window and K, whatever the length of the queue. The rate item lets
- * a pass see that the rate is closed without a refused write.
+ * and the rate item (`readSlots`): two consistent Queries whose size is the window and K,
+ * whatever the length of the queue.
  *
  * @example
  * const window = await readQueueWindow(store, 'partner-api');
@@ -233,14 +240,5 @@ export async function readQueueWindow(
 ): Promise<QueueWindow> {
   const page = await readQueueHead(store, resourceId, limit, startKey);
   const widest = Math.max(0, ...page.entries.map((entry) => entry.concurrency));
-  if (widest === 0) return { resourceId, slots: new Map(), ...page };
-  const items = await queryAll(store, keyRange(resourceId, rateKey, widest - 1));
-  const slots = new Map<number, Item>();
-  let rateItem: Item | undefined;
-  for (const item of items) {
-    const key = Number(item[attribute.concurrencyId]?.N);
-    if (key >= 0) slots.set(key, item);
-    else if (key === rateKey) rateItem = item;
-  }
-  return { resourceId, slots, ...(rateItem ? { rateItem } : {}), ...page };
+  return { resourceId, ...(await readSlots(store, resourceId, widest)), ...page };
 }

@@ -66,7 +66,7 @@ async function setUp(store: WaitingStore, resourceId: string, tick: () => void =
 }
 
 async function heldSlots(store: WaitingStore, resourceId: string): Promise<number> {
-  const slots = await readSlots(store, resourceId, 2);
+  const { slots } = await readSlots(store, resourceId, 2);
   return [...slots.values()].filter((item) => isHeld(item, Date.now())).length;
 }
 
@@ -121,7 +121,7 @@ describe('a hand-over and a retry turn on a rate-limited request', () => {
     expect(handed).toBeUndefined();
     expect(await states(store, requests)).toEqual(['granted', 'waiting']);
     // Nothing changed hands: the holder still holds slot 0 (its release frees it next).
-    const slot0 = (await readSlots(store, resourceId, 1)).get(0);
+    const slot0 = (await readSlots(store, resourceId, 1)).slots.get(0);
     expect(slot0 && isHeld(slot0, clock.now())).toBe(true);
     expect((await readRateState(store, resourceId))?.nextStartAtMs).toBe(clock.now() - 100 + 60_000);
   });

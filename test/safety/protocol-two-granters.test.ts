@@ -32,7 +32,7 @@ function storeAt(clock: FakeClock): WaitingStore {
 }
 
 async function slotItem(store: WaitingStore, resourceId: string) {
-  return (await readSlots(store, resourceId, 1)).get(0);
+  return (await readSlots(store, resourceId, 1)).slots.get(0);
 }
 
 describe('two grant passes for one request', () => {
