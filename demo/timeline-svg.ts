@@ -27,8 +27,7 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
   const lanesTop = 40;
   const rowsTop = lanesTop + concurrency * laneHeight + 30;
   const drawsRows = records.length <= maxRows;
-  const rows = drawsRows ? records : [];
-  const height = rowsTop + (drawsRows ? rows.length * rowHeight : chartHeight) + 40;
+  const height = rowsTop + (drawsRows ? records.length * rowHeight : chartHeight) + 40;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img" aria-labelledby="timeline-title">`,
     `<title id="timeline-title">${escapeXml(title)}</title>`,
@@ -50,9 +49,8 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
   for (const record of records) {
     const color = record.failOnPurpose ? '#dc2626' : '#2563eb';
     const row = rowsTop + record.index * rowHeight;
-    const drawsRow = drawsRows;
-    if (drawsRow) parts.push(`<text x="10" y="${row + 10}" fill="#555">#${record.index + 1}</text>`);
-    if (record.grant && drawsRow) {
+    if (drawsRows) parts.push(`<text x="10" y="${row + 10}" fill="#555">#${record.index + 1}</text>`);
+    if (record.grant && drawsRows) {
       const arrived = record.grant.atMs - record.grant.waitedMs;
       parts.push(line(x(arrived), x(record.grant.atMs), row + 6, '#9ca3af'));
     }
@@ -62,12 +60,12 @@ export function timelineSvg(records: ExecutionRecord[], concurrency: number, tit
         `<rect x="${x(record.work.startMs)}" y="${lane + 5}" width="${span(record.work.startMs, record.work.endMs)}" height="${laneHeight - 10}" fill="${color}" rx="3"><title>#${record.index + 1}</title></rect>`,
         `<text x="${x(record.work.startMs)}" dx="3" y="${lane + 18}" fill="white">${record.index + 1}</text>`,
       );
-      if (drawsRow)
+      if (drawsRows)
         parts.push(
           `<rect x="${x(record.work.startMs)}" y="${row + 2}" width="${span(record.work.startMs, record.work.endMs)}" height="${rowHeight - 4}" fill="${color}"/>`,
         );
     }
-    if (drawsRow && record.status === 'FAILED' && record.endedMs !== undefined) {
+    if (drawsRows && record.status === 'FAILED' && record.endedMs !== undefined) {
       parts.push(`<text x="${x(record.endedMs)}" dx="2" y="${row + 11}" fill="#dc2626">✕</text>`);
     }
   }
