@@ -102,6 +102,23 @@ export function rateCell(rate: Required<Rate>): RateCell {
  */
 export type RateForm = 'idle' | 'busy';
 
+/**
+ * The TAT one start leaves, as `rateUpdate` writes it: from now when the cell was idle, one
+ * interval on from the last TAT when busy (undefined: that TAT was not read).
+ *
+ * @example
+ * tatAfterStart(cell, 'idle', Date.now()); // now in µs + one interval
+ */
+export function tatAfterStart(
+  cell: RateCell,
+  form: RateForm,
+  nowMs: number,
+  lastTatUs?: number,
+): number | undefined {
+  if (form === 'idle') return nowMs * 1000 + cell.intervalUs;
+  return lastTatUs === undefined ? undefined : lastTatUs + cell.intervalUs;
+}
+
 /** The transaction item that counts one start against the rate, or is refused. */
 export function rateUpdate(
   tableName: string,
@@ -130,7 +147,7 @@ export function rateUpdate(
       ':intervalUs': { N: String(cell.intervalUs) },
       ':toleranceUs': { N: String(cell.toleranceUs) },
       ...(form === 'idle'
-        ? { ':idleTatUs': { N: String(nowUs + cell.intervalUs) } }
+        ? { ':idleTatUs': { N: String(tatAfterStart(cell, 'idle', nowMs)) } }
         : { ':latestTatUs': { N: String(nowUs + cell.toleranceUs) } }),
     },
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,

@@ -7,7 +7,14 @@ import {
 import { slotKey } from '../item.js';
 import type { Lease } from '../lease.js';
 import { fencingFloorPerMs, holderUpdate, slotIsFree } from '../operations/slot-conditions.js';
-import { guessRateForm, type RateForm, rateAttribute, rateRefusal, rateUpdate } from '../rate.js';
+import {
+  guessRateForm,
+  type RateForm,
+  rateAttribute,
+  rateRefusal,
+  rateUpdate,
+  tatAfterStart,
+} from '../rate.js';
 import { sendWithRetry } from '../send.js';
 import { attribute } from '../table.js';
 import { entryDelete, grantWrite } from './lifecycle.js';
@@ -128,13 +135,8 @@ export async function grantSlot(
       }),
     );
     if (!rate) return { kind: 'granted', lease };
-    // The TAT this start left: from now when the cell was idle, one interval on when busy.
-    if (form === 'idle') return { kind: 'granted', lease, tatUs: nowMs * 1000 + rate.intervalUs };
-    return {
-      kind: 'granted',
-      lease,
-      ...(lastTat === undefined ? {} : { tatUs: Number(lastTat) + rate.intervalUs }),
-    };
+    const tatUs = tatAfterStart(rate, form, nowMs, lastTat === undefined ? undefined : Number(lastTat));
+    return { kind: 'granted', lease, ...(tatUs === undefined ? {} : { tatUs }) };
   } catch (error) {
     if ((error as Error).name !== 'TransactionCanceledException') throw error;
     const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
