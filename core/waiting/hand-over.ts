@@ -2,7 +2,7 @@ import { isHeld } from '../item.js';
 import type { SlotLease } from '../operations/release-slot.js';
 import { attribute } from '../table.js';
 import { grantSlot } from './grant-transaction.js';
-import { type GrantPass, nextLeaseEnd, rateClosedUntil } from './grant-waiting.js';
+import { type GrantPass, grantedSinceRead, nextLeaseEnd, rateClosedUntil } from './grant-waiting.js';
 import { dropQueueEntry, type QueueWindow, readRequest } from './queue.js';
 import type { WaitingStore } from './waiting-store.js';
 
@@ -36,6 +36,8 @@ export async function handOver(
     const request = await readRequest(store, entry.resourceId, entry.requestKey);
     if (request?.state !== 'waiting') {
       await dropQueueEntry(store, entry);
+      // Let in by another granter since the window was read: the release's own pass reads again.
+      if (grantedSinceRead(request)) return undefined;
       continue;
     }
     if (request.rate && rateClosedUntil(window.rateItem, request.rate, store.clock()) !== undefined)
@@ -57,8 +59,9 @@ export async function handOver(
         nextLeaseEndMs: Math.min(nextLeaseEndMs, outcome.lease.expiresAtMs),
       };
     }
-    // Granted elsewhere or holding its primary slot: the next in line. Anything else: give up.
-    if (outcome.kind !== 'request-settled' && outcome.kind !== 'holds-primary') return undefined;
+    // Holding its primary slot: the next in line. Anything else (granted elsewhere since it was
+    // read: the window is stale, see grantedSinceRead): give up, the release's pass reads again.
+    if (outcome.kind !== 'holds-primary') return undefined;
   }
   return undefined;
 }
