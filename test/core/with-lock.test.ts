@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { forceReleaseSlot } from '../../cli/force-release.js';
 import {
   DynamoDbLock,
@@ -60,10 +60,6 @@ function clientIntercepting(
 
 beforeAll(async () => {
   tableName = await freshLockTable('with_lock');
-});
-
-afterEach(() => {
-  vi.useRealTimers();
 });
 
 describe('withLock without refresh', () => {
@@ -240,17 +236,54 @@ describe('withLock after the function settled', () => {
   });
 
   it('leaves no timer behind', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
-    let timersDuring = 0;
-    await withLock(uniqueResource('timers'), { ...common(), refreshMs: 1_000 }, async (_lease, signal) => {
-      timersDuring = vi.getTimerCount();
-      return signal;
-    });
-    // The end-of-lease watch and the next refresh were armed, and are cleared.
-    expect(timersDuring).toBe(2);
-    expect(vi.getTimerCount()).toBe(0);
+    // Real timers, watched: fake ones also capture the timers that the local AWS of this worker
+    // (shared by every test file) arms meanwhile (a full run counted 4 here, not 2), and those
+    // never fire after the real ones are back: a back-off of a function in flight never ends.
+    const { armed, restore } = watchTimersFrom('lease-watch');
+    try {
+      let armedDuring = 0;
+      await withLock(uniqueResource('timers'), { ...common(), refreshMs: 1_000 }, async (_lease, signal) => {
+        armedDuring = armed.size;
+        return signal;
+      });
+      // The end-of-lease watch and the next refresh were armed, and are cleared.
+      expect(armedDuring).toBe(2);
+      expect(armed.size).toBe(0);
+    } finally {
+      restore();
+    }
   });
 });
+
+/** The timers armed from a file whose path contains `fileHint`, pending: neither fired nor cleared. */
+function watchTimersFrom(fileHint: string) {
+  const armed = new Set<unknown>();
+  const realSetTimeout = globalThis.setTimeout;
+  const realClearTimeout = globalThis.clearTimeout;
+  const set = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
+    callback: (...args: unknown[]) => void,
+    ms?: number,
+    ...args: unknown[]
+  ) => {
+    const timer = realSetTimeout(() => {
+      armed.delete(timer);
+      callback(...args);
+    }, ms);
+    if (new Error().stack?.includes(fileHint)) armed.add(timer);
+    return timer;
+  }) as typeof setTimeout);
+  const clear = vi.spyOn(globalThis, 'clearTimeout').mockImplementation((timer) => {
+    armed.delete(timer);
+    realClearTimeout(timer);
+  });
+  return {
+    armed,
+    restore: () => {
+      set.mockRestore();
+      clear.mockRestore();
+    },
+  };
+}
 
 describe('withLock errors', () => {
   it("keeps the function's own error first when the release fails too", async () => {
