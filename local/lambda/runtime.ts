@@ -54,7 +54,8 @@ export class LocalLambdaRuntime {
   readonly metricLines = new MetricLines();
   readonly #functions = new Map<string, LocalFunction>();
   readonly #mappings = new Set<SqsEventSourceMapping>();
-  readonly #invocations = new Set<Promise<unknown>>();
+  /** Invocations in flight, with the name of their function. */
+  readonly #invocations = new Map<Promise<unknown>, string>();
 
   constructor(options: LocalLambdaRuntimeOptions = {}) {
     this.region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
@@ -128,12 +129,21 @@ export class LocalLambdaRuntime {
     const longest = Math.max(0, ...[...this.#functions.values()].map((fn) => fn.timeoutSeconds * 1000));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.#invocations]),
+      Promise.allSettled([...this.#invocations.keys()]),
       new Promise((resolve) => {
         timer = setTimeout(resolve, longest + 100);
       }),
     ]);
     clearTimeout(timer);
+  }
+
+  /**
+   * How many invocations of a function are running now: a test waits for none before it arms a
+   * fault meant for another function's call, or a late step of this one would meet it.
+   */
+  running(nameOrArn: string): number {
+    const name = this.#find(nameOrArn)?.name;
+    return [...this.#invocations.values()].filter((running) => running === name).length;
   }
 
   #invoke(nameOrArn: string, event: unknown, logFailure: boolean): Promise<unknown> {
@@ -144,7 +154,7 @@ export class LocalLambdaRuntime {
       );
     }
     const invocation = invokeFunction(fn, event);
-    this.#invocations.add(invocation);
+    this.#invocations.set(invocation, fn.name);
     invocation.then(
       () => this.#invocations.delete(invocation),
       (error: unknown) => {

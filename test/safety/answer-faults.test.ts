@@ -180,6 +180,9 @@ describe('a Lambda that crashes between the grant and its answer', () => {
     await holder.acquire();
     const arn = await startExecution(machineArn, { resourceId, concurrency: 1, workMs: 10, waitSeconds: 30 });
     await eventually(async () => (await counts(aws, resourceId)).waiting === 1, 5_000, 'the execution waits');
+    // The acquire goes on after its record (a look at the head, its turn): released meanwhile, it
+    // would grant and meet the crash itself, failing its task (the likely cause of one CI failure).
+    await eventually(async () => aws.lambda.running(aws.functions.acquire) === 0, 5_000, 'the acquire done');
     const crashes = faults.sfn.injected.get('crash') ?? 0;
     faults.sfn.calm().arm({ command: 'SendTaskSuccess', fault: 'crash' });
     // A library release does not hand over: the retry loop finds the slot and grants it.
