@@ -15,6 +15,8 @@ export interface HolderView {
   expiresAt: string;
   expiresInMs: number;
   fencingToken: number | null;
+  /** When its lease began (the slot's `taken_ms`); null for a holder that wrote none (Python). */
+  takenAt: string | null;
 }
 
 /** One waiting request as `dlm status` shows it: never its task token nor its release code. */
@@ -88,14 +90,15 @@ export async function readStatusAndTokens(
   const nowMs = store.clock();
   const holders = [...slots.values()]
     .filter((item) => isHeld(item, nowMs))
-    .map(toHolder)
-    .sort((a, b) => a.concurrencyId - b.concurrencyId)
-    .map((holder) => ({
+    .map((item) => ({ holder: toHolder(item), takenMs: item[attribute.takenMs]?.N }))
+    .sort((a, b) => a.holder.concurrencyId - b.holder.concurrencyId)
+    .map(({ holder, takenMs }) => ({
       slot: holder.concurrencyId,
       owner: holder.owner ?? null,
       expiresAt: new Date(holder.expiresAtMs).toISOString(),
       expiresInMs: holder.expiresAtMs - nowMs,
       fencingToken: holder.fencingToken ?? null,
+      takenAt: takenMs === undefined ? null : new Date(Number(takenMs)).toISOString(),
     }));
   // As the count step counts them.
   const waiters = requests

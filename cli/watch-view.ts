@@ -6,11 +6,12 @@ export interface WatchedHolder {
   slot: number;
   owner: string | null;
   /**
-   * Since this watch first saw this holder (same slot and fencing token): the table keeps no
-   * grant time, so for a holder already there at the first refresh it is a lower bound.
+   * Since its lease began (the slot's `taken_ms`). A holder that wrote none (Python): since
+   * this watch first saw it (same slot and fencing token), a lower bound for a holder already
+   * there at the first refresh.
    */
   heldForMs: number;
-  /** True when the holder was there at the watch's first refresh (`heldForMs` is a lower bound). */
+  /** True when `heldForMs` is a lower bound: no `taken_ms`, and there at the watch's first refresh. */
   heldBeforeWatch: boolean;
   fencingToken: number | null;
   expiresAt: string;
@@ -57,7 +58,10 @@ export class HolderClock {
     const holders = report.holders.map((holder) => {
       // A new holder of a slot has a new token; Python's items have none, their owner tells them apart.
       const key = `${holder.slot}:${holder.fencingToken ?? `owner:${holder.owner}`}`;
-      const since = this.firstSeen.get(key) ?? { atMs: nowMs, beforeWatch: first };
+      const since =
+        holder.takenAt === null
+          ? (this.firstSeen.get(key) ?? { atMs: nowMs, beforeWatch: first })
+          : { atMs: Date.parse(holder.takenAt), beforeWatch: false };
       seen.set(key, since);
       return {
         slot: holder.slot,

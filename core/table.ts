@@ -10,6 +10,12 @@ export const attribute = {
   expiresMs: 'expires_ms',
   owner: 'owner',
   fencingToken: 'fencing_token',
+  /**
+   * When the current lease began (ms since the epoch), for its hold time: written by every take
+   * and grant of this package, left alone by extends. Python dynamo-dlm neither writes nor
+   * reads it: a Python holder's item has none.
+   */
+  takenMs: 'taken_ms',
 } as const;
 
 /**

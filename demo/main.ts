@@ -84,6 +84,7 @@ From the functions' metric lines (${metrics.lines} EMF lines, namespace dynamo-d
   grants                 ${metrics.grants}
   wait                   p50 ${metrics.waitMs.p50} ms, p99 ${metrics.waitMs.p99} ms
   hand-over              p50 ${metrics.handOverMs.p50} ms, p99 ${metrics.handOverMs.p99} ms (${metrics.handOverMs.samples})
+  hold                   p50 ${metrics.holdMs.p50} ms, p99 ${metrics.holdMs.p99} ms (${metrics.holdMs.samples})
   timeouts               ${metrics.timeouts}
   slots freed by cleanup ${metrics.slotsFreedByCleanup}
   stranded (sweeper)     ${metrics.requestsStranded}

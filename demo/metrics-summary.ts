@@ -7,6 +7,8 @@ export interface MetricsSummary {
   grants: number;
   waitMs: { p50: number; p99: number };
   handOverMs: { p50: number; p99: number; samples: number };
+  /** From each grant to its release. */
+  holdMs: { p50: number; p99: number; samples: number };
   timeouts: number;
   slotsFreedByCleanup: number;
   requestsStranded: number;
@@ -36,6 +38,11 @@ export function summarizeMetrics(points: MetricPoint[], lines: number): MetricsS
       p50: at(metricName.handOverTime, 0.5),
       p99: at(metricName.handOverTime, 0.99),
       samples: values(metricName.handOverTime).length,
+    },
+    holdMs: {
+      p50: at(metricName.holdTime, 0.5),
+      p99: at(metricName.holdTime, 0.99),
+      samples: values(metricName.holdTime).length,
     },
     timeouts: sum(metricName.timeouts),
     slotsFreedByCleanup: sum(metricName.slotsFreedByCleanup),

@@ -191,6 +191,16 @@ function dashboardBody(
         { x: 0, y: 6 },
       ),
       graph(
+        'Hold, grant to release (ms)',
+        service,
+        [
+          [metricName.holdTime, 'p50'],
+          [metricName.holdTime, 'p99'],
+        ],
+        region,
+        { x: 0, y: 18 },
+      ),
+      graph(
         'Trouble',
         service,
         [

@@ -1,7 +1,13 @@
-import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  PutItemCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import { slotKey } from '../item.js';
 import type { Lease } from '../lease.js';
-import { sendConditional, sendWithRetry } from '../send.js';
+import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
 import { holderItem, inlineNames, leaseNames } from './slot-conditions.js';
@@ -26,23 +32,54 @@ export interface SlotLease {
  * const released = await releaseSlot(store, lease); // false: the lease had expired and was taken
  */
 export async function releaseSlot(store: LockStore, lease: SlotLease): Promise<boolean> {
+  return (await releaseSlotTimed(store, lease)).released;
+}
+
+/**
+ * `releaseSlot`, answering also when the released lease began (`taken_ms`, read from the item
+ * the write replaced, at no extra cost): absent when the slot was released before (a repeated
+ * release counts no second hold) or its holder wrote none (Python dynamo-dlm).
+ *
+ * @example
+ * const { released, takenAtMs } = await releaseSlotTimed(store, lease);
+ */
+export async function releaseSlotTimed(
+  store: LockStore,
+  lease: SlotLease,
+): Promise<{ released: boolean; takenAtMs?: number }> {
   const nowMs = store.clock();
-  return sendConditional(
-    store,
-    new UpdateItemCommand({
-      TableName: store.tableName,
-      Key: slotKey(lease.resourceId, lease.concurrencyId),
-      UpdateExpression: 'SET #expires = :releasedSeconds, #expiresMs = :zero',
-      // Only the holder of this lease may free the slot.
-      ConditionExpression: '#releaseCode = :releaseCode',
-      ExpressionAttributeNames: leaseNames,
-      ExpressionAttributeValues: {
-        ':releaseCode': { S: lease.releaseCode },
-        ':releasedSeconds': { N: String(releasedSeconds(nowMs)) },
-        ':zero': { N: '0' },
-      },
-    }),
-  );
+  let old: Record<string, AttributeValue> | undefined;
+  try {
+    ({ Attributes: old } = await sendWithRetry<UpdateItemCommandOutput>(
+      store,
+      releaseCommand(store, lease, nowMs),
+    ));
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return { released: false };
+    throw error;
+  }
+  const takenMs = old?.[attribute.takenMs]?.N;
+  const releasedBefore = old?.[attribute.expiresMs]?.N === '0';
+  return takenMs === undefined || releasedBefore
+    ? { released: true }
+    : { released: true, takenAtMs: Number(takenMs) };
+}
+
+function releaseCommand(store: LockStore, lease: SlotLease, nowMs: number): UpdateItemCommand {
+  return new UpdateItemCommand({
+    TableName: store.tableName,
+    Key: slotKey(lease.resourceId, lease.concurrencyId),
+    UpdateExpression: 'SET #expires = :releasedSeconds, #expiresMs = :zero',
+    // Only the holder of this lease may free the slot.
+    ConditionExpression: '#releaseCode = :releaseCode',
+    ExpressionAttributeNames: leaseNames,
+    ExpressionAttributeValues: {
+      ':releaseCode': { S: lease.releaseCode },
+      ':releasedSeconds': { N: String(releasedSeconds(nowMs)) },
+      ':zero': { N: '0' },
+    },
+    ReturnValues: 'ALL_OLD',
+  });
 }
 
 /** The `expires` of a released item: a second in the past, free and uncounted by Python's rules. */

@@ -51,11 +51,12 @@ export const fencingFloorPerMs = 1000;
 
 /**
  * The whole slot item of a new holder, for a put: the same attributes `holderUpdate` sets, and
- * no owner when the holder has none.
+ * no owner when the holder has none; `takenAtMs`, when the lease begins (absent: a freed item).
  */
-export function holderItem(lease: Lease): Record<string, AttributeValue> {
+export function holderItem(lease: Lease, takenAtMs?: number): Record<string, AttributeValue> {
   return {
     ...slotKey(lease.resourceId, lease.concurrencyId),
+    ...(takenAtMs === undefined ? {} : { [attribute.takenMs]: { N: String(takenAtMs) } }),
     [attribute.releaseCode]: { S: lease.releaseCode },
     [attribute.expires]: { N: String(toExpiresSeconds(lease.expiresAtMs)) },
     [attribute.expiresMs]: { N: String(lease.expiresAtMs) },
@@ -69,6 +70,8 @@ export interface HolderFields {
   releaseCode: string;
   expiresAtMs: number;
   owner?: string;
+  /** When the lease begins. */
+  takenAtMs: number;
 }
 
 /**
@@ -77,20 +80,22 @@ export interface HolderFields {
  * and the fencing token, computed by `tokenExpression` from the item's values.
  *
  * @example
- * const update = holderUpdate({ releaseCode, expiresAtMs }, ':token');
+ * const update = holderUpdate({ releaseCode, expiresAtMs, takenAtMs: nowMs }, ':token');
  * new UpdateItemCommand({ ..., UpdateExpression: update.expression, ExpressionAttributeNames: update.names, ... });
  */
 export function holderUpdate(holder: HolderFields, tokenExpression: string) {
   const owner = holder.owner === undefined ? ' REMOVE #owner' : '';
   return {
-    expression: `SET #releaseCode = :releaseCode, #expires = :expires, #expiresMs = :expiresMs${holder.owner === undefined ? '' : ', #owner = :owner'}, #fencingToken = ${tokenExpression}${owner}`,
+    expression: `SET #releaseCode = :releaseCode, #expires = :expires, #expiresMs = :expiresMs${holder.owner === undefined ? '' : ', #owner = :owner'}, #fencingToken = ${tokenExpression}, #takenMs = :takenMs${owner}`,
     names: {
       ...leaseNames,
       '#owner': attribute.owner,
       '#fencingToken': attribute.fencingToken,
+      '#takenMs': attribute.takenMs,
     },
     values: {
       ':releaseCode': { S: holder.releaseCode },
+      ':takenMs': { N: String(holder.takenAtMs) },
       ':expires': { N: String(toExpiresSeconds(holder.expiresAtMs)) },
       ':expiresMs': { N: String(holder.expiresAtMs) },
       ...(holder.owner === undefined ? {} : { ':owner': { S: holder.owner } }),

@@ -80,7 +80,7 @@ export async function takePermits(store: LockStore, request: TakePermitsRequest)
   const slotPuts = holds.map((hold) => ({
     Put: {
       TableName: store.tableName,
-      Item: holderItem({ ...lease, ...hold }),
+      Item: holderItem({ ...lease, ...hold }, nowMs),
       ConditionExpression: permitCondition,
       ExpressionAttributeValues: {
         ':fencingToken': { N: String(hold.fencingToken) },

@@ -82,7 +82,7 @@ export async function takeSlot(store: LockStore, request: TakeSlotRequest): Prom
         store,
         new PutItemCommand({
           TableName: store.tableName,
-          Item: holderItem(lease),
+          Item: holderItem(lease, nowMs),
           ConditionExpression: takeCondition,
           ExpressionAttributeValues: {
             ':releaseCode': { S: request.releaseCode },

@@ -92,7 +92,7 @@ export async function grantSlot(
   const ownResult = '(#releaseCode = :releaseCode AND #fencingToken = :token AND #expiresMs = :expiresMs)';
   const primarySlot = primarySlotOf(request.releaseCode, request.concurrency);
   const lease = leaseOf(request, { concurrencyId, expiresAtMs, fencingToken });
-  const update = holderUpdate(lease, ':token');
+  const update = holderUpdate({ ...lease, takenAtMs: nowMs }, ':token');
   const primaryCheck =
     primarySlot === concurrencyId
       ? []

@@ -1,4 +1,5 @@
-import { releaseSlot, type SlotLease } from '../operations/release-slot.js';
+import { releaseSlotTimed, type SlotLease } from '../operations/release-slot.js';
+import { attribute } from '../table.js';
 import { type GrantPass, grantWaiting } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
 import { readQueueWindow } from './queue.js';
@@ -8,6 +9,8 @@ import type { WaitingStore } from './waiting-store.js';
 export interface ReleaseOutcome {
   released: boolean;
   pass?: GrantPass;
+  /** When the released lease began (its slot's `taken_ms`), for its hold time; absent: unknown. */
+  takenAtMs?: number;
 }
 
 /**
@@ -25,12 +28,16 @@ export async function releaseAndHandOff(
   lease: SlotLease,
   { handOff = true }: { handOff?: boolean } = {},
 ): Promise<ReleaseOutcome> {
-  if (!handOff) return { released: await releaseSlot(store, lease) };
+  if (!handOff) return releaseSlotTimed(store, lease);
   const window = await readQueueWindow(store, lease.resourceId);
   const handed = await handOver(store, lease, window);
-  if (handed) return { released: true, pass: handed };
-  const released = await releaseSlot(store, lease);
-  if (window.entries.length === 0) return { released };
+  if (handed) {
+    // The hand-over checked that the slot as read is this lease's.
+    const takenMs = window.slots.get(lease.concurrencyId)?.[attribute.takenMs]?.N;
+    return { released: true, pass: handed, ...(takenMs === undefined ? {} : { takenAtMs: Number(takenMs) }) };
+  }
+  const released = await releaseSlotTimed(store, lease);
+  if (window.entries.length === 0) return released;
   // Nobody could take it over directly (deadlines, other slot counts, a race): one pass, re-read.
-  return { released, pass: await grantWaiting(store, lease.resourceId) };
+  return { ...released, pass: await grantWaiting(store, lease.resourceId) };
 }

@@ -8,6 +8,7 @@ export const metricName = {
   grants: 'Grants',
   waitTime: 'WaitTime',
   handOverTime: 'HandOverTime',
+  holdTime: 'HoldTime',
   timeouts: 'Timeouts',
   slotsFreedByCleanup: 'SlotsFreedByCleanup',
   requestsStranded: 'RequestsStranded',

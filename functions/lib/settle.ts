@@ -221,7 +221,10 @@ export async function releaseAndSettle(
   options?: { handOff?: boolean },
 ): Promise<{ released: boolean }> {
   const releasedAtMs = store.clock();
-  const { released, pass } = await releaseAndHandOff(store, lease, options);
+  const { released, pass, takenAtMs } = await releaseAndHandOff(store, lease, options);
+  // Hold: from the lease's take or grant to this release (the cleanup's too: a dead holder's).
+  if (takenAtMs !== undefined)
+    emitMilliseconds(metricName.holdTime, releasedAtMs - takenAtMs, lease.resourceId);
   // Hand-over: from the release to the grant's write (its lease start), for each waiter it let in.
   for (const grant of pass?.grants ?? [])
     emitMilliseconds(

@@ -84,8 +84,15 @@ describe('dlm status', () => {
           expiresAt: new Date(lease.expiresAtMs + 100).toISOString(),
           expiresInMs: expect.any(Number),
           fencingToken: lease.fencingToken,
+          takenAt: expect.any(String),
         })),
     );
+    // When each lease began: its 60 s before the end (the store's rounding aside), and past.
+    for (const holder of report.holders) {
+      const takenMs = Date.parse(holder.takenAt);
+      expect(Math.abs(Date.parse(holder.expiresAt) - 60_000 - takenMs)).toBeLessThanOrEqual(1_000);
+      expect(takenMs).toBeLessThanOrEqual(Date.now());
+    }
     expect(report.waiters).toEqual([
       {
         position: 1,

@@ -59,7 +59,7 @@ describe('npm start arguments', () => {
 });
 
 describe("npm start's metrics (the functions' EMF lines, as the dashboard reads them)", () => {
-  it('count one grant per granted execution and agree with the demo on the hand-over', async () => {
+  it('count one grant per granted execution, agree with the demo on the hand-over, and time each hold', async () => {
     const aws = await localAws();
     const summary = await runWorkflowDemo(aws, {
       executions: 12,
@@ -76,5 +76,10 @@ describe("npm start's metrics (the functions' EMF lines, as the dashboard reads 
     expect(metrics?.handOverMs.samples).toBeGreaterThan(0);
     expect(Math.abs((metrics?.handOverMs.p50 ?? -100) - summary.releaseToGrantMs.p50)).toBeLessThanOrEqual(5);
     expect(metrics?.waitMs.p50).toBe(summary.waitMs.p50);
+    // One hold time per release, from the grant's write to the release's: each holds its work
+    // step (200 to 400 ms here) and the transitions around it.
+    expect(metrics?.holdMs.samples).toBe(12);
+    expect(metrics?.holdMs.p50).toBeGreaterThanOrEqual(200);
+    expect(metrics?.holdMs.p99).toBeLessThan(400 + 2_000);
   }, 90_000);
 });
