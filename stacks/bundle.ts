@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { type BuildOptions, build } from 'esbuild';
+import { basename, dirname, join } from 'node:path';
+import type { BuildOptions } from 'esbuild';
 
 /** The Lambda runtime of every function, and the esbuild target that matches it. */
 export const nodeRuntime = 'nodejs22.x';
@@ -56,10 +56,37 @@ export function bundleHandler(entry: string): Promise<string> {
 
 async function bundleOnce(entry: string): Promise<string> {
   if (!existsSync(entry)) throw new Error(`dynamo-dlm: handler source ${entry} does not exist`);
+  // Loaded only here: an installed package deploys its prebuilt bundles and needs no esbuild.
+  const { build } = await import('esbuild');
   const result = await build({ ...bundleOptions(entry), write: false });
   const [output] = result.outputFiles ?? [];
   if (!output) throw new Error(`dynamo-dlm: esbuild produced no output for ${entry}`);
   return output.text;
+}
+
+/**
+ * Where `npm run build` puts a handler's bundle (`stacks/build-handlers.ts`):
+ * `dist/handlers/<name>/index.mjs`, a folder per function, deployed as it is.
+ *
+ * @example
+ * prebuiltBundlePath('/app/node_modules/dynamo-dlm', 'functions/count.ts'); // .../dist/handlers/count/index.mjs
+ */
+export function prebuiltBundlePath(sourceRoot: string, source: string): string {
+  return join(sourceRoot, 'dist', 'handlers', basename(source).replace(/\.ts$/, ''), 'index.mjs');
+}
+
+/**
+ * The bundle an installed package ships for a handler, when there is one: with the TypeScript
+ * source beside it (a checkout), the source is bundled at deploy instead, so a deploy never
+ * ships a `dist/` older than the code.
+ *
+ * @example
+ * prebuiltBundle('/app/node_modules/dynamo-dlm', 'functions/count.ts'); // .../dist/handlers/count/index.mjs
+ */
+export function prebuiltBundle(sourceRoot: string, source: string): string | undefined {
+  if (existsSync(join(sourceRoot, source))) return undefined;
+  const bundle = prebuiltBundlePath(sourceRoot, source);
+  return existsSync(bundle) ? bundle : undefined;
 }
 
 /**

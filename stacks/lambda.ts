@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FunctionSpec } from '../functions/catalog.js';
-import { bundleHandler, handlerSource, nodeRuntime } from './bundle.js';
+import { bundleHandler, handlerSource, nodeRuntime, prebuiltBundle } from './bundle.js';
 import { assumedBy, type PolicyDocument } from './policies.js';
 import { type Transform, transformed } from './transform.js';
 
@@ -24,7 +26,7 @@ export interface DeployedFunction {
   role: aws.iam.Role;
   policy: aws.iam.RolePolicy;
   logGroup: aws.cloudwatch.LogGroup;
-  /** The handler's source file, and the bundle deployed from it as `index.mjs`. */
+  /** The file deployed from (the handler's source, or the package's prebuilt bundle), and the bundle as `index.mjs`. */
   entry: string;
   bundle: $util.Output<string>;
 }
@@ -65,8 +67,10 @@ export function deployFunction(logicalName: string, args: DeployFunctionArgs): D
     },
     opts,
   );
-  const entry = handlerSource(args.sourceRoot, args.spec.source);
-  const bundle = $util.output(bundleHandler(entry));
+  // An installed package deploys the bundle its build made; a checkout bundles its source now.
+  const prebuilt = prebuiltBundle(args.sourceRoot, args.spec.source);
+  const entry = prebuilt ?? handlerSource(args.sourceRoot, args.spec.source);
+  const bundle = $util.output(prebuilt ? readFileSync(prebuilt, 'utf8') : bundleHandler(entry));
   const fn = new aws.lambda.Function(
     ...transformed(
       args.transform?.function,
@@ -77,9 +81,12 @@ export function deployFunction(logicalName: string, args: DeployFunctionArgs): D
         runtime: nodeRuntime,
         architectures: ['arm64'],
         handler: 'index.handler',
-        code: bundle.apply(
-          (text) => new $util.asset.AssetArchive({ [bundleFileName]: new $util.asset.StringAsset(text) }),
-        ),
+        // A file archive keeps a hash of the file in the Pulumi state; a string asset, its text.
+        code: prebuilt
+          ? new $util.asset.FileArchive(dirname(prebuilt))
+          : bundle.apply(
+              (text) => new $util.asset.AssetArchive({ [bundleFileName]: new $util.asset.StringAsset(text) }),
+            ),
         role: role.arn,
         timeout: args.spec.timeoutSeconds,
         memorySize: args.spec.memoryMb,

@@ -140,4 +140,17 @@ for (const [key, value] of Object.entries(outputs)) {
 }
 await pulumi.runtime.waitForRPCs();
 server.close();
-process.stdout.write(JSON.stringify({ registered, outputs: resolvedOutputs, builds }));
+// Assets and archives keep their path or text as a promise: settle them, or JSON says `{}`.
+const settledRegistered = await settled(registered);
+process.stdout.write(JSON.stringify({ registered: settledRegistered, outputs: resolvedOutputs, builds }));
+
+/** A copy of plain data with every promise in it awaited. */
+async function settled(value: unknown): Promise<unknown> {
+  const awaited = await value;
+  if (Array.isArray(awaited)) return Promise.all(awaited.map(settled));
+  if (awaited === null || typeof awaited !== 'object') return awaited;
+  const entries = await Promise.all(
+    Object.entries(awaited).map(async ([key, inner]) => [key, await settled(inner)] as const),
+  );
+  return Object.fromEntries(entries);
+}

@@ -115,6 +115,20 @@ const physicalNames = (run: StageRun) =>
     .sort();
 
 describe('an SST app that installs the package', () => {
+  it('deploys the bundles its build made (dist/handlers), keeping no code text in the state', () => {
+    // The component's own (the app's SST function is SST's to build).
+    const functions = ofType(runs.prod, 'aws:lambda/function:Function').filter((fn) =>
+      fn.name.startsWith('Locks'),
+    );
+    expect(functions.length).toBeGreaterThanOrEqual(7);
+    for (const fn of functions) {
+      // A file archive is a path (and a hash in the state); a string asset would carry the text.
+      const code = fn.inputs.code as { path?: string; assets?: unknown };
+      expect(code.assets).toBeUndefined();
+      expect(code.path).toMatch(/node_modules\/dynamo-dlm\/dist\/handlers\/[a-z-]+$/);
+    }
+  });
+
   it("names every resource of the component after the app and the stage, never the other stage's", () => {
     const dev = physicalNames(runs.dev);
     const prod = physicalNames(runs.prod);
