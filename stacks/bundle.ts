@@ -64,15 +64,23 @@ async function bundleOnce(entry: string): Promise<string> {
   return output.text;
 }
 
+/** Where `npm run build` puts the handlers' bundles (`stacks/build-handlers.ts`), under the package. */
+export const prebuiltHandlersDir = join('dist', 'handlers');
+
 /**
- * Where `npm run build` puts a handler's bundle (`stacks/build-handlers.ts`):
- * `dist/handlers/<name>/index.mjs`, a folder per function, deployed as it is.
+ * A handler's prebuilt entry file: `dist/handlers/<name>.mjs`, beside the others and the chunks
+ * they share (one folder deployed for every function, the handler setting picks the file).
  *
  * @example
- * prebuiltBundlePath('/app/node_modules/dynamo-dlm', 'functions/count.ts'); // .../dist/handlers/count/index.mjs
+ * prebuiltBundlePath('/app/node_modules/dynamo-dlm', 'functions/count.ts'); // .../dist/handlers/count.mjs
  */
 export function prebuiltBundlePath(sourceRoot: string, source: string): string {
-  return join(sourceRoot, 'dist', 'handlers', basename(source).replace(/\.ts$/, ''), 'index.mjs');
+  return join(sourceRoot, prebuiltHandlersDir, `${handlerName(source)}.mjs`);
+}
+
+/** The file name of a handler without its extension: `functions/count.ts` is `count`. */
+export function handlerName(source: string): string {
+  return basename(source).replace(/\.ts$/, '');
 }
 
 /**
@@ -81,7 +89,7 @@ export function prebuiltBundlePath(sourceRoot: string, source: string): string {
  * ships a `dist/` older than the code.
  *
  * @example
- * prebuiltBundle('/app/node_modules/dynamo-dlm', 'functions/count.ts'); // .../dist/handlers/count/index.mjs
+ * prebuiltBundle('/app/node_modules/dynamo-dlm', 'functions/count.ts'); // .../dist/handlers/count.mjs
  */
 export function prebuiltBundle(sourceRoot: string, source: string): string | undefined {
   if (existsSync(join(sourceRoot, source))) return undefined;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FunctionSpec } from '../functions/catalog.js';
-import { bundleHandler, handlerSource, nodeRuntime, prebuiltBundle } from './bundle.js';
+import { bundleHandler, handlerName, handlerSource, nodeRuntime, prebuiltBundle } from './bundle.js';
 import { assumedBy, type PolicyDocument } from './policies.js';
 import { type Transform, transformed } from './transform.js';
 
@@ -80,8 +80,9 @@ export function deployFunction(logicalName: string, args: DeployFunctionArgs): D
         description: args.spec.description,
         runtime: nodeRuntime,
         architectures: ['arm64'],
-        handler: 'index.handler',
-        // A file archive keeps a hash of the file in the Pulumi state; a string asset, its text.
+        // The prebuilt folder holds every handler (and their shared chunks): the file is named.
+        handler: prebuilt ? `${handlerName(args.spec.source)}.handler` : 'index.handler',
+        // A file archive keeps a hash of the folder in the Pulumi state; a string asset, its text.
         code: prebuilt
           ? new $util.asset.FileArchive(dirname(prebuilt))
           : bundle.apply(

@@ -125,8 +125,23 @@ describe('an SST app that installs the package', () => {
       // A file archive is a path (and a hash in the state); a string asset would carry the text.
       const code = fn.inputs.code as { path?: string; assets?: unknown };
       expect(code.assets).toBeUndefined();
-      expect(code.path).toMatch(/node_modules\/dynamo-dlm\/dist\/handlers\/[a-z-]+$/);
+      expect(code.path).toMatch(/node_modules\/dynamo-dlm\/dist\/handlers$/);
+      expect(fn.inputs.handler).toMatch(/^[a-z-]+\.handler$/);
     }
+    // The folder as Lambda gets it, copied where nothing else resolves an import: a bare Node
+    // finds each function's handler in the file its handler setting names.
+    const folder = (functions[0]?.inputs.code as { path?: string } | undefined)?.path;
+    if (!folder) throw new Error('no function of the component to import');
+    const deployedCopy = join(work, 'deployed');
+    cpSync(folder, deployedCopy, { recursive: true });
+    const files = functions.map((fn) => `${String(fn.inputs.handler).replace(/\.handler$/, '')}.mjs`);
+    const script = `for (const file of ${JSON.stringify(files)}) console.log(file, typeof (await import('./' + file)).handler);`;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: deployedCopy,
+      env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' },
+      encoding: 'utf8',
+    });
+    expect(output.trim().split('\n').sort()).toEqual(files.map((file) => `${file} function`).sort());
   });
 
   it("names every resource of the component after the app and the stage, never the other stage's", () => {
