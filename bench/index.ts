@@ -3,6 +3,7 @@ import { runAcquireBench } from './acquire-bench.js';
 import { type BenchRow, runCoreBench } from './core-bench.js';
 import { runQueueBench } from './queue-bench.js';
 import { runRateBench } from './rate-bench.js';
+import { runRateWorkflowBench } from './rate-workflow-bench.js';
 import { runSlotBusyBench } from './slot-busy-bench.js';
 import { runSqsBench } from './sqs-bench.js';
 import { runWorkflowBench } from './workflow-bench.js';
@@ -43,7 +44,10 @@ const rows: BenchRow[] = [];
 try {
   log(`DynamoDB Local at ${dynamodb.endpoint}; ${seconds} s per case`);
   if (runs('core')) rows.push(...(await runCoreBench(dynamodb.endpoint, seconds, log)));
-  if (runs('rate')) rows.push(...(await runRateBench(dynamodb.endpoint, seconds, log)));
+  if (runs('rate')) {
+    rows.push(...(await runRateBench(dynamodb.endpoint, seconds, log)));
+    rows.push(...(await runRateWorkflowBench(dynamodb.endpoint, log)));
+  }
   if (runs('workflow')) {
     rows.push(...(await runWorkflowBench(dynamodb.endpoint, 20, log)));
     rows.push(...(await runQueueBench(dynamodb.endpoint, log)));

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRateFigures } from '../../bench/start-rate.js';
 import { exampleStateMachine } from '../../core/steps/example-state-machine.js';
 import { countResource } from '../../core/waiting/count-resource.js';
 import { useClients } from '../../functions/lib/clients.js';
@@ -47,7 +48,11 @@ beforeAll(async () => {
     'rate-example',
   );
   // The functions' DynamoDB requests, counted: the writes per grant of the workflow path.
-  const client = new DynamoDBClient({});
+  // Every function of the local AWS shares this one client: on AWS each would have its own
+  // sockets, so the SDK's default of 50 queued 127 requests here and timed acquires out at 10 s.
+  const client = new DynamoDBClient({
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 1_000 } },
+  });
   counted = { requests: countRequests(client), items: countItemTraffic(client) };
   useClients({ dynamodb: client });
 }, 60_000);
@@ -123,14 +128,8 @@ describe('a start rate on the workflow acquire', () => {
     const resourceId = uniqueResource('rate-200');
     const { results, starts, mostHeld, figures } = await runExecutions(resourceId);
     expect(statuses(results)).toEqual(Array(executions).fill('SUCCEEDED'));
-    let busiestSecond = 0;
-    for (const [index, start] of starts.entries()) {
-      const within = starts.slice(index).filter((other) => other <= start + 1_000).length;
-      busiestSecond = Math.max(busiestSecond, within);
-    }
-    const spanSeconds = ((starts.at(-1) ?? 0) - (starts[0] ?? 0)) / 1000;
-    // After the first burst, the rate's own pace: (n - burst) starts over the span.
-    const startRate = (executions - rate.burst) / spanSeconds;
+    const { perSecond: startRate, busiestPeriod: busiestSecond, spanMs } = startRateFigures(starts, rate);
+    const spanSeconds = spanMs / 1000;
     console.log(
       `workflow with a rate: ${figures}; ${startRate.toFixed(2)} starts/s over ${spanSeconds.toFixed(1)} s; busiest 1 s window ${busiestSecond}; most at work ${mostInFlight}`,
     );
