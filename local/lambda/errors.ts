@@ -30,6 +30,9 @@ export class LambdaFunctionError extends Error {
  * await runtime.invoke('missing', {}).catch((error) => error.name); // 'ResourceNotFoundException'
  */
 export class LambdaServiceError extends Error {
+  /** Marks an error of Lambda's API rather than of the function (see `LambdaInvoker`). */
+  readonly lambdaService = true;
+
   constructor(name: string, message: string) {
     super(message);
     this.name = name;

@@ -72,7 +72,8 @@ export function taskError(name: string, cause: string): Error {
 
 /**
  * Converts a rejection of a local Lambda into the task failure AWS produces: error = the Lambda
- * errorType, cause = the JSON error object the Lambda runtime reports.
+ * errorType, cause = the JSON error object the Lambda runtime reports; for an error of Lambda's
+ * API (`lambdaService`), error = `Lambda.<exception>`, cause = its message.
  *
  * @example
  * const failure = lambdaFailure(Object.assign(new Error('busy'), { name: 'Lock.Timeout' }));
@@ -80,6 +81,10 @@ export function taskError(name: string, cause: string): Error {
  * JSON.parse(failure.message).errorMessage; // 'busy'
  */
 export function lambdaFailure(error: unknown): Error {
+  // Lambda's API refused the call: Step Functions names it `Lambda.<exception>` and gives the
+  // service's message as the cause (not the function error JSON).
+  if (error instanceof Error && (error as { lambdaService?: unknown }).lambdaService === true)
+    return taskError(`Lambda.${error.name}`, `${error.message} (Service: Lambda, Error Code: ${error.name})`);
   const isError = error instanceof Error;
   const errorType = isError && error.name ? error.name : 'Error';
   const errorMessage = isError ? error.message : String(error);

@@ -108,10 +108,17 @@ function callbackTask(spec: TaskSpec, input: unknown, ctx: HandlerContext): Prom
   });
   const { functionName, payload, async } = invokeParams(replaceSentinel(input, ctx.sentinel, token));
   const invocation = invokeLambda(ctx, functionName, payload);
-  invocation.catch((error: Error) => {
-    // A function error fails the task unless it was already answered (or is fire-and-forget).
-    if (!async && ctx.tokens.isPending(token)) ctx.tokens.fail(token, error);
-  });
+  // An Event invocation returns at once on AWS; here it resolves when the function ends.
+  if (async) ctx.tokens.startHeartbeat(token);
+  invocation.then(
+    () => {
+      if (!async) ctx.tokens.startHeartbeat(token);
+    },
+    (error: Error) => {
+      // A function error fails the task unless it was already answered (or is fire-and-forget).
+      if (!async && ctx.tokens.isPending(token)) ctx.tokens.fail(token, error);
+    },
+  );
   return result;
 }
 

@@ -81,7 +81,7 @@ export class TaskTokens {
       return { token, result };
     }
     signal.addEventListener('abort', onAbort, { once: true });
-    this.#armHeartbeat(token, entry);
+    // The heartbeat clock waits for `startHeartbeat`: AWS starts it when the invoke returns.
     if (options.timeoutSeconds !== undefined) {
       entry.timeout = setTimeout(
         () => this.#close(token)?.reject(options.onTimeout()),
@@ -101,6 +101,15 @@ export class TaskTokens {
   fail(token: string, error: Error): void {
     this.#find(token);
     this.#close(token)?.reject(error);
+  }
+
+  /**
+   * The task's invocation returned (or, for an `Event` invocation, was handed over): its heartbeat
+   * clock starts now, as on AWS, so a callback function may run longer than `HeartbeatSeconds`.
+   */
+  startHeartbeat(token: string): void {
+    const entry = this.#pending.get(token);
+    if (entry) this.#armHeartbeat(token, entry);
   }
 
   /** SendTaskHeartbeat: restarts the heartbeat period. */

@@ -7,7 +7,12 @@
  * };
  */
 export interface LambdaInvoker {
-  /** Invokes a local function by name or ARN with the payload; resolves with its result. Rejects with an Error whose `name` is the Lambda errorType (e.g. 'Lock.Timeout' or 'Error'). */
+  /**
+   * Invokes a local function by name or ARN with the payload; resolves with its result. Rejects
+   * with an Error whose `name` is the Lambda errorType (e.g. 'Lock.Timeout' or 'Error'), or, when
+   * Lambda's API itself refused the call (no such function, throttled), with an Error named after
+   * the API's exception and `lambdaService: true`: the task fails with `Lambda.<name>`, as on AWS.
+   */
   invoke(functionNameOrArn: string, payload: unknown): Promise<unknown>;
 }
 

@@ -14,9 +14,19 @@ interface Parked {
 }
 
 let h: Harness;
+let slowParkReturned = 0;
 
 beforeAll(async () => {
-  h = await startHarness({ park: () => ({ parked: true }), context: () => ({}) });
+  h = await startHarness({
+    park: () => ({ parked: true }),
+    context: () => ({}),
+    // A callback function that works longer than the task's heartbeat before it returns.
+    slowPark: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_600));
+      slowParkReturned++;
+      return {};
+    },
+  });
 });
 afterAll(async () => {
   await h.stop();
@@ -118,6 +128,23 @@ describe('waitForTaskToken tasks', () => {
     expect(
       await errorName(h.client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))),
     ).toBe('TaskTimedOut');
+  });
+
+  it('starts the heartbeat clock when the invoke returns, as AWS does, not when it starts', async () => {
+    const machineArn = await h.createMachine({
+      StartAt: 'Acquire',
+      States: { Acquire: callbackTask('slowPark', { HeartbeatSeconds: 1, End: true }) },
+    });
+    const before = h.calls.get('slowPark')?.length ?? 0;
+    const returned = slowParkReturned;
+    const arn = await h.start(machineArn);
+    const { token } = (await eventually(() => h.calls.get('slowPark')?.[before])) as Parked;
+    // 1.6 s after the invocation began: past its heartbeat counted from then, within it from the return.
+    await eventually(() => (slowParkReturned > returned ? true : undefined));
+    await h.client.send(new SendTaskSuccessCommand({ taskToken: token, output: '"answered"' }));
+    const done = await h.waitForEnd(arn);
+    expect([done.status, done.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(done.output).toBe('"answered"');
   });
 
   it('keeps a task alive while SendTaskHeartbeat comes in time, and States.Timeout catches a lapse', async () => {

@@ -5,6 +5,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { LambdaServiceError } from '../../../local/lambda/errors.js';
 import {
   type ExecutionStatusChangeEvent,
   type LocalStepFunctions,
@@ -57,10 +58,7 @@ export async function startHarness(functions: Record<string, TestFunction>): Pro
       invoke: async (nameOrArn, payload) => {
         const name = functionName(nameOrArn);
         const fn = functions[name];
-        if (!fn)
-          throw Object.assign(new Error(`Function not found: ${name}`), {
-            name: 'ResourceNotFoundException',
-          });
+        if (!fn) throw new LambdaServiceError('ResourceNotFoundException', `Function not found: ${name}`);
         calls.set(name, [...(calls.get(name) ?? []), payload]);
         return fn(payload);
       },

@@ -108,6 +108,37 @@ describe('Lambda task states', () => {
     expect(JSON.parse(done.cause ?? '').errorMessage).toBe('resource partner-api is busy');
   });
 
+  it('names a Lambda service error as AWS does (Lambda.ResourceNotFoundException), so a Retry or Catch written for AWS matches it', async () => {
+    const machineArn = await h.createMachine({
+      StartAt: 'Call',
+      States: {
+        Call: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { FunctionName: 'missing', Payload: {} },
+          Catch: [
+            { ErrorEquals: ['Lambda.ResourceNotFoundException'], ResultPath: '$.caught', Next: 'Caught' },
+          ],
+          End: true,
+        },
+        Caught: { Type: 'Pass', End: true },
+      },
+    });
+    const done = await h.waitForEnd(await h.start(machineArn));
+    expect(done.status).toBe('SUCCEEDED');
+    const { caught } = JSON.parse(done.output ?? '{}');
+    expect(caught.Error).toBe('Lambda.ResourceNotFoundException');
+    expect(caught.Cause).toContain('Function not found: missing');
+    // The same through a plain function ARN, uncaught: the execution's error carries the prefix.
+    const direct = await h.createMachine({
+      StartAt: 'Call',
+      States: { Call: { Type: 'Task', Resource: `${FUNCTION_ARN}:missing`, End: true } },
+    });
+    const failed = await h.waitForEnd(await h.start(direct));
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toBe('Lambda.ResourceNotFoundException');
+  });
+
   it('runs Task states inside Parallel branches', async () => {
     const branch = (fn: string) => ({
       StartAt: fn,
