@@ -1,7 +1,7 @@
 import { SfnError, taskError } from './errors.js';
 import type { Executions } from './executions.js';
 import { type Body, optionalInteger, optionalString, requiredString } from './params.js';
-import type { StateMachines } from './state-machines.js';
+import type { StateMachineRecord, StateMachines } from './state-machines.js';
 import type { ExecutionRecord } from './status-events.js';
 import type { TaskTokens } from './task-tokens.js';
 import type { ExecutionStatus } from './types.js';
@@ -59,20 +59,27 @@ function parseOutput(text: string): unknown {
   }
 }
 
+/** One page of `items` from a request's `maxResults` and `nextToken` (the offset, opaque to callers). */
+function pageOf<T>(items: T[], body: Body): { page: T[]; nextToken: string | undefined } {
+  const maxResults = optionalInteger(body, 'maxResults', 0, 1000) || 100;
+  const nextToken = optionalString(body, 'nextToken', 1024);
+  const offset =
+    nextToken === undefined ? 0 : Number.parseInt(Buffer.from(nextToken, 'base64url').toString(), 10);
+  if (!Number.isInteger(offset) || offset < 0) throw new SfnError('ValidationException', 'Invalid nextToken');
+  const more = offset + maxResults < items.length;
+  return {
+    page: items.slice(offset, offset + maxResults),
+    nextToken: more ? Buffer.from(String(offset + maxResults)).toString('base64url') : undefined,
+  };
+}
+
 function listExecutions(stores: ActionStores, body: Body) {
   const machine = stores.machines.get(requiredString(body, 'stateMachineArn', 256));
   const statusFilter = optionalString(body, 'statusFilter', 16) as ExecutionStatus | undefined;
   if (statusFilter !== undefined && !STATUSES.includes(statusFilter)) {
     throw new SfnError('ValidationException', `Invalid statusFilter '${statusFilter}'`);
   }
-  const maxResults = optionalInteger(body, 'maxResults', 0, 1000) || 100;
-  const nextToken = optionalString(body, 'nextToken', 1024);
-  const offset =
-    nextToken === undefined ? 0 : Number.parseInt(Buffer.from(nextToken, 'base64url').toString(), 10);
-  if (!Number.isInteger(offset) || offset < 0) throw new SfnError('ValidationException', 'Invalid nextToken');
-  const all = stores.executions.list(machine.arn, statusFilter);
-  const page = all.slice(offset, offset + maxResults);
-  const more = offset + maxResults < all.length;
+  const { page, nextToken } = pageOf(stores.executions.list(machine.arn, statusFilter), body);
   return {
     executions: page.map((r) => ({
       executionArn: r.executionArn,
@@ -83,9 +90,44 @@ function listExecutions(stores: ActionStores, body: Body) {
       stopDate: seconds(r.stopDate),
       redriveCount: 0,
     })),
-    nextToken: more ? Buffer.from(String(offset + maxResults)).toString('base64url') : undefined,
+    nextToken,
   };
 }
+
+/** DescribeStateMachine's answer, also DescribeStateMachineForExecution's. */
+function describeMachine(record: StateMachineRecord) {
+  return {
+    stateMachineArn: record.arn,
+    name: record.name,
+    status: 'ACTIVE',
+    definition: record.definition,
+    roleArn: record.roleArn,
+    type: 'STANDARD',
+    creationDate: seconds(record.creationDate),
+    updateDate: seconds(record.updateDate),
+    loggingConfiguration: { level: 'OFF', includeExecutionData: false },
+    tracingConfiguration: { enabled: false },
+  };
+}
+
+/** ValidateStateMachineDefinition: AWS's answer shape, the refusal CreateStateMachine would give. */
+function validateDefinition(machines: StateMachines, body: Body) {
+  const type = optionalString(body, 'type', 16) ?? 'STANDARD';
+  const refusal =
+    type === 'STANDARD'
+      ? machines.check(requiredString(body, 'definition', 1_048_576, true))
+      : new SfnError('StateMachineTypeNotSupported', expressRefused);
+  if (!refusal) return { result: 'OK', diagnostics: [], truncated: false };
+  return {
+    result: 'FAIL',
+    diagnostics: [{ severity: 'ERROR', code: 'SCHEMA_VALIDATION_FAILED', message: refusal.message }],
+    truncated: false,
+  };
+}
+
+/** Why Express workflows (and their synchronous start) are refused, in one line. */
+const expressRefused =
+  'The local endpoint runs STANDARD state machines only: Express workflows (and StartSyncExecution, which the SDK sends to the sync- host prefix) are not supported';
 
 /**
  * The supported actions of the `AWSStepFunctions` JSON 1.0 API, keyed by name.
@@ -99,12 +141,7 @@ export function createActions(stores: ActionStores): Record<string, Action> {
   return {
     CreateStateMachine: (body) => {
       const type = optionalString(body, 'type', 16) ?? 'STANDARD';
-      if (type !== 'STANDARD') {
-        throw new SfnError(
-          'StateMachineTypeNotSupported',
-          `The local endpoint runs STANDARD state machines only, not ${type}`,
-        );
-      }
+      if (type !== 'STANDARD') throw new SfnError('StateMachineTypeNotSupported', expressRefused);
       const record = machines.create({
         name: requiredString(body, 'name', 80),
         definition: requiredString(body, 'definition', 1_048_576, true),
@@ -112,19 +149,42 @@ export function createActions(stores: ActionStores): Record<string, Action> {
       });
       return { stateMachineArn: record.arn, creationDate: seconds(record.creationDate) };
     },
-    DescribeStateMachine: (body) => {
-      const record = machines.get(requiredString(body, 'stateMachineArn', 256));
-      return {
+    DescribeStateMachine: (body) =>
+      describeMachine(machines.get(requiredString(body, 'stateMachineArn', 256))),
+    DescribeStateMachineForExecution: (body) =>
+      describeMachine(executions.machineOf(requiredString(body, 'executionArn', 256))),
+    ListStateMachines: (body) => {
+      const { page, nextToken } = pageOf(machines.list(), body);
+      const listed = page.map((record) => ({
         stateMachineArn: record.arn,
         name: record.name,
-        status: 'ACTIVE',
-        definition: record.definition,
-        roleArn: record.roleArn,
         type: 'STANDARD',
         creationDate: seconds(record.creationDate),
-        loggingConfiguration: { level: 'OFF', includeExecutionData: false },
-        tracingConfiguration: { enabled: false },
-      };
+      }));
+      return { stateMachines: listed, nextToken };
+    },
+    ValidateStateMachineDefinition: (body) => validateDefinition(machines, body),
+    UpdateStateMachine: (body) => {
+      const definition = optionalString(body, 'definition', 1_048_576, true);
+      const roleArn = optionalString(body, 'roleArn', 256);
+      const record = machines.update(requiredString(body, 'stateMachineArn', 256), {
+        ...(definition === undefined ? {} : { definition }),
+        ...(roleArn === undefined ? {} : { roleArn }),
+      });
+      return { updateDate: seconds(record.updateDate) };
+    },
+    DeleteStateMachine: (body) => {
+      machines.delete(requiredString(body, 'stateMachineArn', 256));
+      return {};
+    },
+    StartSyncExecution: () => {
+      throw new SfnError('StateMachineTypeNotSupported', expressRefused);
+    },
+    TestState: () => {
+      throw new SfnError(
+        'UnknownOperationException',
+        'TestState is not supported by the local endpoint: run the state in a state machine of its own',
+      );
     },
     StartExecution: (body) => {
       const machine = machines.get(requiredString(body, 'stateMachineArn', 256));

@@ -32,6 +32,8 @@ export interface ExecutionsDeps {
 
 interface Entry {
   record: ExecutionRecord;
+  /** The state machine as it was when the execution started (an update does not change it). */
+  machine: StateMachineRecord;
   // Aborted when the execution ends: closes its tokens and refuses new task invocations.
   closed: AbortController;
   abortRun: () => void;
@@ -94,7 +96,7 @@ export class Executions {
       input,
       startDate: Date.now(),
     };
-    const entry: Entry = { record, closed: new AbortController(), abortRun: () => {} };
+    const entry: Entry = { record, machine, closed: new AbortController(), abortRun: () => {} };
     // Every waiting task listens on it: a wide Map legitimately exceeds the default of 10.
     setMaxListeners(0, entry.closed.signal);
     this.#byArn.set(arn, entry);
@@ -173,10 +175,19 @@ export class Executions {
 
   /** DescribeExecution. */
   get(arn: string): ExecutionRecord {
+    return this.#entry(arn).record;
+  }
+
+  /** DescribeStateMachineForExecution: the state machine the execution started with. */
+  machineOf(arn: string): StateMachineRecord {
+    return this.#entry(arn).machine;
+  }
+
+  #entry(arn: string): Entry {
     assertArn(arn, 'execution');
     const entry = this.#byArn.get(arn);
     if (!entry) throw new SfnError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
-    return entry.record;
+    return entry;
   }
 
   /** ListExecutions: newest first, optionally of one status. */

@@ -21,6 +21,8 @@ export interface StateMachineRecord {
   definition: string;
   roleArn: string;
   creationDate: number;
+  /** When UpdateStateMachine last changed it, if ever. */
+  updateDate?: number;
   machine: StateMachine;
   tasks: ReadonlyMap<string, TaskSpec>;
 }
@@ -106,23 +108,47 @@ export class StateMachines {
       if (same) return existing;
       throw new SfnError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
     }
-    assertSupported(parsed);
-    validate(parsed, input.definition);
-    const { definition, tasks } = rewriteDefinition(parsed);
-    const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
-      validationOptions: { noValidate: true },
-    });
-    const record: StateMachineRecord = {
-      arn,
-      name: input.name,
-      definition: input.definition,
-      roleArn: input.roleArn,
-      creationDate: Date.now(),
-      machine,
-      tasks,
-    };
+    const record = { arn, ...built(parsed, input), creationDate: Date.now() };
     this.#byArn.set(arn, record);
     return record;
+  }
+
+  /**
+   * ValidateStateMachineDefinition: the refusal CreateStateMachine would answer, or undefined;
+   * nothing is registered.
+   */
+  check(definition: string): SfnError | undefined {
+    try {
+      built(parseDefinition(definition), { name: 'validated', definition, roleArn: '' });
+      return undefined;
+    } catch (error) {
+      if (error instanceof SfnError) return error;
+      throw error;
+    }
+  }
+
+  /**
+   * UpdateStateMachine: a new definition or role for the executions started from now on (a
+   * running execution keeps the record it started with). A refused definition changes nothing.
+   */
+  update(arn: string, change: { definition?: string; roleArn?: string }): StateMachineRecord {
+    const current = this.get(arn);
+    const definition = change.definition ?? current.definition;
+    const input = { name: current.name, definition, roleArn: change.roleArn ?? current.roleArn };
+    const record = { ...current, ...built(parseDefinition(definition), input), updateDate: Date.now() };
+    this.#byArn.set(arn, record);
+    return record;
+  }
+
+  /** DeleteStateMachine: gone for new executions and Describe; running ones go on. */
+  delete(arn: string): void {
+    assertArn(arn, 'stateMachine');
+    this.#byArn.delete(arn);
+  }
+
+  /** ListStateMachines: in creation order. */
+  list(): StateMachineRecord[] {
+    return [...this.#byArn.values()];
   }
 
   /** The state machine with this ARN; `InvalidArn` or `StateMachineDoesNotExist` otherwise. */
@@ -132,4 +158,18 @@ export class StateMachines {
     if (!record) throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
     return record;
   }
+}
+
+/** Checks a parsed definition as CreateStateMachine does and builds the engine's machine of it. */
+function built(
+  parsed: Record<string, unknown>,
+  input: CreateStateMachineInput,
+): Omit<StateMachineRecord, 'arn' | 'creationDate'> {
+  assertSupported(parsed);
+  validate(parsed, input.definition);
+  const { definition, tasks } = rewriteDefinition(parsed);
+  const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+    validationOptions: { noValidate: true },
+  });
+  return { name: input.name, definition: input.definition, roleArn: input.roleArn, machine, tasks };
 }
