@@ -1,5 +1,6 @@
 import { SfnError, taskError } from './errors.js';
 import type { Executions } from './executions.js';
+import { detailsKey } from './history.js';
 import { type Body, optionalInteger, optionalString, requiredString } from './params.js';
 import type { StateMachineRecord, StateMachines } from './state-machines.js';
 import type { ExecutionRecord } from './status-events.js';
@@ -93,6 +94,30 @@ function listExecutions(stores: ActionStores, body: Body) {
     nextToken,
   };
 }
+
+/**
+ * GetExecutionHistory: the events in order (or newest first with `reverseOrder`), a page at a
+ * time; `includeExecutionData: false` leaves out inputs and outputs, as on AWS.
+ */
+function executionHistory(executions: Executions, body: Body) {
+  const history = executions.history(requiredString(body, 'executionArn', 256)).events();
+  if (body.reverseOrder === true) history.reverse();
+  const { page, nextToken } = pageOf(history, body);
+  const withData = body.includeExecutionData !== false;
+  return {
+    events: page.map(({ type, timestamp, details, id, previousEventId }) => ({
+      type,
+      id,
+      previousEventId,
+      timestamp: seconds(timestamp),
+      ...(details ? { [detailsKey(type)]: withData ? details : withoutData(details) } : {}),
+    })),
+    nextToken,
+  };
+}
+
+const withoutData = (details: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(details).filter(([key]) => key !== 'input' && key !== 'output'));
 
 /** DescribeStateMachine's answer, also DescribeStateMachineForExecution's. */
 function describeMachine(record: StateMachineRecord) {
@@ -203,6 +228,7 @@ export function createActions(stores: ActionStores): Record<string, Action> {
       return { stopDate: seconds(record.stopDate) };
     },
     ListExecutions: (body) => listExecutions(stores, body),
+    GetExecutionHistory: (body) => executionHistory(executions, body),
     SendTaskSuccess: (body) => {
       const token = requiredString(body, 'taskToken', 2048);
       const output = parseOutput(requiredString(body, 'output', MAX_PAYLOAD, true));

@@ -4,6 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
 import { type ArnScope, assertArn, assertName, executionArn } from './arns.js';
 import { SfnError, UncatchableError } from './errors.js';
+import { type EngineEvent, ExecutionHistory, historyTranslator } from './history.js';
 import type { StateMachineRecord } from './state-machines.js';
 import type { ExecutionRecord } from './status-events.js';
 import { buildTaskHandlers } from './task-handlers.js';
@@ -37,6 +38,7 @@ interface Entry {
   // Aborted when the execution ends: closes its tokens and refuses new task invocations.
   closed: AbortController;
   abortRun: () => void;
+  history: ExecutionHistory;
 }
 
 const FAIL_STATE_DEFAULT_CAUSE = 'Execution failed because of a Fail state';
@@ -96,7 +98,13 @@ export class Executions {
       input,
       startDate: Date.now(),
     };
-    const entry: Entry = { record, machine, closed: new AbortController(), abortRun: () => {} };
+    const history = new ExecutionHistory();
+    history.add({
+      type: 'ExecutionStarted',
+      timestamp: record.startDate,
+      details: { input, inputDetails: { truncated: false }, roleArn: machine.roleArn },
+    });
+    const entry: Entry = { record, machine, closed: new AbortController(), abortRun: () => {}, history };
     // Every waiting task listens on it: a wide Map legitimately exceeds the default of 10.
     setMaxListeners(0, entry.closed.signal);
     this.#byArn.set(arn, entry);
@@ -135,6 +143,7 @@ export class Executions {
       context,
     });
     entry.abortRun = run.abort;
+    void recordHistory(entry, run.eventLogs);
     run.result.then(
       (output) => {
         const text = JSON.stringify(output ?? null);
@@ -161,6 +170,7 @@ export class Executions {
     const { record } = entry;
     if (record.status !== 'RUNNING') return;
     Object.assign(record, fields, { status, stopDate: Date.now() });
+    entry.history.end(endEvent(record));
     entry.closed.abort(new UncatchableError('States.Runtime', `The execution has ended (${status})`));
     if (notify) this.#deps.onStatusChange({ ...record });
   }
@@ -176,6 +186,11 @@ export class Executions {
   /** DescribeExecution. */
   get(arn: string): ExecutionRecord {
     return this.#entry(arn).record;
+  }
+
+  /** GetExecutionHistory: the execution's events so far. */
+  history(arn: string): ExecutionHistory {
+    return this.#entry(arn).history;
   }
 
   /** DescribeStateMachineForExecution: the state machine the execution started with. */
@@ -215,5 +230,41 @@ export class Executions {
       this.#finish(entry, 'ABORTED', { cause: 'The local Step Functions endpoint was stopped' }, false);
       entry.abortRun();
     }
+  }
+}
+
+/** Copies the engine's log of a run into the execution's history, as AWS names its events. */
+async function recordHistory(entry: Entry, log: AsyncGenerator<EngineEvent>): Promise<void> {
+  const translate = historyTranslator(entry.machine.tasks);
+  for (;;) {
+    let next: IteratorResult<EngineEvent>;
+    try {
+      next = await log.next();
+    } catch {
+      // The log ends with the run; a run that ended by an error has told the endpoint already.
+      return;
+    }
+    if (next.done) return;
+    for (const added of translate(next.value)) entry.history.add(added);
+  }
+}
+
+/** The history event that records how an execution ended. */
+function endEvent(record: ExecutionRecord) {
+  const timestamp = record.stopDate ?? Date.now();
+  const failure = { error: record.error, cause: record.cause };
+  switch (record.status) {
+    case 'SUCCEEDED':
+      return {
+        type: 'ExecutionSucceeded',
+        timestamp,
+        details: { output: record.output, outputDetails: { truncated: false } },
+      };
+    case 'TIMED_OUT':
+      return { type: 'ExecutionTimedOut', timestamp, details: failure };
+    case 'ABORTED':
+      return { type: 'ExecutionAborted', timestamp, details: failure };
+    default:
+      return { type: 'ExecutionFailed', timestamp, details: failure };
   }
 }
