@@ -61,12 +61,15 @@ describe('path 5: backstops', () => {
       tag: 'B',
     });
     const [request] = await waitingRequests(aws, resourceId, 1);
-    // Its live message now names an old chain and drops itself: the loop is lost, and overdue.
+    // Its live message now names an old chain and drops itself: the loop is lost. Not overdue
+    // yet: the shared local AWS runs the sweeper every minute, and it must not find it first.
     if (!request) throw new Error('no request');
-    await rechain(tableStore(aws), request, { to: 'a-chain-nobody-carries', dueMs: Date.now() - 1 });
+    await rechain(tableStore(aws), request, { to: 'a-chain-nobody-carries', dueMs: Date.now() + 600_000 });
     await holder.release();
     await sleep(2_500);
     expect((await requestsOf(aws, resourceId))[0]?.state).toBe('waiting');
+    // Now overdue: the sweeper's run re-drives it.
+    await rechain(tableStore(aws), request, { to: 'a-chain-nobody-carries', dueMs: Date.now() - 1 });
     const swept = await sweeper({});
     expect(swept.settled + swept.requeued).toBeGreaterThan(0);
     expect((await waitForExecution(b, 15_000)).status).toBe('SUCCEEDED');
