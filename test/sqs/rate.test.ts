@@ -73,12 +73,17 @@ function mostStartsInAPeriod(startsMs: number[], periodMs: number, slackMs: numb
 
 /**
  * The moments (epoch ms, the taker's clock) of the starts the rate item counted: the `:nowUs` of
- * each rate update the table accepted, read off the client's requests, and the longest such
- * request took. GCRA's bound holds on these moments exactly; a handler starts once its request
- * has come back, so its own starts may crowd by up to that request time.
+ * each rate update the table accepted, read off the client's requests; the longest such request
+ * took, and the longest of any request. GCRA's bound holds on these moments exactly; a handler
+ * starts once its counting request has come back (a parked record, after one write more: its
+ * claim), so the handlers' own starts may crowd by up to those request times.
  */
-function countedStarts(dynamo: ReturnType<typeof countingClient>): { moments: number[]; slowestMs: number } {
-  const counted = { moments: [] as number[], slowestMs: 0 };
+function countedStarts(dynamo: ReturnType<typeof countingClient>): {
+  moments: number[];
+  slowestMs: number;
+  slowestAnyMs: number;
+} {
+  const counted = { moments: [] as number[], slowestMs: 0, slowestAnyMs: 0 };
   const isRateItem = (key?: Record<string, { N?: string }>) => key?.concurrency_id?.N === String(rateKey);
   type Update = {
     Key?: Record<string, { N?: string }>;
@@ -90,7 +95,9 @@ function countedStarts(dynamo: ReturnType<typeof countingClient>): { moments: nu
       const update = isRateItem(input.Key)
         ? input
         : input.TransactItems?.map((item) => item.Update).find((item) => isRateItem(item?.Key));
+      const sentMs = Date.now();
       const result = await next(args);
+      counted.slowestAnyMs = Math.max(counted.slowestAnyMs, Date.now() - sentMs);
       const nowUs = update?.ExpressionAttributeValues?.[':nowUs']?.N;
       if (nowUs !== undefined) {
         counted.moments.push(Number(nowUs) / 1000);
@@ -175,7 +182,7 @@ async function throughQueue(name: string, throttle: Partial<ThrottleOptions>) {
     `${name}: ${startsMs.length} starts in ${((last - first) / 1000).toFixed(1)} s: ${perSecond.toFixed(2)} starts/s ` +
       `(limit ${rate.limit}/s, burst ${rate.burst}); at most ${mostStartsInAPeriod(startsMs, 1000, 0)} handler starts ` +
       `and ${mostStartsInAPeriod(counted.moments, 1000, 0)} counted starts in a period; ${counted.moments.length} starts counted, ` +
-      `the slowest counted in ${counted.slowestMs.toFixed(0)} ms; ` +
+      `the slowest counted in ${counted.slowestMs.toFixed(0)} ms (any request: ${counted.slowestAnyMs.toFixed(0)} ms); ` +
       `${requeuedBefore} runs of re-queued copies; per message ${(deliveries / messages).toFixed(2)} deliveries, ` +
       `${(dynamo.writes() / messages).toFixed(2)} DynamoDB writes (${perMessage(dynamo.counts)}), ` +
       `${(throttleSqs.total() / messages).toFixed(2)} SQS requests (${perMessage(throttleSqs.counts)}), ` +
@@ -196,15 +203,17 @@ async function throughQueue(name: string, throttle: Partial<ThrottleOptions>) {
 
 /**
  * The bound on the counted starts exactly; on the handler's starts in windows shorter by the
- * slowest counting request (and 50 ms of scheduling); a counted start for every handler start.
+ * slowest counting request, the slowest other one and 50 ms of scheduling; a counted start for
+ * every handler start.
  */
 function expectWithinRate(seen: {
   startsMs: number[];
-  counted: { moments: number[]; slowestMs: number };
+  counted: { moments: number[]; slowestMs: number; slowestAnyMs: number };
 }): void {
   const most = rate.limit + rate.burst - 1;
+  const lagMs = seen.counted.slowestMs + seen.counted.slowestAnyMs + 50;
   expect(mostStartsInAPeriod(seen.counted.moments, 1000, 0)).toBeLessThanOrEqual(most);
-  expect(mostStartsInAPeriod(seen.startsMs, 1000, seen.counted.slowestMs + 50)).toBeLessThanOrEqual(most);
+  expect(mostStartsInAPeriod(seen.startsMs, 1000, lagMs)).toBeLessThanOrEqual(most);
   expect(seen.counted.moments.length).toBeGreaterThanOrEqual(seen.startsMs.length);
 }
 
