@@ -48,5 +48,11 @@ export function invocationPool(settings: ThrottleSettings, context: Context | un
   const owner = context?.functionName
     ? `${context.functionName}:${context.awsRequestId}`
     : `${hostname()}:${process.pid}`;
-  return new SlotPool(store, { memory: processMemory, limits: processLimits, owner, leaseEndFor });
+  return new SlotPool(store, {
+    memory: processMemory,
+    limits: processLimits,
+    owner,
+    leaseEndFor,
+    ...(settings.rate ? { rate: settings.rate } : {}),
+  });
 }

@@ -9,10 +9,15 @@ import { admitBatch } from './admit-batch.js';
 import { isFifo } from './attempts.js';
 import { InvocationClock } from './deadline.js';
 import { invocationPool } from './invocation-pool.js';
-import { type ConcurrencyLimitOptions, resolveOptions } from './options.js';
+import { type ConcurrencyLimitOptions, type RateLimitOptions, resolveOptions } from './options.js';
 import { ParkedRunner } from './parked-runner.js';
 import { QueueUrls } from './queue-url.js';
-import { type RecordOutcome, runBatch, type ThrottledRecordHandler } from './run-batch.js';
+import {
+  type RateLimitedRecordHandler,
+  type RecordOutcome,
+  runBatch,
+  type ThrottledRecordHandler,
+} from './run-batch.js';
 import { settleThrottled } from './settle-throttled.js';
 
 /**
@@ -45,6 +50,11 @@ export type ThrottledSqsHandler = (event: SQSEvent, context: Context) => Promise
  * fail with `ResourceLimitMismatchError`, and one line per key and minute is logged. Options are
  * checked here, before any request: `InvalidLockOptionError`.
  *
+ * With a `rate`, at most `rate.limit` records of a key start per `rate.periodSeconds`: each
+ * start is counted in the same transaction as its slot, and a record the rate holds back is
+ * re-queued (FIFO: hidden) until the moment the rate allows it, which is not a failure. A rate
+ * without `concurrency` takes no slot: the handler then gets no lease.
+ *
  * @example
  * import { limitConcurrency } from 'dynamo-dlm/sqs';
  *
@@ -56,6 +66,14 @@ export type ThrottledSqsHandler = (event: SQSEvent, context: Context) => Promise
 export function limitConcurrency(
   handler: ThrottledRecordHandler,
   options: ConcurrencyLimitOptions,
+): ThrottledSqsHandler;
+export function limitConcurrency(
+  handler: RateLimitedRecordHandler,
+  options: RateLimitOptions,
+): ThrottledSqsHandler;
+export function limitConcurrency(
+  handler: ThrottledRecordHandler,
+  options: ConcurrencyLimitOptions | RateLimitOptions,
 ): ThrottledSqsHandler {
   if (typeof handler !== 'function') throw new InvalidLockOptionError('handler', 'a function', handler);
   const settings = resolveOptions(options);

@@ -1,7 +1,7 @@
 import type { Context, SQSRecord } from 'aws-lambda';
 import { InvalidLockOptionError } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
-import { throttleDelaySeconds } from '../core/throttle/backoff.js';
+import { rateDelaySeconds, throttleDelaySeconds } from '../core/throttle/backoff.js';
 import type { SlotPool } from '../core/throttle/slot-pool.js';
 import { isFifo, lineageOf } from './attempts.js';
 import { moveToDeadLetter } from './dead-letter.js';
@@ -9,12 +9,12 @@ import { InvocationClock } from './deadline.js';
 import { deferFifo } from './defer-fifo.js';
 import { ConcurrencyLimitedError } from './errors.js';
 import { invocationPool } from './invocation-pool.js';
-import { type ConcurrencyLimitOptions, keyOf, resolveOptions } from './options.js';
+import { type ConcurrencyLimitOptions, keyOf, type RateLimitOptions, resolveOptions } from './options.js';
 import { QueueUrls } from './queue-url.js';
 import { admit } from './receipt.js';
 import { checkRecord } from './record-check.js';
 import { requeue } from './requeue.js';
-import type { ThrottledRecordHandler } from './run-batch.js';
+import type { RateLimitedRecordHandler, ThrottledRecordHandler } from './run-batch.js';
 
 /**
  * A record handler for Powertools' batch processor, as `processPartialResponse` calls it.
@@ -51,13 +51,26 @@ export type PowertoolsRecordHandler = (record: SQSRecord, context?: Context) => 
 export function limitRecordConcurrency(
   handler: ThrottledRecordHandler,
   options: ConcurrencyLimitOptions,
+): PowertoolsRecordHandler;
+export function limitRecordConcurrency(
+  handler: RateLimitedRecordHandler,
+  options: RateLimitOptions,
+): PowertoolsRecordHandler;
+export function limitRecordConcurrency(
+  handler: ThrottledRecordHandler,
+  options: ConcurrencyLimitOptions | RateLimitOptions,
 ): PowertoolsRecordHandler {
   if (typeof handler !== 'function') throw new InvalidLockOptionError('handler', 'a function', handler);
   const settings = resolveOptions(options);
   const queueUrls = new QueueUrls(settings.sqs, settings.queueUrl);
   // One pool per invocation (Powertools passes the same context to every record of a batch), so
   // that records of one key running in parallel hand a slot over instead of re-queuing each other.
-  const invocations = new WeakMap<Context, { pool: SlotPool; clock: InvocationClock }>();
+  // Also how many records of each key the rate held back in this invocation: each waits one
+  // interval longer than the one before, as `limitConcurrency` spaces a batch's records.
+  const invocations = new WeakMap<
+    Context,
+    { pool: SlotPool; clock: InvocationClock; heldBack: Map<string, number> }
+  >();
   return async (record, context) => {
     if (!context) {
       throw new InvalidLockOptionError(
@@ -70,10 +83,14 @@ export function limitRecordConcurrency(
     const { key, concurrency } = keyOf(settings, record);
     let invocation = invocations.get(context);
     if (!invocation) {
-      invocation = { pool: invocationPool(settings, context), clock: new InvocationClock(settings, context) };
+      invocation = {
+        pool: invocationPool(settings, context),
+        clock: new InvocationClock(settings, context),
+        heldBack: new Map(),
+      };
       invocations.set(context, invocation);
     }
-    const { pool, clock } = invocation;
+    const { pool, clock, heldBack } = invocation;
     const { logger } = settings.store;
     const factsOf = () => queueUrls.facts(record.eventSourceARN);
     let lineage = lineageOf(record);
@@ -101,31 +118,53 @@ export function limitRecordConcurrency(
     }
     let outOfTime = !clock.canStart();
     let retryAfterMs: number | undefined;
-    if (!outOfTime) {
-      const taken = await pool.take(key, concurrency, { wait: true });
+    let rateNotBeforeMs: number | undefined;
+    if (!outOfTime && concurrency === undefined) {
+      // A rate without slots: the start alone is counted.
+      const start = await pool.startWithoutSlot(key);
+      if (start.kind === 'ready')
+        return await clock.timed(async () => handler(record, context, undefined as never));
+      rateNotBeforeMs = start.notBeforeMs;
+    } else if (!outOfTime) {
+      const taken = await pool.take(key, concurrency as number, { wait: true });
       if (taken.lease) {
         let lease: Lease | undefined = taken.lease;
         try {
           // A wait for a sibling's slot may have used the time left.
           outOfTime = !clock.canStart();
-          // A lease handed over by a sibling record may be too short for this one: extend it, or lose it.
-          if (!outOfTime) lease = await pool.ensureCovers(lease);
-          if (lease && !outOfTime)
-            return await clock.timed(async () => handler(record, context, lease as Lease));
+          // A lease handed over by a sibling record may be too short for this one: extend it, or
+          // lose it; with a rate, this record's start is counted (`startRecord`).
+          if (!outOfTime) {
+            const start = await pool.startRecord(lease);
+            if (start.kind === 'lost') lease = undefined;
+            if (start.kind === 'rate-limited') rateNotBeforeMs = start.notBeforeMs;
+            if (start.kind === 'ready') {
+              lease = start.lease;
+              return await clock.timed(async () => handler(record, context, start.lease));
+            }
+          }
         } finally {
           if (lease) await pool.giveBack(lease);
         }
       } else {
         retryAfterMs = taken.retryAfterMs;
+        rateNotBeforeMs = taken.rateNotBeforeMs;
       }
+    }
+    if (rateNotBeforeMs !== undefined && !outOfTime) {
+      const turn = heldBack.get(key) ?? 0;
+      heldBack.set(key, turn + 1);
+      rateNotBeforeMs += (turn * (settings.rate?.cell.intervalUs ?? 0)) / 1000;
     }
     const delaySeconds = outOfTime
       ? 0
-      : throttleDelaySeconds(
-          isFifo(record) ? lineage.failures : lineage.requeues,
-          settings.backoff,
-          retryAfterMs,
-        );
+      : rateNotBeforeMs !== undefined
+        ? rateDelaySeconds(rateNotBeforeMs, Date.now())
+        : throttleDelaySeconds(
+            isFifo(record) ? lineage.failures : lineage.requeues,
+            settings.backoff,
+            retryAfterMs,
+          );
     const facts = await factsOf();
     if (isFifo(record)) {
       await deferFifo(settings.sqs, facts.url, [{ record, visibilitySeconds: delaySeconds }], logger);

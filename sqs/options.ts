@@ -3,8 +3,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { defaults } from '../core/defaults.js';
 import { InvalidLockOptionError } from '../core/errors.js';
-import { consoleLogger, type LockClient, type LockLogger, type LockStore } from '../core/store.js';
+import { validateRate } from '../core/rate.js';
+import { consoleLogger, type LockStore } from '../core/store.js';
 import type { ThrottleBackoff } from '../core/throttle/backoff.js';
+import { RateGate } from '../core/throttle/rate-gate.js';
 import {
   validateCallable,
   validateConcurrency,
@@ -13,84 +15,26 @@ import {
   validateResourceId,
   validateTableName,
 } from '../core/validate.js';
+import type {
+  ConcurrencyLimitOptions,
+  RateLimitOptions,
+  ThrottleOptions,
+  ThrottleSqsClient,
+} from './option-types.js';
 
-/**
- * The SQS client narrowed to the one call the throttle makes.
- *
- * @example
- * const sqsClient: ThrottleSqsClient = new SQSClient({ region: 'eu-west-1' });
- */
-export type ThrottleSqsClient = Pick<SQSClient, 'send'>;
-
-/**
- * Options of {@link limitConcurrency} and {@link limitRecordConcurrency}. Only `key` and
- * `concurrency` are required.
- *
- * @example
- * const options: ConcurrencyLimitOptions = {
- *   key: (record) => `tenant-${record.messageAttributes.tenant?.stringValue}`,
- *   concurrency: 1,
- *   leaseSeconds: 30,
- * };
- */
-export interface ConcurrencyLimitOptions {
-  /**
-   * The lock key of a record (its resource id in the lock table): a tenant, a partner API.
-   * 1 to 1024 bytes. Functions and queues that use the same key share its limit, and so does a
-   * `DynamoDbLock` (Node or Python) on the same resource id and table.
-   */
-  key: (record: SQSRecord) => string;
-  /**
-   * Records of one key processed at once, everywhere: an integer 1..1000, or one per key. It
-   * must be the key's limit, recorded by the first take of the key (by this throttle, another
-   * one or a workflow) and changed only with `dlm limit`: records of a key whose limit differs
-   * fail with `ResourceLimitMismatchError`.
-   */
-  concurrency: number | ((key: string) => number);
-  /**
-   * The longest a record's handler runs, in seconds (above 0, at most 43200): its slot's lease
-   * lasts that long (extended between records when it would not). Default: the time left in the
-   * invocation, so a lease never ends before the handler can; a crashed invocation then holds its
-   * slots until its timeout.
-   */
-  leaseSeconds?: number;
-  /** Records of one batch processed at once, where keys and slots allow: 1..10000. Default 10. */
-  parallelism?: number;
-  /**
-   * When a throttled message comes back: full jitter over `baseSeconds * 2^attempt`, capped.
-   * Default `{ baseSeconds: 1, capSeconds: 60 }`; `capSeconds` an integer 1..900.
-   */
-  backoff?: Partial<ThrottleBackoff>;
-  /** Throw Powertools' `FullBatchFailureError` when every record of a batch failed. Default true. */
-  throwOnFullBatchFailure?: boolean;
-  /** The lock table. Default `defaults.tableName` (`dynamo_dlm_locks`). */
-  tableName?: string;
-  /** Default `new DynamoDBClient({})`: region and endpoint from the environment. */
-  dynamoDbClient?: LockClient;
-  /** Default `new SQSClient({})`: region and endpoint (`AWS_ENDPOINT_URL_SQS`) from the environment. */
-  sqsClient?: ThrottleSqsClient;
-  /** A queue's URL from its ARN (the record's `eventSourceARN`). Default: GetQueueUrl, once per queue. */
-  queueUrl?: (queueArn: string) => string | Promise<string>;
-  /** Where warnings go (lost leases, failed re-queues). Default: stderr. */
-  logger?: LockLogger;
-  /**
-   * Failed deliveries of a message, counted across its re-queued copies, after which the
-   * throttle moves it to the queue's dead-letter queue instead of running it again: an integer
-   * 1..1000. Default: the queue's own `maxReceiveCount` (from its RedrivePolicy); none without one.
-   */
-  maxAttempts?: number;
-  /**
-   * No record starts with less than this left before the invocation's deadline (plus
-   * `leaseSeconds`, or the longest record seen so far in the invocation): the rest are re-queued
-   * (FIFO: hidden) in time. Seconds, 0.1..60; default 1.
-   */
-  deadlineMarginSeconds?: number;
-}
+export type {
+  ConcurrencyLimitOptions,
+  RateLimitOptions,
+  ThrottleOptions,
+  ThrottleOptionsBase,
+  ThrottleSqsClient,
+} from './option-types.js';
 
 /** Every option's name: a misspelt one (`concurency`) is refused rather than ignored. */
 const optionNames = [
   'key',
   'concurrency',
+  'rate',
   'leaseSeconds',
   'parallelism',
   'backoff',
@@ -102,7 +46,7 @@ const optionNames = [
   'logger',
   'maxAttempts',
   'deadlineMarginSeconds',
-] as const satisfies ReadonlyArray<keyof ConcurrencyLimitOptions>;
+] as const satisfies ReadonlyArray<keyof ConcurrencyLimitOptions & keyof RateLimitOptions>;
 
 /**
  * The options checked, with their defaults filled in.
@@ -112,7 +56,10 @@ const optionNames = [
  */
 export interface ThrottleSettings {
   key: (record: SQSRecord) => string;
-  concurrencyOf: (key: string) => number;
+  /** Undefined: a rate without slots. */
+  concurrencyOf: ((key: string) => number) | undefined;
+  /** The start rate, and what this process learned of it; undefined: none. */
+  rate: RateGate | undefined;
   leaseMs: number | undefined;
   parallelism: number;
   backoff: ThrottleBackoff;
@@ -152,17 +99,15 @@ let sharedSqs: SQSClient | undefined;
  * @example
  * resolveOptions({ key: () => 'api', concurrency: 0 }); // Expected `concurrency` to be an integer from 1 to 1000, got 0
  */
-export function resolveOptions(options: ConcurrencyLimitOptions): ThrottleSettings {
+export function resolveOptions(options: ThrottleOptions): ThrottleSettings {
   if (options === null || typeof options !== 'object') {
-    throw new InvalidLockOptionError('options', 'an object with `key` and `concurrency`', options);
+    throw new InvalidLockOptionError('options', 'an object with `key` and `concurrency` or `rate`', options);
   }
   validateKnownOptions(options, optionNames);
   const key = requireFunction(options.key, 'key');
-  const concurrency = options.concurrency;
-  const concurrencyOf =
-    typeof concurrency === 'function'
-      ? (resourceId: string) => validateConcurrency(concurrency(resourceId), 'concurrency(key)')
-      : constant(validateConcurrency(concurrency));
+  // The same checks and bounds as the library's rate (core's `rateBounds`).
+  const rate = options.rate === undefined ? undefined : validateRate(options.rate, 'rate');
+  const concurrencyOf = resolveConcurrency(options.concurrency, rate !== undefined);
   const leaseMs =
     options.leaseSeconds === undefined
       ? undefined
@@ -224,6 +169,7 @@ export function resolveOptions(options: ConcurrencyLimitOptions): ThrottleSettin
   return {
     key,
     concurrencyOf,
+    rate: rate && new RateGate(rate),
     leaseMs,
     parallelism,
     backoff: { baseSeconds, capSeconds },
@@ -242,14 +188,35 @@ export function resolveOptions(options: ConcurrencyLimitOptions): ThrottleSettin
 }
 
 /**
- * The resource id of a record and its limit, checked like any lock's (a bad key fails that record only).
+ * The resource id of a record and its limit (undefined: a rate without slots), checked like any
+ * lock's (a bad key fails that record only).
  *
  * @example
  * const { key, concurrency } = keyOf(settings, record);
  */
-export function keyOf(settings: ThrottleSettings, record: SQSRecord): { key: string; concurrency: number } {
+export function keyOf(
+  settings: ThrottleSettings,
+  record: SQSRecord,
+): { key: string; concurrency: number | undefined } {
   const key = validateResourceId(settings.key(record), 'key(record)');
-  return { key, concurrency: settings.concurrencyOf(key) };
+  return { key, concurrency: settings.concurrencyOf?.(key) };
+}
+
+/** `concurrency` checked; absent only beside a rate, which then runs without slots. */
+function resolveConcurrency(
+  concurrency: ThrottleOptions['concurrency'],
+  hasRate: boolean,
+): ThrottleSettings['concurrencyOf'] {
+  if (concurrency === undefined && hasRate) return undefined;
+  if (typeof concurrency === 'function')
+    return (resourceId: string) => validateConcurrency(concurrency(resourceId), 'concurrency(key)');
+  if (concurrency === undefined)
+    throw new InvalidLockOptionError(
+      'concurrency',
+      'an integer from 1 to 1000 or a function of the key (or absent, with a `rate`)',
+      concurrency,
+    );
+  return constant(validateConcurrency(concurrency));
 }
 
 /** One client per container for every wrapper that takes the default: region and endpoint from the environment. */

@@ -1,11 +1,12 @@
 import type { Context, SQSRecord } from 'aws-lambda';
 import type { Lease } from '../core/lease.js';
-import type { SlotPool } from '../core/throttle/slot-pool.js';
+import type { RecordStart, SlotPool } from '../core/throttle/slot-pool.js';
 import { isFifo } from './attempts.js';
 import { recentContention } from './contention.js';
 import type { InvocationClock } from './deadline.js';
 import { keyOf, type ThrottleSettings } from './options.js';
 import type { ParkedRunner } from './parked-runner.js';
+import { runGroup } from './run-group.js';
 
 /**
  * The record handler the throttle calls: Powertools' record handler, plus the lease it runs
@@ -19,6 +20,15 @@ import type { ParkedRunner } from './parked-runner.js';
 export type ThrottledRecordHandler = (record: SQSRecord, context: Context, lease: Lease) => unknown;
 
 /**
+ * The record handler of a throttle with a rate and no concurrency limit: it holds no slot, so
+ * it gets no lease.
+ *
+ * @example
+ * const recordHandler: RateLimitedRecordHandler = async (record) => callPartner(JSON.parse(record.body));
+ */
+export type RateLimitedRecordHandler = (record: SQSRecord, context: Context) => unknown;
+
+/**
  * How one record of a batch ended.
  *
  * @example
@@ -29,8 +39,8 @@ export type RecordOutcome =
   | { status: 'failed'; error: unknown }
   /** FIFO: behind a failed record of its group; not run, reported as failed. */
   | { status: 'skipped' }
-  /** No slot free for its key; not run. */
-  | { status: 'throttled'; retryAfterMs?: number }
+  /** No slot free for its key, or (`rateNotBeforeMs`) the key's rate allows its start only then; not run. */
+  | { status: 'throttled'; retryAfterMs?: number; rateNotBeforeMs?: number }
   /** FIFO: behind a throttled record of its group; not run, hidden as long as it. */
   | { status: 'deferred' }
   /** Not started: too close to the invocation's deadline. Re-queued (FIFO: hidden) without delay. */
@@ -61,11 +71,14 @@ class Permits {
 /** A key's records in a standard-queue batch, drained by up to `concurrency` workers. */
 interface KeyLane {
   key: string;
-  concurrency: number;
+  /** Undefined: a rate without slots. */
+  concurrency: number | undefined;
   pending: number[];
   /** The deadline stopped the lane: its pending records are unstarted, not throttled. */
   outOfTime?: boolean;
   retryAfterMs?: number;
+  /** The key's rate allows the next start only then (epoch ms): its pending records wait for it. */
+  rateNotBeforeMs?: number;
   error?: unknown;
 }
 
@@ -94,9 +107,10 @@ export async function runBatch(
 ): Promise<RecordOutcome[]> {
   const outcomes: RecordOutcome[] = records.map(() => ({ status: 'skipped' }));
   const permits = new Permits(settings.parallelism);
-  const run = async (index: number, lease: Lease): Promise<RecordOutcome> => {
+  // `lease` is undefined only for a rate without slots, whose handler type takes none.
+  const run = async (index: number, lease: Lease | undefined): Promise<RecordOutcome> => {
     try {
-      await clock.timed(async () => handler(records[index] as SQSRecord, context, lease));
+      await clock.timed(async () => handler(records[index] as SQSRecord, context, lease as Lease));
       return { status: 'done' };
     } catch (error) {
       return { status: 'failed', error };
@@ -122,7 +136,11 @@ export async function runBatch(
   const lanes = keyLanes(standard, records, settings, outcomes);
   const workers: Promise<void>[] = [];
   for (const lane of lanes) {
-    const count = Math.min(lane.pending.length, lane.concurrency, settings.parallelism);
+    const count = Math.min(
+      lane.pending.length,
+      lane.concurrency ?? settings.parallelism,
+      settings.parallelism,
+    );
     for (let worker = 0; worker < count; worker++) {
       workers.push(permits.run(() => drainLane(lane, pool, clock, outcomes, run, parked)));
     }
@@ -132,18 +150,23 @@ export async function runBatch(
   }
   await Promise.all(workers);
 
+  // Records the rate held back start one interval apart from its next moment: each copy's timer
+  // is set to its own turn, not all to the first (where all but one would be refused again).
+  const intervalMs = (settings.rate?.cell.intervalUs ?? 0) / 1000;
   for (const lane of lanes) {
-    for (const index of lane.pending) {
+    lane.pending.forEach((index, turn) => {
       outcomes[index] =
         lane.error !== undefined
           ? { status: 'failed', error: lane.error }
-          : lane.outOfTime
-            ? { status: 'unstarted' }
-            : {
-                status: 'throttled',
-                ...(lane.retryAfterMs !== undefined && { retryAfterMs: lane.retryAfterMs }),
-              };
-    }
+          : lane.rateNotBeforeMs !== undefined
+            ? { status: 'throttled', rateNotBeforeMs: lane.rateNotBeforeMs + turn * intervalMs }
+            : lane.outOfTime
+              ? { status: 'unstarted' }
+              : {
+                  status: 'throttled',
+                  ...(lane.retryAfterMs !== undefined && { retryAfterMs: lane.retryAfterMs }),
+                };
+    });
   }
   return outcomes;
 }
@@ -169,33 +192,42 @@ function keyLanes(
   return [...lanes.values()];
 }
 
-/** One worker of a key lane: takes a slot, then runs records of the lane until none is left. */
+/**
+ * One worker of a key lane: takes a slot (none for a rate without slots), then runs records of
+ * the lane until none is left, each started by the pool (with a rate, each start counted).
+ */
 async function drainLane(
   lane: KeyLane,
   pool: SlotPool,
   clock: InvocationClock,
   outcomes: RecordOutcome[],
-  run: (index: number, lease: Lease) => Promise<RecordOutcome>,
+  run: (index: number, lease: Lease | undefined) => Promise<RecordOutcome>,
   parked?: ParkedRunner,
 ): Promise<void> {
   // Workers that start after their lane was drained take no slot.
-  if (lane.pending.length === 0 || lane.outOfTime) return;
+  if (lane.pending.length === 0 || lane.outOfTime || lane.rateNotBeforeMs !== undefined) return;
   if (!clock.canStart()) {
     lane.outOfTime = true;
     return;
   }
   let lease: Lease | undefined;
-  try {
-    const taken = await pool.take(lane.key, lane.concurrency, { wait: false });
-    if (!taken.lease) {
-      recentContention.saw(lane.key);
-      if (taken.retryAfterMs !== undefined) lane.retryAfterMs = taken.retryAfterMs;
+  if (lane.concurrency !== undefined) {
+    try {
+      const taken = await pool.take(lane.key, lane.concurrency, { wait: false });
+      if (!taken.lease) {
+        if (taken.rateNotBeforeMs !== undefined) {
+          lane.rateNotBeforeMs = taken.rateNotBeforeMs;
+          return;
+        }
+        recentContention.saw(lane.key);
+        if (taken.retryAfterMs !== undefined) lane.retryAfterMs = taken.retryAfterMs;
+        return;
+      }
+      lease = taken.lease;
+    } catch (error) {
+      lane.error = error;
       return;
     }
-    lease = taken.lease;
-  } catch (error) {
-    lane.error = error;
-    return;
   }
   try {
     for (let index = lane.pending.shift(); index !== undefined; index = lane.pending.shift()) {
@@ -205,20 +237,22 @@ async function drainLane(
         lane.outOfTime = true;
         return;
       }
-      let covered: Lease | undefined;
+      let start: RecordStart | { kind: 'ready'; lease?: undefined };
       try {
-        covered = await pool.ensureCovers(lease);
+        start = lease ? await pool.startRecord(lease) : await pool.startWithoutSlot(lane.key);
       } catch (error) {
         outcomes[index] = { status: 'failed', error };
         return;
       }
-      if (!covered) {
-        // Lost between two records: leave this one to the other workers, or to throttling.
+      if (start.kind !== 'ready') {
+        // Lost between two records: leave this one to the other workers, or to throttling. Held
+        // back by the rate: this and the lane's other records wait for its moment.
         lane.pending.unshift(index);
-        lease = undefined;
+        if (start.kind === 'lost') lease = undefined;
+        else lane.rateNotBeforeMs = start.notBeforeMs;
         return;
       }
-      lease = covered;
+      lease = start.lease;
       outcomes[index] = await run(index, lease);
     }
     // The batch's own records are done: records other invocations parked for the key get the
@@ -227,68 +261,16 @@ async function drainLane(
       const held: Lease = lease;
       let lost = false;
       const ran = await parked.runNext(lane.key, async () => {
-        const covered = await pool.ensureCovers(held).catch(() => held);
-        if (!covered) lost = true;
-        else lease = covered;
-        return covered;
+        const start = await pool.startRecord(held).catch(() => undefined);
+        // A failed extend leaves the lease as it was; a start the rate did not count runs nothing.
+        if (start === undefined) return pool.countsStarts ? undefined : held;
+        if (start.kind === 'lost') lost = true;
+        if (start.kind !== 'ready') return undefined;
+        lease = start.lease;
+        return start.lease;
       });
       if (lost) lease = undefined;
       if (!ran) break;
-    }
-  } finally {
-    if (lease) await pool.giveBack(lease);
-  }
-}
-
-/** One FIFO message group of the batch, in order; it stops at the first failed or throttled record. */
-async function runGroup(
-  indexes: number[],
-  records: SQSRecord[],
-  settings: ThrottleSettings,
-  pool: SlotPool,
-  clock: InvocationClock,
-  outcomes: RecordOutcome[],
-  run: (index: number, lease: Lease) => Promise<RecordOutcome>,
-): Promise<void> {
-  let lease: Lease | undefined;
-  const stop = (position: number, outcome: RecordOutcome, rest: RecordOutcome): void => {
-    outcomes[indexes[position] as number] = outcome;
-    for (const later of indexes.slice(position + 1)) outcomes[later] = rest;
-  };
-  try {
-    for (const [position, index] of indexes.entries()) {
-      if (!clock.canStart()) return stop(position, { status: 'unstarted' }, { status: 'deferred' });
-      try {
-        const { key, concurrency } = keyOf(settings, records[index] as SQSRecord);
-        // One lease at a time per worker: whoever holds a lease never waits, so no worker waits in a cycle.
-        if (lease && lease.resourceId !== key) {
-          await pool.giveBack(lease);
-          lease = undefined;
-        }
-        if (!lease) {
-          const taken = await pool.take(key, concurrency, { wait: true });
-          if (!taken.lease) {
-            const { retryAfterMs } = taken;
-            return stop(
-              position,
-              { status: 'throttled', ...(retryAfterMs !== undefined && { retryAfterMs }) },
-              {
-                status: 'deferred',
-              },
-            );
-          }
-          lease = taken.lease;
-        }
-        lease = await pool.ensureCovers(lease);
-        if (!lease) return stop(position, { status: 'throttled' }, { status: 'deferred' });
-        // A wait for a sibling's slot may have used the time left.
-        if (!clock.canStart()) return stop(position, { status: 'unstarted' }, { status: 'deferred' });
-      } catch (error) {
-        return stop(position, { status: 'failed', error }, { status: 'skipped' });
-      }
-      const outcome = await run(index, lease);
-      if (outcome.status === 'failed') return stop(position, outcome, { status: 'skipped' });
-      outcomes[index] = outcome;
     }
   } finally {
     if (lease) await pool.giveBack(lease);

@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { throttleDelaySeconds } from '../core/throttle/backoff.js';
+import { rateDelaySeconds, throttleDelaySeconds } from '../core/throttle/backoff.js';
 import { emitMetric, metricName } from '../functions/lib/metrics.js';
 import { isFifo, type Lineage, lineageOf } from './attempts.js';
 import { type Deferral, deferFifo } from './defer-fifo.js';
@@ -31,6 +31,7 @@ export async function settleThrottled(
   const deferrals = new Map<string, Deferral[]>();
   // A group's throttled record comes before the records it holds back: they share its delay.
   const groupDelay = new Map<string, number>();
+  const nowMs = Date.now();
   records.forEach((record, index) => {
     const outcome = outcomes[index];
     if (outcome?.status !== 'throttled' && outcome?.status !== 'deferred' && outcome?.status !== 'unstarted')
@@ -40,11 +41,13 @@ export async function settleThrottled(
     const delay =
       outcome.status === 'unstarted'
         ? 0
-        : throttleDelaySeconds(
-            isFifo(record) ? lineage.failures : lineage.requeues,
-            settings.backoff,
-            outcome.status === 'throttled' ? outcome.retryAfterMs : undefined,
-          );
+        : outcome.status === 'throttled' && outcome.rateNotBeforeMs !== undefined
+          ? rateDelaySeconds(outcome.rateNotBeforeMs, nowMs)
+          : throttleDelaySeconds(
+              isFifo(record) ? lineage.failures : lineage.requeues,
+              settings.backoff,
+              outcome.status === 'throttled' ? outcome.retryAfterMs : undefined,
+            );
     if (!isFifo(record)) {
       requeues.set(queue, [...(requeues.get(queue) ?? []), { record, delaySeconds: delay, lineage }]);
       return;
@@ -59,8 +62,15 @@ export async function settleThrottled(
   if (throttled > 0) emitMetric(metricName.throttledRecords, throttled);
   const notSettled = new Set<string>();
   const { logger } = settings.store;
-  const throttledIds = new Set(
-    records.filter((_, index) => outcomes[index]?.status === 'throttled').map((record) => record.messageId),
+  // Parked for a holder to run when a slot frees; not those the rate held back: their timers
+  // are set to the rate's moment, and a holder running them sooner would only be refused.
+  const slotThrottledIds = new Set(
+    records
+      .filter((_, index) => {
+        const outcome = outcomes[index];
+        return outcome?.status === 'throttled' && outcome.rateNotBeforeMs === undefined;
+      })
+      .map((record) => record.messageId),
   );
   await Promise.all([
     ...[...requeues].map(async ([queueArn, items]) => {
@@ -80,7 +90,7 @@ export async function settleThrottled(
       }
       const { notSent, copies } = await requeue(settings.sqs, facts, items, logger);
       for (const id of notSent) notSettled.add(id);
-      const throttled = copies.filter(({ item }) => throttledIds.has(item.record.messageId));
+      const throttled = copies.filter(({ item }) => slotThrottledIds.has(item.record.messageId));
       await parkCopies(settings, throttled);
     }),
     ...[...deferrals].map(async ([queueArn, items]) => {

@@ -36,3 +36,19 @@ export function throttleDelaySeconds(
   }
   return Math.min(Math.floor(backoff.capSeconds), Math.max(1, Math.ceil(delay)));
 }
+
+/** SQS timers and visibility changes take at most 900 seconds. */
+const sqsMaxDelaySeconds = 900;
+
+/**
+ * The timer of a record the start rate held back: the whole seconds until `notBeforeMs`, the
+ * moment the rate allows its start, rounded up (SQS counts whole seconds; early is refused
+ * again). Past 900 s the copy comes back at 900 s, is held back again and re-queued for the
+ * rest: a chain of timers, never a failure.
+ *
+ * @example
+ * rateDelaySeconds(Date.now() + 1_200, Date.now()); // 2
+ */
+export function rateDelaySeconds(notBeforeMs: number, nowMs: number): number {
+  return Math.min(sqsMaxDelaySeconds, Math.max(0, Math.ceil((notBeforeMs - nowMs) / 1000)));
+}

@@ -1,12 +1,11 @@
-import { LockLostError, LockStoreError } from '../errors.js';
+import { LockLostError } from '../errors.js';
 import type { Lease } from '../lease.js';
 import { extendSlot } from '../operations/extend-slot.js';
-import { readVacancy } from '../operations/read-slots.js';
-import { releaseLease, releaseSlot } from '../operations/release-slot.js';
-import { takeSlot } from '../operations/take-slot.js';
-import { newReleaseCode } from '../release-code.js';
+import { releaseLease } from '../operations/release-slot.js';
 import type { LockStore } from '../store.js';
+import type { RateGate } from './rate-gate.js';
 import type { SlotMemory } from './slot-memory.js';
+import { takeFromTable } from './take-from-table.js';
 import type { VerifiedLimits } from './verified-limits.js';
 
 /**
@@ -27,16 +26,35 @@ export interface SlotPoolOptions {
    * longest run (`leaseSeconds`), or the invocation's deadline when that is sooner.
    */
   leaseEndFor(nowMs: number): number;
+  /** The resources' start rate: each record's start is counted in the write of its slot. */
+  rate?: RateGate;
 }
 
 /**
- * A slot, or none free: then `retryAfterMs` is how long until the first lease seen ends.
+ * A slot, or none: then `retryAfterMs` is how long until the first lease seen ends, or
+ * `rateNotBeforeMs` when the start rate allows the next start (epoch ms).
  *
  * @example
  * const taken: SlotTake = await pool.take('tenant-1', 1, { wait: false });
  * if (!taken.lease) console.log('throttled; a lease ends in', taken.retryAfterMs, 'ms');
  */
-export type SlotTake = { lease: Lease } | { lease?: undefined; retryAfterMs?: number };
+export type SlotTake =
+  | { lease: Lease }
+  | { lease?: undefined; retryAfterMs?: number; rateNotBeforeMs?: number };
+
+/**
+ * A record may start now: under `lease` (absent for a rate without slots); or the lease was lost;
+ * or the rate allows the record's start only at `notBeforeMs` (the lease, if any, is still the
+ * caller's, to give back).
+ *
+ * @example
+ * const start = await pool.startRecord(lease);
+ * if (start.kind === 'ready') await work(start.lease);
+ */
+export type RecordStart =
+  | { kind: 'ready'; lease: Lease }
+  | { kind: 'lost' }
+  | { kind: 'rate-limited'; notBeforeMs: number };
 
 /** The pool's view of one resource within one invocation. */
 interface ResourceState {
@@ -49,9 +67,6 @@ interface ResourceState {
   nextExpiryMs?: number;
 }
 
-/** How many slots seen free by a read to try before giving up; others race for the same ones. */
-const writesAfterRead = 2;
-
 /**
  * The lock slots of one invocation of the SQS throttle: takes slots without ever waiting on
  * another process, hands a held slot from one worker of the invocation to the next without a
@@ -62,7 +77,9 @@ const writesAfterRead = 2;
  * and its release one more. A refused write is followed by one consistent read and writes only to
  * slots that read saw free; a resource found full is not asked again in this invocation until the
  * pool frees one of its slots itself. The limit is read once per resource and minute per process
- * (`VerifiedLimits`), not per take.
+ * (`VerifiedLimits`), not per take. With a start rate (`RateGate`), each write is a transaction
+ * of the slot and the rate item, and every record after the first on a held lease counts its
+ * start with one more (`startRecord`); without one, nothing of the rate is read or written.
  *
  * @example
  * const pool = new SlotPool(store, { memory, limits, leaseEndFor: (now) => now + 30_000 });
@@ -73,6 +90,8 @@ export class SlotPool {
   readonly #store: LockStore;
   readonly #options: SlotPoolOptions;
   readonly #resources = new Map<string, ResourceState>();
+  /** Leases taken with a start counted that no record has used yet (by release code). */
+  readonly #unspentStarts = new Set<string>();
 
   constructor(store: LockStore, options: SlotPoolOptions) {
     this.#store = store;
@@ -94,13 +113,19 @@ export class SlotPool {
       state.busy++;
       let taken: SlotTake;
       try {
-        taken = await this.#takeFromTable(resourceId, concurrency);
+        taken = await takeFromTable(this.#store, this.#options, resourceId, concurrency);
       } catch (error) {
         this.#drop(state);
         throw error;
       }
-      if (taken.lease) return taken;
+      if (taken.lease) {
+        // With a rate, its take counted the start of its first record.
+        if (this.#options.rate) this.#unspentStarts.add(taken.lease.releaseCode);
+        return taken;
+      }
       this.#drop(state);
+      // The rate, not the slots, said no: a sibling's lease would need a start it refuses too.
+      if (taken.rateNotBeforeMs !== undefined) return taken;
       state.full = true;
       if (taken.retryAfterMs !== undefined) state.nextExpiryMs = this.#store.clock() + taken.retryAfterMs;
     }
@@ -112,6 +137,40 @@ export class SlotPool {
     return state.nextExpiryMs !== undefined && state.nextExpiryMs > nowMs
       ? { retryAfterMs: state.nextExpiryMs - nowMs }
       : {};
+  }
+
+  /** Whether records start only when the rate counts them: a failed write then runs nothing. */
+  get countsStarts(): boolean {
+    return this.#options.rate !== undefined;
+  }
+
+  /**
+   * Readies a held lease for the next record: without a rate, `ensureCovers`. With one, the
+   * lease's own take counted the first record's start; every further record on it counts its
+   * start with a write to its slot (`RateGate.start`), which also makes the lease cover it.
+   */
+  async startRecord(lease: Lease): Promise<RecordStart> {
+    const rate = this.#options.rate;
+    if (!rate || this.#unspentStarts.delete(lease.releaseCode)) {
+      const covered = await this.ensureCovers(lease);
+      return covered ? { kind: 'ready', lease: covered } : { kind: 'lost' };
+    }
+    const expiresAtMs = Math.max(lease.expiresAtMs, this.#options.leaseEndFor(this.#store.clock()));
+    const start = await rate.start(this.#store, lease.resourceId, { ...lease, expiresAtMs });
+    if (start.kind === 'counted') return { kind: 'ready', lease: { ...lease, expiresAtMs } };
+    if (start.kind === 'rate-limited') return start;
+    this.#lost(lease);
+    return { kind: 'lost' };
+  }
+
+  /** A record's start under a rate with no slots: one conditional write of the rate item. */
+  async startWithoutSlot(
+    resourceId: string,
+  ): Promise<{ kind: 'ready'; lease?: undefined } | { kind: 'rate-limited'; notBeforeMs: number }> {
+    const rate = this.#options.rate;
+    if (!rate) throw new Error('startWithoutSlot needs a rate');
+    const start = await rate.start(this.#store, resourceId);
+    return start.kind === 'rate-limited' ? start : { kind: 'ready' };
   }
 
   /**
@@ -128,13 +187,17 @@ export class SlotPool {
       return { ...lease, expiresAtMs: extended.expiresAtMs };
     } catch (error) {
       if (!(error instanceof LockLostError)) throw error;
-      this.#store.logger.warn('SQS throttle: a lease ended between two records and was taken; not using it', {
-        resourceId: lease.resourceId,
-        concurrencyId: lease.concurrencyId,
-      });
-      this.#forget(lease, false);
+      this.#lost(lease);
       return undefined;
     }
+  }
+
+  #lost(lease: Lease): void {
+    this.#store.logger.warn('SQS throttle: a lease ended between two records and was taken; not using it', {
+      resourceId: lease.resourceId,
+      concurrencyId: lease.concurrencyId,
+    });
+    this.#forget(lease, false);
   }
 
   /**
@@ -168,6 +231,8 @@ export class SlotPool {
 
   /** The lease is no longer this pool's: update the counts and the process memory. */
   #forget(lease: Lease, freed: boolean): void {
+    // A start counted for it and not used stays counted: the rate errs on the strict side.
+    this.#unspentStarts.delete(lease.releaseCode);
     const state = this.#state(lease.resourceId);
     if (freed) state.full = false;
     this.#options.memory.released(this.#store.tableName, lease.resourceId, lease.concurrencyId, freed);
@@ -180,61 +245,6 @@ export class SlotPool {
     if (state.busy === 0) for (const waiter of state.waiters.splice(0)) waiter(undefined);
   }
 
-  async #takeFromTable(resourceId: string, concurrency: number): Promise<SlotTake> {
-    const { memory } = this.#options;
-    const { tableName } = this.#store;
-    // Every slot is held in this process: the table cannot say otherwise, so do not ask it.
-    if (memory.heldCount(tableName, resourceId, concurrency) >= concurrency) return {};
-    const blind = memory.candidate(tableName, resourceId, concurrency);
-    if (blind !== undefined) {
-      const lease = await this.#write(resourceId, blind);
-      if (lease) return { lease };
-    }
-    const vacancy = await readVacancy(this.#store, resourceId, concurrency);
-    const free = shuffle(
-      vacancy.free.filter((slot) => slot !== blind && !memory.isHeld(tableName, resourceId, slot)),
-    );
-    // Mostly free: the next take may write blind again. Otherwise keep reading first.
-    memory.setContended(tableName, resourceId, free.length * 2 < concurrency);
-    for (const slot of free.slice(0, writesAfterRead)) {
-      const lease = await this.#write(resourceId, slot, vacancy.tokens.get(slot));
-      if (lease) return { lease };
-    }
-    memory.setContended(tableName, resourceId, true);
-    const nowMs = this.#store.clock();
-    return vacancy.nextExpiryMs === undefined
-      ? {}
-      : { retryAfterMs: Math.max(0, vacancy.nextExpiryMs - nowMs) };
-  }
-
-  /** One conditional write; a write whose answer was lost is undone on the way out. */
-  async #write(resourceId: string, slot: number, seenFencingToken?: number): Promise<Lease | undefined> {
-    const { memory, owner } = this.#options;
-    const nowMs = this.#store.clock();
-    const request = {
-      resourceId,
-      concurrencyId: slot,
-      releaseCode: newReleaseCode(),
-      durationMs: Math.max(1, this.#options.leaseEndFor(nowMs) - nowMs),
-      ...(owner === undefined ? {} : { owner }),
-      ...(seenFencingToken === undefined ? {} : { seenFencingToken }),
-    };
-    const { tableName } = this.#store;
-    // Reserved before the write, so that a concurrent take in this process picks another slot.
-    memory.taken(tableName, resourceId, slot);
-    try {
-      const result = await takeSlot(this.#store, request);
-      if (result.granted) return result.lease;
-      memory.released(tableName, resourceId, slot, false);
-      memory.setContended(tableName, resourceId, true);
-      return undefined;
-    } catch (error) {
-      memory.released(tableName, resourceId, slot, false);
-      if (error instanceof LockStoreError) await releaseSlot(this.#store, request).catch(() => {});
-      throw error;
-    }
-  }
-
   #state(resourceId: string): ResourceState {
     let state = this.#resources.get(resourceId);
     if (!state) {
@@ -243,12 +253,4 @@ export class SlotPool {
     }
     return state;
   }
-}
-
-function shuffle<T>(items: T[]): T[] {
-  for (let index = items.length - 1; index > 0; index--) {
-    const other = Math.floor(Math.random() * (index + 1));
-    [items[index], items[other]] = [items[other] as T, items[index] as T];
-  }
-  return items;
 }

@@ -78,6 +78,33 @@ describe('options', () => {
     );
   });
 
+  it("checks a rate with the library's bounds, naming the field; a rate alone needs no concurrency", () => {
+    const rate = { limit: 2, periodSeconds: 1, burst: 2 };
+    expect(refusal({ ...valid, rate: { ...rate, limit: 0 } })).toBe(
+      'Expected `rate.limit` to be an integer from 1 to 1000000, got 0',
+    );
+    expect(refusal({ ...valid, rate: { ...rate, periodSeconds: 0 } })).toBe(
+      'Expected `rate.periodSeconds` to be a number of seconds above 0 and at most 86400, got 0',
+    );
+    expect(refusal({ ...valid, rate: { ...rate, burst: 0 } })).toBe(
+      'Expected `rate.burst` to be an integer from 1 to 1000, got 0',
+    );
+    expect(refusal({ ...valid, rate: { ...rate, limt: 2 } as never })).toMatch(
+      /^Expected `rate.limt` to be absent/,
+    );
+    expect(refusal({ ...valid, rate: 5 as never })).toMatch(/^Expected `rate` to be an object/);
+    // Neither a concurrency nor a rate: nothing to limit.
+    expect(refusal({ key: () => 'api', sqsClient: valid.sqsClient })).toBe(
+      'Expected `concurrency` to be an integer from 1 to 1000 or a function of the key (or absent, with a `rate`), got undefined',
+    );
+    expect(() =>
+      limitConcurrency(handler, { key: () => 'api', rate, sqsClient: valid.sqsClient }),
+    ).not.toThrow();
+    expect(() => limitRecordConcurrency(handler, { ...valid, rate: { ...rate, burst: 1001 } })).toThrow(
+      'Expected `rate.burst` to be an integer from 1 to 1000, got 1001',
+    );
+  });
+
   it('accepts a limit per key, checked when the key is seen', () => {
     expect(() =>
       limitConcurrency(handler, { ...valid, concurrency: (key) => (key === 'api' ? 3 : 1) }),
