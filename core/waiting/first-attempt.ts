@@ -6,6 +6,7 @@ import { handOver } from './hand-over.js';
 import { markGranted } from './mark-granted.js';
 import { readQueueWindow, readRequest } from './queue.js';
 import {
+  permitsOf,
   primarySlotOf,
   releaseCodeOf,
   requestKeyOf,
@@ -45,6 +46,8 @@ export type FirstAttempt =
  *   request never ends up with two slots;
  * - older requests wait: pass the slot to the oldest and queue behind them (arrival order);
  * - nobody waits: the slot is granted.
+ * A request for several permits takes no slot here: it is `busy` (after the token's claim and the
+ * limit), recorded, and granted by the pass that follows its record.
  *
  * @example
  * const attempt = await firstAttempt(store, { resourceId, concurrency: 3, leaseMs, waitUntilMs, taskToken });
@@ -54,7 +57,12 @@ export async function firstAttempt(store: WaitingStore, request: SlotRequest): P
   if (!(await claimToken(store, releaseCode, request))) return { kind: 'refused' };
   const primary = primarySlotOf(releaseCode, request.concurrency);
   const [taken, limit] = await Promise.all([
-    takePrimary(store, request, releaseCode, primary),
+    // A request for several permits takes nothing outside the queue: it is recorded first and
+    // granted by a pass, in the transaction that marks its record, so that the record alone says
+    // which slots it holds (a repeated delivery, the release and the cleanup read them there).
+    permitsOf(request) > 1
+      ? ({ granted: false } as const)
+      : takePrimary(store, request, releaseCode, primary),
     resourceLimitFor(store, request.resourceId, request.concurrency),
   ]);
   const giveBack = async () => {
