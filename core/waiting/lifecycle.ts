@@ -30,7 +30,7 @@ import type { WaitingStore } from './waiting-store.js';
  * |------------|-------------------------|---------------------------------------------|--------------------------|
  * | record     | none → waiting          | acquire                                     | the item did not exist (a repeat finds it and continues it) |
  * | rechain    | waiting → waiting       | acquire's repeat, retry turn, sweeper       | the item still waits (and, for a turn, under the chain it read) |
- * | grant      | waiting → granted       | hand-over, any grant pass, first attempt    | the slot write in the same transaction (free, or passed on by its holder); a retry recognises only its own token and lease end; with a rate, also the rate item's update in that transaction (the rate allowed a start now), the transaction carrying a client request token so its retry is its own result; with `permits` n > 1, all n slot writes in that transaction (each free and unchanged since read), the record listing them (`granted_slots`), granted by a pass only (never a hand-over, never a first attempt) |
+ * | grant      | waiting → granted       | hand-over (also a repeated first attempt's, of the slot it took), any grant pass | the slot write in the same transaction (free, or passed on by its holder); a retry recognises only its own token and lease end; with a rate, also the rate item's update in that transaction (the rate allowed a start now), the transaction carrying a client request token so its retry is its own result; with `permits` n > 1, all n slot writes in that transaction (each free and unchanged since read), the record listing them (`granted_slots`), granted by a pass only (never a hand-over, never a first attempt) |
  * | rate-hold  | waiting → waiting       | any grant pass, hand-over                   | the rate item: its TAT as read with the slots, or its refusal of the grant transaction; the head's turn is set for the moment it names |
  * | permits-hold | waiting → waiting     | any grant pass, hand-over                   | the slots as read with the queue: fewer than its n free together (or its grant refused by a slot); nothing is written, nobody behind it is granted, its record read as waiting (a stale entry holds nothing) |
  * | extend     | granted → granted       | any answerer, when the lease lacks a margin | every slot of the grant still holds its code and token, unexpired (one transaction: the slots keep one end) |
@@ -63,7 +63,7 @@ import type { WaitingStore } from './waiting-store.js';
  *
  * The queue entry (`core/waiting/queue.ts`) follows the record: record and regrant write it in
  * their transaction, grant deletes it in its transaction, and the other ways out of `waiting`
- * (time-out, withdraw, a first attempt's mark) drop it right after their own write, on the
+ * (time-out, withdraw) drop it right after their own write, on the
  * condition that the record no longer waits.
  *
  * Every transition is one conditional write whose condition names the state it leaves and

@@ -119,6 +119,45 @@ describe('permits on the waiting queue', () => {
     expect((await holdersOf(store, resourceId)).size).toBe(3);
   });
 
+  it('a repeated delivery of a request for 1 behind a head for 3 takes no free slot around the queue', async () => {
+    const clock = new FakeClock(Date.now());
+    const store = storeAt(clock.now);
+    const resourceId = uniqueResource('permits-repeat');
+    await holdSlots(store, resourceId, 4);
+    const heavy = await record(store, requestFor(store, resourceId, 'heavy', 3));
+    clock.advanceBy(1);
+    const lightRequest = requestFor(store, resourceId, 'light', 1);
+    const light = await record(store, lightRequest);
+    // Step Functions retries the acquire of the light one (its invocation failed after the record):
+    // the repeated first attempt finds slot 4 free, but the head still waits for three.
+    clock.advanceBy(1);
+    const repeat = await firstAttempt(store, lightRequest);
+    expect(repeat.kind).toBe('busy');
+    expect(await state(store, light)).toBe('waiting');
+    expect(await state(store, heavy)).toBe('waiting');
+    expect((await holdersOf(store, resourceId)).size).toBe(4);
+  });
+
+  it('a repeated delivery whose record waits at the head is granted its slot through the queue', async () => {
+    const clock = new FakeClock(Date.now());
+    const store = storeAt(clock.now);
+    const resourceId = uniqueResource('permits-repeat-head');
+    const outside = await holdSlots(store, resourceId, 5);
+    const lightRequest = requestFor(store, resourceId, 'light', 1);
+    const light = await record(store, lightRequest);
+    // Its slot frees without a pass (a library client's release), and its acquire is retried.
+    const { releaseSlot } = await import('../../core/operations/release-slot.js');
+    for (const lease of outside) await releaseSlot(store, lease);
+    clock.advanceBy(1);
+    const repeat = await firstAttempt(store, lightRequest);
+    expect(repeat.kind).toBe('settled');
+    const stored = await readRequest(store, resourceId, light.requestKey);
+    expect(stored?.state).toBe('granted');
+    expect((await holdersOf(store, resourceId)).get(stored?.granted?.concurrencyId ?? -1)).toBe(
+      light.releaseCode,
+    );
+  });
+
   it('a first attempt for 3 never takes slots outside the queue, and is granted in arrival order', async () => {
     const clock = new FakeClock(Date.now());
     const store = storeAt(clock.now);
