@@ -186,10 +186,10 @@ async function grantPass(
 /**
  * A request that a window shows waiting, found granted (or answered) when read: another granter
  * let it in after the window was read, since every grant takes the request out of the queue
- * (the grant transaction deletes its entry). The
- * window is stale from there on: every entry behind may have been let in too, and walking on
- * costs a read and a write per entry (20 entries, 5 rounds: 26 s releases among 200 rate-limited
- * executions on the local AWS). A pass steps back instead and reads the head again.
+ * (the grant transaction deletes its entry). The window is stale from there on: every entry
+ * behind may have been let in too, and walking on costs a read and a write per entry (20
+ * entries, 5 rounds: 26 s releases among 200 rate-limited executions on the local AWS). A pass
+ * steps back instead and reads the head again.
  */
 export function grantedSinceRead(request: StoredRequest | undefined): boolean {
   return request?.state === 'granted' || request?.state === 'answered';
@@ -277,6 +277,6 @@ async function grantOne(
 }
 
 /** The free slots a request (or its entry) may use: those below its concurrency. */
-export function usableSlots(free: Set<number>, request: Pick<QueueEntry, 'concurrency'>): number[] {
+function usableSlots(free: Set<number>, request: Pick<QueueEntry, 'concurrency'>): number[] {
   return [...free].filter((slot) => slot < request.concurrency);
 }

@@ -153,6 +153,9 @@ function update(
  * a newcomer while the workflow still held it (chaos seed 96198478: a lease to 13582 ms answered,
  * 12283 ms written, a library client in at 12732 ms). Refused, the second pass hears
  * `request-settled` and answers nothing; the grant that landed is answered by its own granter.
+ * Its slots too: two passes in one millisecond on other never-used slots offer the same token
+ * (the clock's floor plus one) and the same end, and the second, taken for the first, held a
+ * slot the record did not name (and, with several permits, more slots than it asked for).
  */
 export function grantWrite(
   tableName: string,
@@ -167,7 +170,7 @@ export function grantWrite(
     tableName,
     request,
     `SET #state = :granted, #grantedSlot = :slot, #grantedUntilMs = :expiresMs, #grantedToken = :grantToken, #dueMs = :due${many ? ', #grantedSlots = :slots' : ''}`,
-    '#state = :waiting OR (#state = :granted AND #grantedToken = :grantToken AND #grantedUntilMs = :expiresMs)',
+    `#state = :waiting OR (#state = :granted AND #grantedToken = :grantToken AND #grantedUntilMs = :expiresMs AND #grantedSlot = :slot${many ? ' AND #grantedSlots = :slots' : ''})`,
     {
       ':waiting': state('waiting'),
       ':granted': state('granted'),

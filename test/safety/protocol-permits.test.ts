@@ -8,7 +8,7 @@ import { extendGrant, regrant } from '../../core/waiting/lifecycle.js';
 import { readRequest, readSlots } from '../../core/waiting/queue.js';
 import { recordWaiting } from '../../core/waiting/record-waiting.js';
 import { releaseAndHandOff } from '../../core/waiting/release-and-hand-off.js';
-import type { SlotRequest, StoredRequest } from '../../core/waiting/request.js';
+import { type SlotRequest, type StoredRequest, slotsOf } from '../../core/waiting/request.js';
 import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { dynamoDbClient, freshWaitingTables, uniqueResource } from '../support/dynamodb.js';
 import { FakeClock } from './support/fake-clock.js';
@@ -171,6 +171,29 @@ describe('permits on the waiting queue', () => {
     expect(pass.grants.map((grant) => grant.request.requestKey)).toEqual([recorded.requestKey]);
     expect(pass.grants[0]?.lease.slots).toHaveLength(3);
   });
+
+  it.each([
+    [1, [0], [1]],
+    [3, [0, 1, 2], [0, 2, 3]],
+  ])(
+    'two passes granting one request for %i on other slots in the same millisecond: the second is refused, no slot held beyond the grant',
+    async (permits, first, second) => {
+      const clock = new FakeClock(Date.now());
+      const store = storeAt(clock.now);
+      const resourceId = uniqueResource('permits-two-passes');
+      const request = await record(store, requestFor(store, resourceId, 'twice', permits));
+      // Both read the same window: never-used slots, so each offers the clock's floor token plus one.
+      const { readQueueWindow } = await import('../../core/waiting/queue.js');
+      const { grantSlots } = await import('../../core/waiting/grant-transaction.js');
+      const window = await readQueueWindow(store, resourceId);
+      expect((await grantSlots(store, request, first, window.slots)).kind).toBe('granted');
+      expect((await grantSlots(store, request, second, window.slots)).kind).toBe('request-settled');
+      const held = await holdersOf(store, resourceId);
+      expect([...held.keys()].sort()).toEqual(first);
+      const stored = await readRequest(store, resourceId, request.requestKey);
+      expect(stored?.granted && slotsOf(stored.granted).map((slot) => slot.concurrencyId)).toEqual(first);
+    },
+  );
 
   it('extends all slots of a grant together, and queues it again only when none still holds it', async () => {
     const clock = new FakeClock(Date.now());
