@@ -10,8 +10,9 @@ import type { WaitingStore } from '../../../core/waiting/waiting-store.js';
 /*
  * First come, first served, checked at every grant the simulation lands: when a grant
  * transaction gives R its slots, no request Q that was in the queue ahead of R when R's granter
- * read the queue may still be waiting (unless Q's own deadline had passed by then, or Q holds its
- * primary slot through a repeated first attempt, which settles it as granted). "In the queue when
+ * read the queue may still be waiting (unless Q's own deadline passed before the grant: it has
+ * lost its place, though nobody has marked it timed out yet; or Q holds its primary slot through
+ * a repeated first attempt, which settles it). "In the queue when
  * the granter read it" is what the granter could know: a request recorded after that read, even
  * at an earlier millisecond, is not overtaken. Every call passes the gate one at a time, so the
  * check's own reads see the table exactly as the grant left it.
@@ -24,7 +25,6 @@ export const actor = new AsyncLocalStorage<string>();
 
 interface WindowRead {
   index: number;
-  atMs: number;
 }
 
 /** What a DynamoDB command of the protocol looks like to the observer. */
@@ -58,7 +58,7 @@ export class ArrivalOrder {
     const name = command.constructor.name;
     if (name === 'QueryCommand' && input.TableName === this.store.requestTableName && isQueueRead(input)) {
       const who = actor.getStore();
-      if (who) this.#windowReads.set(who, { index, atMs: this.store.clock() });
+      if (who) this.#windowReads.set(who, { index });
       return;
     }
     if (name !== 'TransactWriteItemsCommand') return;
@@ -83,7 +83,8 @@ export class ArrivalOrder {
     if (granted?.queueKey === undefined) return;
     for (const waiting of requests) {
       if (waiting.state !== 'waiting' || waiting.queueKey === undefined) continue;
-      if (waiting.queueKey >= granted.queueKey || waiting.waitUntilMs < read.atMs) continue;
+      // Past its own deadline by the grant, it has lost its place (it is timed out, if not yet marked).
+      if (waiting.queueKey >= granted.queueKey || waiting.waitUntilMs < this.store.clock()) continue;
       if ((this.#enteredAt.get(waiting.requestKey) ?? Number.POSITIVE_INFINITY) > read.index) continue;
       if (await this.#holdsPrimary(waiting.releaseCode, waiting.concurrency)) continue;
       this.violation(
