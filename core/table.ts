@@ -39,6 +39,13 @@ export const requestAttribute = {
   grantedSlot: 'granted_slot',
   grantedUntilMs: 'granted_until_ms',
   grantedFencingToken: 'granted_fencing_token',
+  /**
+   * Every slot of a grant of several permits, with its fencing token (a list of `{ slot, token }`
+   * maps; the first is `granted_slot`). Absent for a grant of one slot.
+   */
+  grantedSlots: 'granted_slots',
+  /** The slots it asks for at once (`permits`); absent: one. */
+  permits: 'permits',
   heartbeatSeconds: 'heartbeat_seconds',
   /** Where its queue entry lives (`core/waiting/queue.ts`) while it waits. */
   queueKey: 'queue_key',
@@ -52,6 +59,8 @@ export const queueAttribute = {
   requestKey: 'request_key',
   concurrency: 'concurrency',
   waitUntilMs: 'wait_until_ms',
+  /** The slots the request needs at once; absent: one. */
+  permits: 'permits',
 } as const;
 
 /**

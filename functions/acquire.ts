@@ -64,6 +64,7 @@ export async function handler(event: unknown, context?: Context): Promise<Acquir
     ...(input.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: input.heartbeatSeconds }),
     ...(input.waitSeconds === undefined ? {} : { waitSeconds: input.waitSeconds }),
     ...(input.rate === undefined ? {} : { rate: rateCell(input.rate) }),
+    ...(input.permits === undefined || input.permits === 1 ? {} : { permits: input.permits }),
   };
   try {
     const attempt = await firstAttempt(store, request);

@@ -1,7 +1,12 @@
-import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { LockLostError } from '../errors.js';
 import { slotKey, toExpiresSeconds } from '../item.js';
-import type { Lease } from '../lease.js';
+import type { Lease, SlotHold } from '../lease.js';
 import { sendWithRetry } from '../send.js';
 import type { LockStore } from '../store.js';
 import { attribute } from '../table.js';
@@ -60,5 +65,41 @@ export async function extendSlot(
       throw new LockLostError(lease.resourceId, lease.concurrencyId, { cause: error });
     }
     throw error;
+  }
+}
+
+/**
+ * `extendSlot` for every slot of a lease of several permits, in one transaction: all move to the
+ * same end or none does (`LockLostError` when any slot is no longer ours), so the lease keeps one
+ * end, as its grant gave it. The fencing tokens do not change.
+ *
+ * @example
+ * const { expiresAtMs } = await extendSlots(store, lease, lease.slots, 60_000);
+ */
+export async function extendSlots(
+  store: LockStore,
+  lease: SlotLease,
+  slots: Pick<SlotHold, 'concurrencyId'>[],
+  durationMs: number,
+): Promise<Pick<Lease, 'expiresAtMs'>> {
+  const expiresAtMs = store.clock() + durationMs;
+  try {
+    await sendWithRetry(
+      store,
+      new TransactWriteItemsCommand({
+        TransactItems: slots.map((slot) => ({
+          Update: extendUpdate(store.tableName, { ...lease, concurrencyId: slot.concurrencyId }, expiresAtMs),
+        })),
+      }),
+    );
+    return { expiresAtMs };
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    const lost = slots.find(
+      (_, index) => error.CancellationReasons?.[index]?.Code === 'ConditionalCheckFailed',
+    );
+    // Cancelled by a concurrent write only (no slot refused): nothing changed, the caller may retry.
+    if (!lost) throw error;
+    throw new LockLostError(lease.resourceId, lost.concurrencyId, { cause: error });
   }
 }

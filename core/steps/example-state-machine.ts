@@ -13,6 +13,8 @@ export interface ExampleStateMachineOptions {
   waitSeconds?: number | PathValue;
   /** The resource's start rate (see `acquireState`). */
   rate?: Rate | PathValue;
+  /** Slots each execution takes at once (see `acquireState`). */
+  permits?: number | PathValue;
 }
 
 /**
@@ -34,6 +36,7 @@ export function exampleStateMachine(options: ExampleStateMachineOptions): AslDef
         leaseSeconds: options.leaseSeconds ?? 300,
         ...(options.waitSeconds === undefined ? {} : { waitSeconds: options.waitSeconds }),
         ...(options.rate === undefined ? {} : { rate: options.rate }),
+        ...(options.permits === undefined ? {} : { permits: options.permits }),
         catch: [{ ErrorEquals: ['Lock.Timeout'], ResultPath: '$.error', Next: 'NoSlotInTime' }],
         next: 'Work',
       }),

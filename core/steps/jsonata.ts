@@ -45,6 +45,8 @@ export interface AcquirePayloadOptions {
   heartbeatSeconds?: number | false;
   /** The resource's start rate, `{ limit, periodSeconds, burst }` or an expression (see `acquireState`). */
   rate?: Rate | string;
+  /** Slots taken at once, all or none (see `acquireState`). Default 1. */
+  permits?: JsonataValue;
 }
 
 /**
@@ -66,6 +68,7 @@ export function acquirePayload(options: AcquirePayloadOptions): Record<string, J
     ...(options.rate === undefined
       ? {}
       : { rate: typeof options.rate === 'string' ? options.rate : { ...options.rate } }),
+    ...present('permits', options.permits),
   };
 }
 
@@ -82,6 +85,8 @@ export function leasePayload(lease: string = defaultLeaseVariable): Record<strin
     resourceId: `{% $${variable}.resourceId %}`,
     concurrencyId: `{% $${variable}.concurrencyId %}`,
     releaseCode: `{% $${variable}.releaseCode %}`,
+    // Every slot of a lease of several permits; null for a lease written without them.
+    slots: `{% $exists($${variable}.slots) ? $${variable}.slots : null %}`,
   };
 }
 
@@ -95,7 +100,7 @@ export interface AcquireJsonataStateOptions extends JsonataStepOptions, AcquireP
 
 /**
  * A JSONata `Task` that waits for a slot (`lambda:invoke.waitForTaskToken`) and assigns the
- * lease `{ resourceId, concurrencyId, releaseCode, expiresAt, fencingToken, waitedMs }` to `$lock`.
+ * lease `{ resourceId, concurrencyId, releaseCode, expiresAt, fencingToken, waitedMs, slots }` to `$lock`.
  *
  * @example
  * States: { Acquire: acquireJsonataState({ functionArn, resourceId: 'partner-api', concurrency: 3, next: 'Work' }) }
@@ -202,6 +207,8 @@ export interface ExampleJsonataStateMachineOptions {
   waitSeconds?: JsonataValue;
   /** The resource's start rate (see `acquireState`). */
   rate?: Rate | string;
+  /** Slots each execution takes at once (see `acquireState`). */
+  permits?: JsonataValue;
 }
 
 /**
@@ -225,6 +232,7 @@ export function exampleJsonataStateMachine(options: ExampleJsonataStateMachineOp
         leaseSeconds: options.leaseSeconds ?? 300,
         ...(options.waitSeconds === undefined ? {} : { waitSeconds: options.waitSeconds }),
         ...(options.rate === undefined ? {} : { rate: options.rate }),
+        ...(options.permits === undefined ? {} : { permits: options.permits }),
         catch: [{ ErrorEquals: ['Lock.Timeout'], Output: errorOutput, Next: 'NoSlotInTime' }],
         next: 'Work',
       }),

@@ -30,6 +30,11 @@ export interface AcquireStateOptions extends StepOptions {
    * `limit` grants per `periodSeconds`, up to `burst` at once. Default: no rate.
    */
   rate?: Rate | PathValue;
+  /**
+   * How many of the `concurrency` slots to take at once, all or none (or a path to the number).
+   * Default 1. The lease lists them all in `slots`; the release and extend states act on all.
+   */
+  permits?: number | PathValue;
   /** Where the lease goes in the state's output. Default `$.lock`. */
   resultPath?: string;
   /**
@@ -84,7 +89,7 @@ export function acquireTimeouts(options: AcquireTimeoutOptions): {
 /**
  * A `Task` state that waits for a slot without polling: `lambda:invoke.waitForTaskToken` on the
  * acquire function. Its output (at `resultPath`) is the lease:
- * `{ resourceId, concurrencyId, releaseCode, expiresAt, fencingToken, waitedMs }`.
+ * `{ resourceId, concurrencyId, releaseCode, expiresAt, fencingToken, waitedMs, slots }`.
  *
  * @example
  * States: { Acquire: acquireState({ functionArn: acquireArn, resourceId: 'partner-api', concurrency: 3, next: 'Work' }) }
@@ -105,6 +110,7 @@ export function acquireState(options: AcquireStateOptions & Transition): AslStat
         ...parameter('waitSeconds', options.waitSeconds),
         ...parameter('heartbeatSeconds', options.heartbeatSeconds || undefined),
         ...rateParameter(options.rate),
+        ...parameter('permits', options.permits),
       },
     },
     ResultPath: options.resultPath ?? '$.lock',
@@ -195,17 +201,23 @@ export function extendState(options: ExtendStateOptions & Transition): AslState 
       'releaseCode.$': '$.Payload.releaseCode',
       'expiresAt.$': '$.Payload.expiresAt',
       'fencingToken.$': '$.Payload.fencingToken',
+      'slots.$': '$.Payload.slots',
     },
     options.resultPath ?? lock,
   );
 }
 
-/** The fields of the acquire output that name a lease, read from where the lock is in the input. */
+/**
+ * The fields of the acquire output that name a lease, read from where the lock is in the input:
+ * with `slots`, every slot of it (the acquire output always lists them), so that a release or an
+ * extension acts on all permits of the lease.
+ */
 function leaseFields(lock: string): Record<string, Json> {
   return {
     'resourceId.$': `${lock}.resourceId`,
     'concurrencyId.$': `${lock}.concurrencyId`,
     'releaseCode.$': `${lock}.releaseCode`,
+    'slots.$': `${lock}.slots`,
   };
 }
 

@@ -3,9 +3,9 @@ import { releaseSlot } from '../operations/release-slot.js';
 import { resourceLimitFor } from '../resource-limit.js';
 import type { GrantPass } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
-import { markGranted } from './mark-granted.js';
 import { readQueueWindow, readRequest } from './queue.js';
 import {
+  permitsOf,
   primarySlotOf,
   releaseCodeOf,
   requestKeyOf,
@@ -42,9 +42,12 @@ export type FirstAttempt =
  * - it asks for another concurrency than the resource's limit (the first grant records it) and
  *   was not recorded before: over the limit, the slot given back;
  * - an item of this very request exists (a repeated delivery): settle through it, so the
- *   request never ends up with two slots;
+ *   request never ends up with two slots; a slot taken while it waits is handed to the oldest
+ *   waiter (itself, if it is the oldest), never kept around the queue;
  * - older requests wait: pass the slot to the oldest and queue behind them (arrival order);
  * - nobody waits: the slot is granted.
+ * A request for several permits takes no slot here: it is `busy` (after the token's claim and the
+ * limit), recorded, and granted by the pass that follows its record.
  *
  * @example
  * const attempt = await firstAttempt(store, { resourceId, concurrency: 3, leaseMs, waitUntilMs, taskToken });
@@ -54,7 +57,12 @@ export async function firstAttempt(store: WaitingStore, request: SlotRequest): P
   if (!(await claimToken(store, releaseCode, request))) return { kind: 'refused' };
   const primary = primarySlotOf(releaseCode, request.concurrency);
   const [taken, limit] = await Promise.all([
-    takePrimary(store, request, releaseCode, primary),
+    // A request for several permits takes nothing outside the queue: it is recorded first and
+    // granted by a pass, in the transaction that marks its record, so that the record alone says
+    // which slots it holds (a repeated delivery, the release and the cleanup read them there).
+    permitsOf(request) > 1
+      ? ({ granted: false } as const)
+      : takePrimary(store, request, releaseCode, primary),
     resourceLimitFor(store, request.resourceId, request.concurrency),
   ]);
   const giveBack = async () => {
@@ -76,18 +84,27 @@ export async function firstAttempt(store: WaitingStore, request: SlotRequest): P
     return { kind: 'settled', request: own };
   }
   if (own) {
-    const marked = await markGranted(store, own, taken.lease);
-    if (marked.marked) {
-      const { concurrencyId, expiresAtMs, fencingToken } = taken.lease;
+    // A repeated delivery whose record waits holds its primary slot (taken now, or by an earlier
+    // delivery that stopped before it settled): no grant, since a waiting record names none. The
+    // slot goes to the oldest waiter by hand-over, this request when it is the oldest that may
+    // take it, never around the queue: an older waiter, or a head that needs several permits,
+    // is not overtaken by a retried acquire.
+    const handedOver = await handOver(store, taken.lease, await readQueueWindow(store, request.resourceId));
+    const mine = handedOver?.grants.find((grant) => grant.request.requestKey === requestKey);
+    if (mine) {
+      const { concurrencyId, expiresAtMs, fencingToken } = mine.lease;
       return {
         kind: 'settled',
         request: { ...own, state: 'granted', granted: { concurrencyId, expiresAtMs, fencingToken } },
       };
     }
-    // Moved on between the read and the mark (granted elsewhere, withdrawn, timed out).
-    const settled = marked.current;
-    if (settled?.granted?.concurrencyId !== primary) await giveBack();
-    return settled ? { kind: 'settled', request: settled } : { kind: 'busy' };
+    if (handedOver) return { kind: 'busy', handedOver };
+    // Nobody took it. The record decides what the slot is: granted to this request meanwhile (by
+    // another delivery's hand-over), it stays; otherwise it is no grant of anyone's and is freed.
+    const current = await readRequest(store, request.resourceId, requestKey);
+    if (!(current?.state === 'granted' && current.granted?.concurrencyId === primary))
+      await releaseSlot(store, taken.lease);
+    return current && current.state !== 'waiting' ? { kind: 'settled', request: current } : { kind: 'busy' };
   }
   if (!taken.fresh) return { kind: 'granted', ...taken };
   const window = await readQueueWindow(store, request.resourceId);

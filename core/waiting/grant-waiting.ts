@@ -3,10 +3,10 @@ import { fullJitterDelay, sleep } from '../backoff.js';
 import { isHeld, leaseEndMs } from '../item.js';
 import type { Lease } from '../lease.js';
 import { type RateCell, rateAttribute, rateRefusal } from '../rate.js';
-import { grantSlot } from './grant-transaction.js';
+import { grantSlots } from './grant-transaction.js';
 import { timeOut } from './lifecycle.js';
 import { dropQueueEntry, type QueueEntry, type QueueWindow, readQueueWindow, readRequest } from './queue.js';
-import { primarySlotOf, type StoredRequest } from './request.js';
+import { permitsOf, primarySlotOf, type StoredRequest } from './request.js';
 import type { WaitingStore } from './waiting-store.js';
 
 /** A request that just got a slot (now `granted`): its task must be told. */
@@ -47,6 +47,10 @@ const conflictBackoff = { baseMs: 25, capMs: 400 };
  * only the head of the queue and the slots. Called when a slot may have become free: after a
  * release (the handoff), by the retry loop, and after a failed execution's slots were freed.
  * Along the way it times out requests at the head past their deadline and drops stale entries.
+ *
+ * A request for several permits gets them all in one transaction, on slots free together. Until
+ * that many are free, it holds the queue as the rate does: the pass grants nobody behind it, even
+ * a request for one slot that would fit (first come, first served).
  *
  * With a start rate, each grant counts a start in its own transaction. Once the rate holds the
  * head back (seen in the rate item read with the slots, or from a grant refused by it), the
@@ -96,6 +100,8 @@ async function grantPass(
   let rateNotBeforeMs: number | undefined;
   // Set when the window shows a request another granter let in since it was read (below).
   let stale = false;
+  // Set when a head needs more permits than are free: nobody behind it is granted (below).
+  let heldForPermits = false;
   while (window) {
     for (const entry of window.entries) {
       if (stale) {
@@ -110,7 +116,12 @@ async function grantPass(
         else if (request?.state !== 'waiting') await dropQueueEntry(store, entry);
         continue;
       }
-      if (rateNotBeforeMs !== undefined || ![...free].some((slot) => slot < entry.concurrency)) {
+      if (rateNotBeforeMs !== undefined || heldForPermits) {
+        waiting.push(entry);
+        continue;
+      }
+      const fits = usableSlots(free, entry).length >= entry.permits;
+      if (!fits && entry.permits === 1) {
         waiting.push(entry);
         continue;
       }
@@ -120,6 +131,14 @@ async function grantPass(
         // Let in by another pass: so may be the entries behind it. Look again from the head.
         stale = grantedSinceRead(request);
         conflicted ||= stale;
+        continue;
+      }
+      // A head that needs more slots than are free together holds the queue (first come, first
+      // served): nobody behind it is granted, though a smaller request would fit. Its turn comes
+      // by the next lease end, and every release's pass looks again.
+      if (!fits) {
+        heldForPermits = true;
+        waiting.push(entry);
         continue;
       }
       // The rate is closed as read: no write that the rate item would refuse.
@@ -141,11 +160,15 @@ async function grantPass(
       if (outcome.kind === 'granted') {
         grants.push({ request, lease: outcome.lease });
         if (outcome.tatUs !== undefined) rateItem = { [rateAttribute.tat]: { N: String(outcome.tatUs) } };
-      } else waiting.push(entry);
+      } else {
+        // Not granted its permits (slots taken meanwhile, a conflict): it still holds the queue.
+        if (entry.permits > 1) heldForPermits = true;
+        waiting.push(entry);
+      }
     }
     // Slots still free and more queue past the window (stale entries, other slot counts): go on.
     window =
-      free.size > 0 && window.nextKey && rateNotBeforeMs === undefined && !stale
+      free.size > 0 && window.nextKey && rateNotBeforeMs === undefined && !stale && !heldForPermits
         ? await readQueueWindow(store, window.resourceId, { startKey: window.nextKey })
         : undefined;
     if (window) free = new Set([...free, ...freeSlots(window, nowMs)]);
@@ -163,10 +186,10 @@ async function grantPass(
 /**
  * A request that a window shows waiting, found granted (or answered) when read: another granter
  * let it in after the window was read, since every grant takes the request out of the queue
- * (the grant transaction; `markGranted` in a second write, whose entry the reader drops). The
- * window is stale from there on: every entry behind may have been let in too, and walking on
- * costs a read and a write per entry (20 entries, 5 rounds: 26 s releases among 200 rate-limited
- * executions on the local AWS). A pass steps back instead and reads the head again.
+ * (the grant transaction deletes its entry). The window is stale from there on: every entry
+ * behind may have been let in too, and walking on costs a read and a write per entry (20
+ * entries, 5 rounds: 26 s releases among 200 rate-limited executions on the local AWS). A pass
+ * steps back instead and reads the head again.
  */
 export function grantedSinceRead(request: StoredRequest | undefined): boolean {
   return request?.state === 'granted' || request?.state === 'answered';
@@ -227,26 +250,33 @@ async function grantOne(
   window: QueueWindow,
   rateAsRead: Record<string, AttributeValue> | undefined,
 ): Promise<GrantOneOutcome> {
+  const permits = permitsOf(request);
   const primary = primarySlotOf(request.releaseCode, request.concurrency);
-  const candidates = [...free].filter((slot) => slot < request.concurrency);
   // The primary slot first: a repeated first attempt of this request would write there.
-  candidates.sort((a, b) => Number(b === primary) - Number(a === primary));
-  for (const slot of candidates) {
-    const outcome = await grantSlot(store, request, slot, window.slots.get(slot), {
+  const candidates = () =>
+    usableSlots(free, request).sort((a, b) => Number(b === primary) - Number(a === primary) || a - b);
+  for (let slots = candidates(); slots.length >= permits; slots = candidates()) {
+    const chosen = slots.slice(0, permits);
+    const outcome = await grantSlots(store, request, chosen, window.slots, {
       ...(rateAsRead ? { rateAsRead } : {}),
     });
     if (outcome.kind === 'granted') {
-      free.delete(slot);
+      for (const slot of chosen) free.delete(slot);
       return outcome;
     }
-    // The rate closed since it was read: the slot stays free, for when the rate opens.
+    // The rate closed since it was read: the slots stay free, for when the rate opens.
     if (outcome.kind === 'rate-limited') return outcome;
     if (outcome.kind === 'conflict') {
-      free.delete(slot);
+      for (const slot of chosen) free.delete(slot);
       return { kind: 'conflict' };
     }
-    if (outcome.kind === 'slot-taken') free.delete(slot);
+    if (outcome.kind === 'slot-taken') for (const slot of outcome.takenSlots) free.delete(slot);
     else return { kind: outcome.kind === 'request-settled' ? 'stale' : 'none' };
   }
   return { kind: 'none' };
+}
+
+/** The free slots a request (or its entry) may use: those below its concurrency. */
+function usableSlots(free: Set<number>, request: Pick<QueueEntry, 'concurrency'>): number[] {
+  return [...free].filter((slot) => slot < request.concurrency);
 }

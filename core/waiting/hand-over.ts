@@ -13,6 +13,9 @@ import type { WaitingStore } from './waiting-store.js';
  * of the queue. Answers the pass it made (the grant, and who still waits behind it: the new head
  * must be woken), or undefined when nobody could take it (then release the slot as usual).
  *
+ * A head that needs several permits is not handed the slot (nor is anyone behind it): the slot is
+ * released, and the release's pass grants the head all its slots at once when enough are free.
+ *
  * The hand-over respects the rate: a head that may not start yet (the rate item as read, or the
  * grant refused by it) takes nothing, nor does anyone behind it; the slot is released as usual,
  * and the release's pass says when the head may start, for its turn to be set then.
@@ -33,6 +36,10 @@ export async function handOver(
     (entry) => entry.waitUntilMs >= nowMs && holder.concurrencyId < entry.concurrency,
   );
   for (const entry of candidates) {
+    // A head that needs several slots takes none by hand-over: one released slot is not enough
+    // alone, and keeping it for the head would make the hand-over a partial grant. The slot is
+    // released as usual, and the release's pass grants the head once its slots are free together.
+    if (entry.permits > 1) return undefined;
     const request = await readRequest(store, entry.resourceId, entry.requestKey);
     if (request?.state !== 'waiting') {
       await dropQueueEntry(store, entry);

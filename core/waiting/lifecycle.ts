@@ -8,13 +8,13 @@ import {
   type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { slotKey, toExpiresSeconds } from '../item.js';
-import type { Lease } from '../lease.js';
+import type { Lease, SlotHold } from '../lease.js';
 import { releasedSeconds } from '../operations/release-slot.js';
 import { sendConditional, sendTransaction, sendWithRetry } from '../send.js';
 import { attribute, queueAttribute, requestAttribute } from '../table.js';
 import { dropQueueEntry, queueKeyOf, toQueueItem } from './queue.js';
-import type { RequestGrant, RequestState, StoredRequest } from './request.js';
-import { fromRequestItem, toRequestItem } from './request-item.js';
+import { type RequestGrant, type RequestState, type StoredRequest, slotsOf } from './request.js';
+import { fromRequestItem, toRequestItem, toSlotsAttribute } from './request-item.js';
 import type { WaitingStore } from './waiting-store.js';
 
 /*
@@ -30,16 +30,17 @@ import type { WaitingStore } from './waiting-store.js';
  * |------------|-------------------------|---------------------------------------------|--------------------------|
  * | record     | none → waiting          | acquire                                     | the item did not exist (a repeat finds it and continues it) |
  * | rechain    | waiting → waiting       | acquire's repeat, retry turn, sweeper       | the item still waits (and, for a turn, under the chain it read) |
- * | grant      | waiting → granted       | hand-over, any grant pass, first attempt    | the slot write in the same transaction (free, or passed on by its holder); a retry recognises only its own token and lease end; with a rate, also the rate item's update in that transaction (the rate allowed a start now), the transaction carrying a client request token so its retry is its own result |
+ * | grant      | waiting → granted       | hand-over (also a repeated first attempt's, of the slot it took), any grant pass | the slot write in the same transaction (free, or passed on by its holder); a retry recognises only its own token and lease end; with a rate, also the rate item's update in that transaction (the rate allowed a start now), the transaction carrying a client request token so its retry is its own result; with `permits` n > 1, all n slot writes in that transaction (each free and unchanged since read), the record listing them (`granted_slots`), granted by a pass only (never a hand-over, never a first attempt) |
  * | rate-hold  | waiting → waiting       | any grant pass, hand-over                   | the rate item: its TAT as read with the slots, or its refusal of the grant transaction; the head's turn is set for the moment it names |
- * | extend     | granted → granted       | any answerer, when the lease lacks a margin | the slot still holds this grant's code and token, unexpired |
- * | regrant    | granted → waiting       | any answerer, when the lease ended unanswered | the slot no longer holds this grant unexpired |
+ * | permits-hold | waiting → waiting     | any grant pass, hand-over                   | the slots as read with the queue: fewer than its n free together (or its grant refused by a slot); nothing is written, nobody behind it is granted, its record read as waiting (a stale entry holds nothing) |
+ * | extend     | granted → granted       | any answerer, when the lease lacks a margin | every slot of the grant still holds its code and token, unexpired (one transaction: the slots keep one end) |
+ * | regrant    | granted → waiting       | any answerer, when the lease ended unanswered | no slot of the grant still holds it unexpired |
  * | answer     | granted → answered      | any answerer, after SendTaskSuccess returned, or the task said it takes no answer | the grant's fencing token on the item |
  * | time-out   | waiting → timed-out     | a pass (at the head), its retry turn, sweeper | `wait_until_ms` passed while the item still waits |
  * | told       | timed-out → timed-out, ended | whoever sent the Lock.Timeout          | SendTaskFailure returned (or the task is gone) |
  * | queue      | waiting → waiting       | retry turn of a request from before the queue | the item waits and has no queue entry yet |
  * | withdraw   | waiting → withdrawn     | retry turn (heartbeat: the task is gone)    | a waiting task, answered by nobody, no longer exists |
- * | withdraw   | waiting, granted, answered → withdrawn | cleanup, which then frees the grant's slot | DescribeExecution: the owner's execution ended |
+ * | withdraw   | waiting, granted, answered → withdrawn | cleanup, which then frees the grant's slots (all it lists) | DescribeExecution: the owner's execution ended |
  * | forget     | answered → deleted      | sweeper, or a turn that meets it            | its lease ended (`due_ms` is the lease end) |
  *
  * A start rate (`core/rate.ts`, the request's `rate`) adds no state: a request the rate holds
@@ -51,9 +52,18 @@ import type { WaitingStore } from './waiting-store.js';
  * granters counts the start is decided by the rate item in the grant's own transaction, never
  * by what either read before: the loser is refused by the item, as by a taken slot.
  *
+ * Permits (`request.permits` n > 1) add no state either: such a request is recorded before it
+ * takes anything and is granted all n slots by a pass, in the transaction that marks its record,
+ * so the record alone names its slots (for the answer, the release, the cleanup, an extension or a
+ * regrant). At the head with fewer than n slots free together it holds the queue as the rate
+ * does (permits-hold): no pass grants anyone behind it, and a release's hand-over passes it no
+ * slot (one slot is not n; the slot is released and the release's pass looks again). Its turn
+ * comes by the next lease end, like any head's. The cost, by design: slots may stay free while
+ * smaller requests wait behind it.
+ *
  * The queue entry (`core/waiting/queue.ts`) follows the record: record and regrant write it in
  * their transaction, grant deletes it in its transaction, and the other ways out of `waiting`
- * (time-out, withdraw, a first attempt's mark) drop it right after their own write, on the
+ * (time-out, withdraw) drop it right after their own write, on the
  * condition that the record no longer waits.
  *
  * Every transition is one conditional write whose condition names the state it leaves and
@@ -100,6 +110,7 @@ const names = {
   '#grantedSlot': requestAttribute.grantedSlot,
   '#grantedUntilMs': requestAttribute.grantedUntilMs,
   '#grantedToken': requestAttribute.grantedFencingToken,
+  '#grantedSlots': requestAttribute.grantedSlots,
   '#queueKey': requestAttribute.queueKey,
 };
 
@@ -142,18 +153,24 @@ function update(
  * a newcomer while the workflow still held it (chaos seed 96198478: a lease to 13582 ms answered,
  * 12283 ms written, a library client in at 12732 ms). Refused, the second pass hears
  * `request-settled` and answers nothing; the grant that landed is answered by its own granter.
+ * Its slots too: two passes in one millisecond on other never-used slots offer the same token
+ * (the clock's floor plus one) and the same end, and the second, taken for the first, held a
+ * slot the record did not name (and, with several permits, more slots than it asked for).
  */
 export function grantWrite(
   tableName: string,
   request: Pick<StoredRequest, 'resourceId' | 'requestKey'>,
-  lease: Pick<Lease, 'concurrencyId' | 'expiresAtMs' | 'fencingToken'>,
+  lease: Pick<Lease, 'concurrencyId' | 'expiresAtMs' | 'fencingToken' | 'slots'>,
   nowMs: number,
 ): RequestUpdate {
+  // A grant of several permits names every slot and its token: the release, the cleanup, the
+  // extension and a regrant act on all of them, from the record alone.
+  const many = lease.slots !== undefined && lease.slots.length > 1;
   return update(
     tableName,
     request,
-    'SET #state = :granted, #grantedSlot = :slot, #grantedUntilMs = :expiresMs, #grantedToken = :grantToken, #dueMs = :due',
-    '#state = :waiting OR (#state = :granted AND #grantedToken = :grantToken AND #grantedUntilMs = :expiresMs)',
+    `SET #state = :granted, #grantedSlot = :slot, #grantedUntilMs = :expiresMs, #grantedToken = :grantToken, #dueMs = :due${many ? ', #grantedSlots = :slots' : ''}`,
+    `#state = :waiting OR (#state = :granted AND #grantedToken = :grantToken AND #grantedUntilMs = :expiresMs AND #grantedSlot = :slot${many ? ' AND #grantedSlots = :slots' : ''})`,
     {
       ':waiting': state('waiting'),
       ':granted': state('granted'),
@@ -161,6 +178,7 @@ export function grantWrite(
       ':expiresMs': number(lease.expiresAtMs),
       ':grantToken': number(lease.fencingToken),
       ':due': number(nowMs + answerGraceMs),
+      ...(many ? { ':slots': toSlotsAttribute(lease.slots ?? []) } : {}),
     },
   );
 }
@@ -204,15 +222,16 @@ function transition(
 /** The slot still holds `grant` for this request, unexpired at `:now`. */
 const grantStillHeld = '#releaseCode = :releaseCode AND #fencingToken = :grantToken AND #expiresMs >= :now';
 
+/** The key, names and values of a condition on one slot of a grant (one per permit). */
 function slotWrite(
   tableName: string,
   request: Pick<StoredRequest, 'resourceId' | 'releaseCode'>,
-  grant: RequestGrant,
+  hold: SlotHold,
   nowMs: number,
 ) {
   return {
     TableName: tableName,
-    Key: slotKey(request.resourceId, grant.concurrencyId),
+    Key: slotKey(request.resourceId, hold.concurrencyId),
     ExpressionAttributeNames: {
       '#releaseCode': attribute.releaseCode,
       '#fencingToken': attribute.fencingToken,
@@ -220,18 +239,19 @@ function slotWrite(
     },
     values: {
       ':releaseCode': { S: request.releaseCode },
-      ':grantToken': number(grant.fencingToken),
+      ':grantToken': number(hold.fencingToken),
       ':now': number(nowMs),
     },
   };
 }
 
 /**
- * extend: the grant's lease moves to `expiresAtMs`, on the slot and the record at once, while the
- * slot still holds it unexpired; never shorter: when the slot's lease already ends later (its
- * workflow extended it with the extend step, which the record does not hear of), that end is the
- * grant's, on the record too. Repeating it lands again (the slot is still held). Answers the
- * extended grant, or undefined when the slot or the record moved on.
+ * extend: the grant's lease moves to `expiresAtMs`, on every slot of it and the record at once,
+ * while each slot still holds it unexpired; never shorter: when the slots' lease already ends
+ * later (its workflow extended it with the extend step, which the record does not hear of), that
+ * end is the grant's, on the record too. Repeating it lands again (the slots are still held).
+ * Answers the extended grant, or undefined when a slot or the record moved on. The slots of a
+ * grant of several permits move together, in one transaction, so they always share one end.
  */
 export async function extendGrant(
   store: WaitingStore,
@@ -240,7 +260,7 @@ export async function extendGrant(
   expiresAtMs: number,
 ): Promise<RequestGrant | undefined> {
   const nowMs = store.clock();
-  const slot = slotWrite(store.tableName, request, grant, nowMs);
+  const holds = slotsOf(grant);
   const record = (untilMs: number) =>
     update(
       store.requestTableName,
@@ -258,21 +278,24 @@ export async function extendGrant(
       store,
       new TransactWriteItemsCommand({
         TransactItems: [
-          {
-            Update: {
-              TableName: slot.TableName,
-              Key: slot.Key,
-              UpdateExpression: 'SET #expires = :expires, #expiresMs = :expiresMs',
-              ConditionExpression: `${grantStillHeld} AND #expiresMs <= :expiresMs`,
-              ExpressionAttributeNames: { ...slot.ExpressionAttributeNames, '#expires': attribute.expires },
-              ExpressionAttributeValues: {
-                ...slot.values,
-                ':expires': number(toExpiresSeconds(expiresAtMs)),
-                ':expiresMs': number(expiresAtMs),
+          ...holds.map((hold) => {
+            const slot = slotWrite(store.tableName, request, hold, nowMs);
+            return {
+              Update: {
+                TableName: slot.TableName,
+                Key: slot.Key,
+                UpdateExpression: 'SET #expires = :expires, #expiresMs = :expiresMs',
+                ConditionExpression: `${grantStillHeld} AND #expiresMs <= :expiresMs`,
+                ExpressionAttributeNames: { ...slot.ExpressionAttributeNames, '#expires': attribute.expires },
+                ExpressionAttributeValues: {
+                  ...slot.values,
+                  ':expires': number(toExpiresSeconds(expiresAtMs)),
+                  ':expiresMs': number(expiresAtMs),
+                },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
               },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
-          },
+            };
+          }),
           { Update: record(expiresAtMs) },
         ],
       }),
@@ -280,14 +303,22 @@ export async function extendGrant(
     return { ...grant, expiresAtMs };
   } catch (error) {
     if (!(error instanceof TransactionCanceledException)) throw error;
-    // Refused for the slot: is it still this grant's, with a later end? Then that end stands.
-    const item = error.CancellationReasons?.[0]?.Item;
-    const slotEndMs = Number(item?.[attribute.expiresMs]?.N ?? 0);
-    const stillOurs =
-      item?.[attribute.releaseCode]?.S === request.releaseCode &&
-      item?.[attribute.fencingToken]?.N === String(grant.fencingToken) &&
-      slotEndMs > expiresAtMs;
-    if (!stillOurs) return undefined;
+    // Refused for a slot: is each refusing slot still this grant's, with a later end? Then that
+    // end stands (the extend step moves all slots of a lease to one end).
+    const reasons = (error.CancellationReasons ?? []).slice(0, holds.length);
+    const refused = reasons.filter((reason) => reason.Code === 'ConditionalCheckFailed');
+    const laterEnds = refused.map((reason, index) => {
+      const item = reason.Item;
+      const hold = holds[reasons.indexOf(reason)] ?? holds[index];
+      const slotEndMs = Number(item?.[attribute.expiresMs]?.N ?? 0);
+      const stillOurs =
+        item?.[attribute.releaseCode]?.S === request.releaseCode &&
+        item?.[attribute.fencingToken]?.N === String(hold?.fencingToken) &&
+        slotEndMs > expiresAtMs;
+      return stillOurs ? slotEndMs : undefined;
+    });
+    if (refused.length === 0 || laterEnds.some((end) => end === undefined)) return undefined;
+    const slotEndMs = Math.min(...(laterEnds as number[]));
     if (!(await sendConditional(store, new UpdateItemCommand(record(slotEndMs))))) return undefined;
     return { ...grant, expiresAtMs: slotEndMs };
   }
@@ -295,8 +326,8 @@ export async function extendGrant(
 
 /**
  * regrant: granted → waiting, because the grant's lease ended before anyone answered it: the
- * slot may belong to someone else now, so the request queues again (at its old place) and is
- * granted afresh. Refused while the slot still holds the grant unexpired (an extension won).
+ * slots may belong to someone else now, so the request queues again (at its old place) and is
+ * granted afresh. Refused while any slot of the grant still holds it unexpired (an extension won).
  */
 export async function regrant(
   store: WaitingStore,
@@ -309,26 +340,17 @@ export async function regrant(
     attempt === 0 && request.queueKey !== undefined
       ? request.queueKey
       : queueKeyOf(request.arrivedMs, request.releaseCode, attempt);
-  const slot = slotWrite(store.tableName, request, grant, nowMs);
+  const holds = slotsOf(grant);
   try {
     await sendWithRetry(
       store,
       new TransactWriteItemsCommand({
         TransactItems: [
           {
-            ConditionCheck: {
-              TableName: slot.TableName,
-              Key: slot.Key,
-              ConditionExpression: `NOT (${grantStillHeld})`,
-              ExpressionAttributeNames: slot.ExpressionAttributeNames,
-              ExpressionAttributeValues: slot.values,
-            },
-          },
-          {
             Update: update(
               store.requestTableName,
               request,
-              'SET #state = :waiting, #dueMs = :now, #queueKey = :queueKey REMOVE #grantedSlot, #grantedUntilMs, #grantedToken',
+              'SET #state = :waiting, #dueMs = :now, #queueKey = :queueKey REMOVE #grantedSlot, #grantedUntilMs, #grantedToken, #grantedSlots',
               '(#state = :granted AND #grantedToken = :grantToken) OR #state = :waiting',
               {
                 ':waiting': state('waiting'),
@@ -349,6 +371,18 @@ export async function regrant(
               ExpressionAttributeValues: { ':ownKey': number(request.requestKey) },
             },
           },
+          ...holds.map((hold) => {
+            const slot = slotWrite(store.tableName, request, hold, nowMs);
+            return {
+              ConditionCheck: {
+                TableName: slot.TableName,
+                Key: slot.Key,
+                ConditionExpression: `NOT (${grantStillHeld})`,
+                ExpressionAttributeNames: slot.ExpressionAttributeNames,
+                ExpressionAttributeValues: slot.values,
+              },
+            };
+          }),
         ],
       }),
     );
@@ -357,7 +391,7 @@ export async function regrant(
     if (!(error instanceof TransactionCanceledException)) throw error;
     const reasons = error.CancellationReasons ?? [];
     // Its place is another request's now: the nearest free one in the same millisecond.
-    if (reasons[2]?.Code === 'ConditionalCheckFailed' && attempt < 10)
+    if (reasons[1]?.Code === 'ConditionalCheckFailed' && attempt < 10)
       return regrant(store, request, grant, attempt + 1);
     return false;
   }

@@ -11,7 +11,7 @@ import { queryAll } from '../query-all.js';
 import { rateKey } from '../rate.js';
 import { sendTransaction, sendWithRetry } from '../send.js';
 import { attribute, queueAttribute, requestAttribute } from '../table.js';
-import { firstRequestKey, type StoredRequest } from './request.js';
+import { firstRequestKey, permitsOf, type StoredRequest } from './request.js';
 import { fromRequestItem } from './request-item.js';
 import type { WaitingStore } from './waiting-store.js';
 
@@ -59,6 +59,8 @@ export interface QueueEntry {
   queueKey: number;
   requestKey: number;
   concurrency: number;
+  /** The slots it needs at once. */
+  permits: number;
   waitUntilMs: number;
 }
 
@@ -68,6 +70,7 @@ export function toQueueItem(request: StoredRequest & { queueKey: number }): Item
     ...slotKey(request.resourceId, request.queueKey),
     [queueAttribute.requestKey]: { N: String(request.requestKey) },
     [queueAttribute.concurrency]: { N: String(request.concurrency) },
+    ...(permitsOf(request) === 1 ? {} : { [queueAttribute.permits]: { N: String(request.permits) } }),
     ...(Number.isFinite(request.waitUntilMs)
       ? { [queueAttribute.waitUntilMs]: { N: String(request.waitUntilMs) } }
       : {}),
@@ -81,6 +84,7 @@ function fromQueueItem(item: Item): QueueEntry {
     queueKey: Number(item[attribute.concurrencyId]?.N),
     requestKey: Number(item[queueAttribute.requestKey]?.N),
     concurrency: Number(item[queueAttribute.concurrency]?.N ?? 1),
+    permits: Number(item[queueAttribute.permits]?.N ?? 1),
     waitUntilMs: waitUntil === undefined ? Number.POSITIVE_INFINITY : Number(waitUntil),
   };
 }

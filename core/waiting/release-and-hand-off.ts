@@ -1,9 +1,13 @@
+import type { SlotHold } from '../lease.js';
 import { releaseSlotTimed, type SlotLease } from '../operations/release-slot.js';
 import { attribute } from '../table.js';
 import { type GrantPass, grantWaiting } from './grant-waiting.js';
 import { handOver } from './hand-over.js';
 import { readQueueWindow } from './queue.js';
 import type { WaitingStore } from './waiting-store.js';
+
+/** A lease to release: one slot, or (`slots`) every slot of a lease of several permits. */
+export type ReleasedLease = SlotLease & { slots?: Pick<SlotHold, 'concurrencyId'>[] };
 
 /** The release, and the pass that handed the freed slot on (absent when nobody waited). */
 export interface ReleaseOutcome {
@@ -25,9 +29,10 @@ export interface ReleaseOutcome {
  */
 export async function releaseAndHandOff(
   store: WaitingStore,
-  lease: SlotLease,
+  lease: ReleasedLease,
   { handOff = true }: { handOff?: boolean } = {},
 ): Promise<ReleaseOutcome> {
+  if (lease.slots && lease.slots.length > 1) return releasePermits(store, lease, lease.slots, handOff);
   if (!handOff) return releaseSlotTimed(store, lease);
   const window = await readQueueWindow(store, lease.resourceId);
   const handed = await handOver(store, lease, window);
@@ -40,4 +45,27 @@ export async function releaseAndHandOff(
   if (window.entries.length === 0) return released;
   // Nobody could take it over directly (deadlines, other slot counts, a race): one pass, re-read.
   return { ...released, pass: await grantWaiting(store, lease.resourceId) };
+}
+
+/**
+ * Releases every slot of a lease of several permits (one conditional write each, so a slot
+ * taken over after the lease ended leaves the others to be freed; released only if all were
+ * ours), then one pass over the queue: no hand-over, since the oldest waiter may need any number
+ * of the freed slots, and the pass grants in arrival order from all of them at once.
+ */
+async function releasePermits(
+  store: WaitingStore,
+  lease: SlotLease,
+  slots: Pick<SlotHold, 'concurrencyId'>[],
+  handOff: boolean,
+): Promise<ReleaseOutcome> {
+  const results = await Promise.all(
+    slots.map((slot) => releaseSlotTimed(store, { ...lease, concurrencyId: slot.concurrencyId })),
+  );
+  const takenAtMs = results[0]?.takenAtMs;
+  const released = {
+    released: results.every((result) => result.released),
+    ...(takenAtMs === undefined ? {} : { takenAtMs }),
+  };
+  return handOff ? { ...released, pass: await grantWaiting(store, lease.resourceId) } : released;
 }

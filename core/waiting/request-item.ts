@@ -1,6 +1,23 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { SlotHold } from '../lease.js';
 import { attribute, requestAttribute } from '../table.js';
-import { dueShardOf, type RequestState, type StoredRequest } from './request.js';
+import { dueShardOf, permitsOf, type RequestState, type StoredRequest } from './request.js';
+
+/** A grant's slots in their stored form (`granted_slots`). */
+export function toSlotsAttribute(slots: SlotHold[]): AttributeValue {
+  return {
+    L: slots.map((hold) => ({
+      M: { slot: { N: String(hold.concurrencyId) }, token: { N: String(hold.fencingToken) } },
+    })),
+  };
+}
+
+function fromSlotsAttribute(value: AttributeValue | undefined): SlotHold[] | undefined {
+  return value?.L?.map((entry) => ({
+    concurrencyId: Number(entry.M?.slot?.N),
+    fencingToken: Number(entry.M?.token?.N),
+  }));
+}
 
 type Item = Record<string, AttributeValue>;
 
@@ -33,6 +50,7 @@ export function toRequestItem(request: StoredRequest): Item {
       ? {}
       : { [requestAttribute.heartbeatSeconds]: { N: String(request.heartbeatSeconds) } }),
     ...(request.retryChain === undefined ? {} : { [requestAttribute.retryChain]: { S: request.retryChain } }),
+    ...(permitsOf(request) === 1 ? {} : { [requestAttribute.permits]: { N: String(request.permits) } }),
     ...(request.rate === undefined
       ? {}
       : {
@@ -52,6 +70,8 @@ export function fromRequestItem(item: Item): StoredRequest {
   const queueKey = number(requestAttribute.queueKey);
   const heartbeatSeconds = number(requestAttribute.heartbeatSeconds);
   const rateIntervalUs = number(requestAttribute.rateIntervalUs);
+  const permits = number(requestAttribute.permits);
+  const grantedSlots = fromSlotsAttribute(item[requestAttribute.grantedSlots]);
   return {
     resourceId: item[attribute.resourceId]?.S ?? '',
     requestKey: Number(item[attribute.concurrencyId]?.N),
@@ -69,6 +89,7 @@ export function fromRequestItem(item: Item): StoredRequest {
     ...(dueMs === undefined ? {} : { dueMs }),
     ...(queueKey === undefined ? {} : { queueKey }),
     ...(heartbeatSeconds === undefined ? {} : { heartbeatSeconds }),
+    ...(permits === undefined ? {} : { permits }),
     ...(rateIntervalUs === undefined
       ? {}
       : { rate: { intervalUs: rateIntervalUs, toleranceUs: number(requestAttribute.rateToleranceUs) ?? 0 } }),
@@ -79,6 +100,7 @@ export function fromRequestItem(item: Item): StoredRequest {
             concurrencyId: grantedSlot,
             expiresAtMs: number(requestAttribute.grantedUntilMs) ?? 0,
             fencingToken: number(requestAttribute.grantedFencingToken) ?? 0,
+            ...(grantedSlots === undefined ? {} : { slots: grantedSlots }),
           },
         }),
   };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Lease } from '../lease.js';
+import type { Lease, SlotHold } from '../lease.js';
 import type { RateCell } from '../rate.js';
 import { dueShardCount } from '../table.js';
 
@@ -25,6 +25,11 @@ export interface SlotRequest {
    * one start in the grant's own transaction (`core/rate.ts`). Absent: no rate.
    */
   rate?: RateCell;
+  /**
+   * The slots it needs at once (1 .. `concurrency`), all granted in one transaction; absent: one.
+   * The queue stays first come, first served: nobody behind it is granted while it waits.
+   */
+  permits?: number;
 }
 
 /** A request's place in its lifecycle (`core/waiting/lifecycle.ts` has the transitions). */
@@ -35,6 +40,18 @@ export interface RequestGrant {
   concurrencyId: number;
   expiresAtMs: number;
   fencingToken: number;
+  /** Every slot of a grant of several permits (the first is `concurrencyId`); absent for one. */
+  slots?: SlotHold[];
+}
+
+/** The slots a request asks for at once. */
+export function permitsOf(request: Pick<SlotRequest, 'permits'>): number {
+  return request.permits ?? 1;
+}
+
+/** Every slot a grant holds, with its token: one, or all of a grant of several permits. */
+export function slotsOf(grant: Pick<RequestGrant, 'concurrencyId' | 'fencingToken' | 'slots'>): SlotHold[] {
+  return grant.slots ?? [{ concurrencyId: grant.concurrencyId, fencingToken: grant.fencingToken }];
 }
 
 /** A request as stored in the table. */
@@ -61,6 +78,7 @@ export function leaseOf(request: StoredRequest, grant: RequestGrant): Lease {
     expiresAtMs: grant.expiresAtMs,
     fencingToken: grant.fencingToken,
     ...(request.owner === undefined ? {} : { owner: request.owner }),
+    ...(grant.slots === undefined ? {} : { slots: grant.slots }),
   };
 }
 

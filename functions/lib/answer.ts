@@ -3,7 +3,7 @@ import {
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
 } from '@aws-sdk/client-sfn';
-import type { Lease } from '../../core/lease.js';
+import type { Lease, SlotHold } from '../../core/lease.js';
 import { sfnClient } from './clients.js';
 import { logger, tokenHint } from './logger.js';
 import { emitMetric, metricName } from './metrics.js';
@@ -16,6 +16,8 @@ export interface AcquireOutput {
   expiresAt: string;
   fencingToken: number;
   waitedMs: number;
+  /** Every slot of the lease with its fencing token: one, or `permits` of them. */
+  slots: SlotHold[];
 }
 
 /** Answers that mean the task no longer waits (timed out, execution stopped, token unknown). */
@@ -29,6 +31,12 @@ export function leaseOutput(lease: Omit<Lease, 'owner'>): Omit<AcquireOutput, 'w
     releaseCode: lease.releaseCode,
     expiresAt: new Date(lease.expiresAtMs).toISOString(),
     fencingToken: lease.fencingToken,
+    // Every slot of the lease, also of a lease of one: the built release and extend states pass
+    // `slots` on, and a path to a field that may be absent would fail their state.
+    slots: (lease.slots ?? [lease]).map(({ concurrencyId, fencingToken }) => ({
+      concurrencyId,
+      fencingToken,
+    })),
   };
 }
 

@@ -34,23 +34,61 @@ const rate = z.strictObject({
   burst: z.number().int().min(1).max(rateBounds.burstMax).default(1),
 });
 
-/** Input of the acquire step (Parameters of the `.waitForTaskToken` task). */
-export const acquireInput = z.strictObject({
-  taskToken: z.string().min(1).max(1024),
-  resourceId,
-  concurrency: concurrency.default(1),
-  leaseSeconds: leaseSeconds.default(10),
-  waitSeconds: z.number().min(0).max(31_536_000).optional(),
-  // The owner is a key of the owner index, limited as in the library.
-  owner: utf8Key(limits.ownerMaxBytes).optional(),
-  // The task's HeartbeatSeconds (the built acquire state passes it): its turns come in time.
-  heartbeatSeconds: z.number().int().min(1).max(99_999_999).optional(),
-  // The resource's start rate: every grant of this request counts one start against it.
-  rate: rate.optional(),
-});
+/** The most permits one acquire step takes: its grant transaction also writes 4 items of its own. */
+export const stepPermitsMax = 96;
 
-/** The lease fields of the acquire output, as release and extend take them; other fields pass. */
-const leaseInput = z.looseObject({ resourceId, concurrencyId, releaseCode });
+/** Input of the acquire step (Parameters of the `.waitForTaskToken` task). */
+export const acquireInput = z
+  .strictObject({
+    taskToken: z.string().min(1).max(1024),
+    resourceId,
+    concurrency: concurrency.default(1),
+    leaseSeconds: leaseSeconds.default(10),
+    waitSeconds: z.number().min(0).max(31_536_000).optional(),
+    // The owner is a key of the owner index, limited as in the library.
+    owner: utf8Key(limits.ownerMaxBytes).optional(),
+    // The task's HeartbeatSeconds (the built acquire state passes it): its turns come in time.
+    heartbeatSeconds: z.number().int().min(1).max(99_999_999).optional(),
+    // The resource's start rate: every grant of this request counts one start against it.
+    rate: rate.optional(),
+    // Slots taken at once, all or none (at most `concurrency`, checked below).
+    permits: z.number().int().min(1).max(stepPermitsMax).optional(),
+  })
+  .superRefine((input, context) => {
+    if (input.permits !== undefined && input.permits > input.concurrency)
+      context.addIssue({
+        code: 'custom',
+        path: ['permits'],
+        message: `must be at most concurrency (${input.concurrency})`,
+      });
+    // Several permits are granted from the queue only (its pass), never by the first attempt.
+    if ((input.permits ?? 1) > 1 && input.waitSeconds === 0)
+      context.addIssue({
+        code: 'custom',
+        path: ['permits'],
+        message: 'a request for several permits waits in the queue: waitSeconds must be above 0',
+      });
+  });
+
+/** One slot of a lease of several permits, as the acquire output lists them. */
+const slotHold = z.looseObject({ concurrencyId, fencingToken: z.number().int().min(0) });
+
+/**
+ * The lease fields of the acquire output, as release and extend take them; other fields pass.
+ * `slots`: every slot of a lease of several permits (pass the whole acquire output).
+ */
+const leaseInput = z.looseObject({
+  resourceId,
+  concurrencyId,
+  releaseCode,
+  // null: what the JSONata states pass for a lease that lists no slots.
+  slots: z
+    .array(slotHold)
+    .min(1)
+    .max(stepPermitsMax)
+    .nullish()
+    .transform((slots) => slots ?? undefined),
+});
 
 /** Input of the release step: the acquire output. */
 export const releaseInput = leaseInput;

@@ -1,7 +1,6 @@
 import { LockLostError } from '../../core/errors.js';
 import type { Lease } from '../../core/lease.js';
 import { extendSlot } from '../../core/operations/extend-slot.js';
-import type { SlotLease } from '../../core/operations/release-slot.js';
 import { type GrantPass, grantWaiting, leftWaiting } from '../../core/waiting/grant-waiting.js';
 import {
   answerMarginMs,
@@ -12,7 +11,7 @@ import {
   regrant,
   withdrawEnded,
 } from '../../core/waiting/lifecycle.js';
-import { releaseAndHandOff } from '../../core/waiting/release-and-hand-off.js';
+import { type ReleasedLease, releaseAndHandOff } from '../../core/waiting/release-and-hand-off.js';
 import { leaseOf, type RequestGrant, type StoredRequest } from '../../core/waiting/request.js';
 import type { WaitingStore } from '../../core/waiting/waiting-store.js';
 import { acquireOutput, sendFailure, sendGrant } from './answer.js';
@@ -173,8 +172,8 @@ export async function settlePass(
   const rateHeld = pass.rateNotBeforeMs !== undefined;
   if (rateHeld) await wakeHead();
   for (const grant of pass.grants) {
-    const { concurrencyId, expiresAtMs, fencingToken } = grant.lease;
-    const granted = { concurrencyId, expiresAtMs, fencingToken };
+    const { concurrencyId, expiresAtMs, fencingToken, slots } = grant.lease;
+    const granted = { concurrencyId, expiresAtMs, fencingToken, ...(slots ? { slots } : {}) };
     await answerGranted(store, { ...grant.request, state: 'granted', granted }, granted);
   }
   for (const request of pass.expired) await tellTimeout(store, request);
@@ -217,7 +216,7 @@ export async function passAfterLeaving(store: WaitingStore, resourceId: string):
  */
 export async function releaseAndSettle(
   store: WaitingStore,
-  lease: SlotLease,
+  lease: ReleasedLease,
   options?: { handOff?: boolean },
 ): Promise<{ released: boolean }> {
   const releasedAtMs = store.clock();

@@ -26,6 +26,8 @@ const lease = {
   expiresAt: 1_900_000_000_000,
   fencingToken: 7,
   waitedMs: 15,
+  // Every acquire output lists its slots (one here; `permits` of them for a weighted lease).
+  slots: [{ concurrencyId: 2, fencingToken: 7 }],
 };
 const input = { tenant: 'acme', slots: 3, lock: lease };
 const context = {
@@ -76,6 +78,7 @@ describe('the JSONata steps', () => {
       leaseSeconds: 60,
       waitSeconds: 120,
       heartbeatSeconds: 30,
+      permits: 2,
       next: 'Work',
     });
     const jsonPathAcquire = acquireState({
@@ -85,6 +88,7 @@ describe('the JSONata steps', () => {
       leaseSeconds: 60,
       waitSeconds: 120,
       heartbeatSeconds: 30,
+      permits: 2,
       next: 'Work',
     });
     const sent = await evaluated(payloadOf(jsonataAcquire, 'Arguments'));
@@ -94,6 +98,7 @@ describe('the JSONata steps', () => {
       owner: context.Execution.Id,
       resourceId: 'acme',
       concurrency: 3,
+      permits: 2,
     });
     expect(jsonataAcquire).toMatchObject({
       Type: 'Task',
@@ -195,6 +200,7 @@ describe('the JSONata example state machine', () => {
       resourceId: lease.resourceId,
       concurrencyId: lease.concurrencyId,
       releaseCode: lease.releaseCode,
+      slots: lease.slots,
     });
     // The work's error output passes through the release to the Fail state's cause.
     const error = { Error: 'Boom', Cause: 'the partner said no' };

@@ -9,6 +9,7 @@ const entry = (requestKey: number) => ({
   queueKey: requestKey,
   requestKey,
   concurrency: 1,
+  permits: 1,
   waitUntilMs: Infinity,
 });
 

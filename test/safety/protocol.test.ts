@@ -52,7 +52,8 @@ function scenarios(sweeper: boolean): fc.Arbitrary<Scenario> {
   const fault = fc.constantFrom(...kinds);
   return fc.record(
     {
-      concurrency: fc.constantFrom(1, 1, 2),
+      // Three slots sometimes: room for requests of 2 and 3 permits beside requests of 1.
+      concurrency: fc.constantFrom(1, 1, 2, 3),
       leaseSeconds: fc.constantFrom(5, 10),
       executions: fc.array(
         fc.record(
@@ -62,6 +63,8 @@ function scenarios(sweeper: boolean): fc.Arbitrary<Scenario> {
             waitSeconds: fc.integer({ min: 2, max: 40 }),
             skipsRelease: fc.boolean(),
             stopAfterMs: fc.integer({ min: 0, max: 15_000 }),
+            // At most the concurrency (the world clamps it): mixed sizes on one queue.
+            permits: fc.constantFrom(1, 1, 2, 3),
           },
           { requiredKeys: ['startMs', 'workMs', 'waitSeconds', 'skipsRelease'] },
         ),
@@ -116,7 +119,7 @@ async function simulate(label: string, arbitrary: fc.Arbitrary<Scenario>, numRun
 
 describe('the waiting protocol, simulated', () => {
   it(
-    'never puts two on one slot, answers every request within its wait plus the bound, and leaves no request behind, under any interleaving, lost answers and crashes',
+    'never puts two on one slot nor more permits than the concurrency in use, grants in arrival order (requests of 1, 2 and 3 permits), answers every request within its wait plus the bound, and leaves no request behind, under any interleaving, lost answers and crashes',
     () => simulate('with-sweeper', scenarios(true), settings.protocolRuns),
     600_000,
   );

@@ -118,13 +118,22 @@ export function crashed(): Error {
   });
 }
 
-/** DynamoDB Local behind the gate. */
-export function gatedDynamoDb(gate: CallGate, real: DynamoDBClient): Pick<DynamoDBClient, 'send'> {
+/**
+ * DynamoDB Local behind the gate. `landed`, when given, sees each command that landed, inside
+ * the gate (before any other call passes), so it may read the table as that call left it.
+ */
+export function gatedDynamoDb(
+  gate: CallGate,
+  real: DynamoDBClient,
+  landed?: (command: never) => Promise<void>,
+): Pick<DynamoDBClient, 'send'> {
   return {
     send: ((command: { constructor: { name: string } }) =>
-      gate.pass(`dynamodb ${command.constructor.name.replace(/Command$/, '')}`, () =>
-        real.send(command as never),
-      )) as never,
+      gate.pass(`dynamodb ${command.constructor.name.replace(/Command$/, '')}`, async () => {
+        const output = await real.send(command as never);
+        await landed?.(command as never);
+        return output;
+      })) as never,
   };
 }
 

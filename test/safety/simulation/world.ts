@@ -4,7 +4,8 @@ import type { Scheduler } from 'fast-check';
 import { DynamoDbLock } from '../../../core/dynamo-db-lock.js';
 import { answerMarginMs } from '../../../core/waiting/lifecycle.js';
 import { readResource } from '../../../core/waiting/read-resource.js';
-import { requestTableNameFor } from '../../../core/waiting/waiting-store.js';
+import { releaseCodeOf, requestKeyOf } from '../../../core/waiting/request.js';
+import { requestTableNameFor, type WaitingStore } from '../../../core/waiting/waiting-store.js';
 import { handler as acquire } from '../../../functions/acquire.js';
 import { handler as cleanup } from '../../../functions/cleanup.js';
 import { useClients } from '../../../functions/lib/clients.js';
@@ -13,6 +14,7 @@ import { handler as retry } from '../../../functions/retry.js';
 import { handler as sweeper } from '../../../functions/sweeper.js';
 import { recordingLogger } from '../../support/recording-logger.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { ArrivalOrder, actor } from './arrival-order.js';
 import {
   CallGate,
   gatedDynamoDb,
@@ -30,6 +32,8 @@ export interface ExecutionPlan {
   skipsRelease: boolean;
   /** Stopped (aborted) this long after its start, whatever it was doing. */
   stopAfterMs?: number;
+  /** The slots it asks for at once (at most the scenario's concurrency); default 1. */
+  permits?: number;
 }
 
 /** A scenario: one resource, its executions, a library client, and the planned faults. */
@@ -50,6 +54,11 @@ export interface Scenario {
    */
   sweeper: boolean;
   faults: PlannedFault[];
+}
+
+/** The permits an execution asks for: its own number, at most the scenario's concurrency. */
+function permitsOf(plan: ExecutionPlan, scenario: Scenario): number {
+  return Math.min(plan.permits ?? 1, scenario.concurrency);
 }
 
 /** Settings of the simulated service (the functions read them from the environment). */
@@ -106,8 +115,12 @@ export class World {
   #events: Array<{ atMs: number; what: string; fire: () => void }> = [];
   readonly #violations: Violation[] = [];
   #running = 0;
+  #spawned = 0;
   #tickPending = false;
   readonly t0: number;
+  readonly arrivalOrder: ArrivalOrder;
+  /** Executions by the key of their request, for the messages. */
+  readonly #names = new Map<number, string>();
 
   constructor(
     readonly scheduler: Scheduler,
@@ -121,8 +134,14 @@ export class World {
     this.sfn = new SimulatedStepFunctions(this.gate);
     this.t0 = this.clock.now();
     this.gate.onCall = (what) => this.trace.push(`${this.clock.now() - this.t0} ms:   ${what}`);
+    this.arrivalOrder = new ArrivalOrder(
+      this.#realStore(),
+      resourceId,
+      (requestKey) => this.#names.get(requestKey) ?? `request ${requestKey}`,
+      (message) => this.#violation(message),
+    );
     useClients({
-      dynamodb: gatedDynamoDb(this.gate, dynamodb),
+      dynamodb: gatedDynamoDb(this.gate, dynamodb, (command) => this.arrivalOrder.landed(command)),
       sqs: this.queue.client,
       sfn: this.sfn.client,
       clock: this.clock.now,
@@ -161,6 +180,8 @@ export class World {
     const executionArn = `arn:aws:states:us-east-1:000000000000:execution:sim:${this.resourceId}-${index}`;
     const token = `token-${this.resourceId}-${index}-${'x'.repeat(40)}`;
     const who = `exec-${index}`;
+    const permits = permitsOf(plan, this.scenario);
+    this.#names.set(requestKeyOf(releaseCodeOf(token)), who);
     this.#at(this.t0 + plan.startMs, `${who} starts`, () => {
       this.sfn.executions.set(executionArn, 'RUNNING');
       this.sfn.tasks.set(token, {
@@ -168,7 +189,12 @@ export class World {
         executionArn,
         status: 'waiting',
         onSuccess: (output) => this.#granted(index, who, plan, output, executionArn),
-        onFailure: (error) => this.#ended(index, `failed ${error}`, executionArn, 'FAILED'),
+        onFailure: (error) => {
+          // Every request of the scenario is valid: refusing one is a broken promise too.
+          if (error === 'Lock.InvalidRequest')
+            this.#violation(`${who} (${permits} permits) was refused: ${error}`);
+          this.#ended(index, `failed ${error}`, executionArn, 'FAILED');
+        },
       });
       this.#spawn(`${who} acquire`, async () => {
         try {
@@ -180,6 +206,7 @@ export class World {
               leaseSeconds: this.scenario.leaseSeconds,
               waitSeconds: plan.waitSeconds,
               owner: executionArn,
+              ...(permits > 1 ? { permits } : {}),
             },
             this.#context(),
           );
@@ -206,12 +233,21 @@ export class World {
   }
 
   #granted(index: number, who: string, plan: ExecutionPlan, output: string, executionArn: string): void {
-    const lease = JSON.parse(output) as { concurrencyId: number; releaseCode: string; expiresAt: string };
+    const lease = JSON.parse(output) as {
+      concurrencyId: number;
+      releaseCode: string;
+      expiresAt: string;
+      slots?: Array<{ concurrencyId: number }>;
+    };
     const nowMs = this.clock.now();
     const expiresAtMs = Date.parse(lease.expiresAt);
     if (expiresAtMs < nowMs + answerMarginMs(this.scenario.leaseSeconds * 1000) - answerLatencyMs)
       this.#violation(`${who} was answered a lease with ${expiresAtMs - nowMs} ms left (margin broken)`);
-    this.#hold(who, lease.concurrencyId, expiresAtMs);
+    const slots = (lease.slots ?? [lease]).map((slot) => slot.concurrencyId);
+    const permits = permitsOf(plan, this.scenario);
+    if (new Set(slots).size !== permits || slots[0] !== lease.concurrencyId)
+      this.#violation(`${who} asked for ${permits} permits and was answered slots ${slots.join(', ')}`);
+    for (const slot of slots) this.#hold(who, slot, expiresAtMs);
     this.endedAt.set(index, { at: nowMs, how: 'granted' });
     this.#at(nowMs + plan.workMs, `${who} work done`, () => {
       if (this.sfn.executions.get(executionArn) !== 'RUNNING') return;
@@ -225,6 +261,7 @@ export class World {
               resourceId: this.resourceId,
               concurrencyId: lease.concurrencyId,
               releaseCode: lease.releaseCode,
+              ...(lease.slots ? { slots: lease.slots } : {}),
             },
             this.#context(),
           );
@@ -281,6 +318,10 @@ export class World {
     }
     this.holders.push({ who, slot, startMs: nowMs, endMs: leaseEndMs });
     this.trace.push(`${nowMs - this.t0} ms: ${who} holds slot ${slot} until ${leaseEndMs - this.t0}`);
+    // The permits in use, whoever holds them: never more than the concurrency.
+    const inUse = this.holders.filter((holder) => holder.startMs <= nowMs && nowMs < holder.endMs).length;
+    if (inUse > this.scenario.concurrency)
+      this.#violation(`${inUse} permits held at once, concurrency ${this.scenario.concurrency}`);
   }
 
   #ended(index: number, how: string, executionArn: string, status: 'SUCCEEDED' | 'FAILED' | 'ABORTED'): void {
@@ -326,18 +367,22 @@ export class World {
     // answered (a lost answer to its SendTaskSuccess): that is the sweeper's work.
     if (!this.scenario.sweeper) return;
     useClients({ dynamodb: this.dynamodb });
-    const store = {
+    const { requests } = await readResource(this.#realStore(), this.resourceId);
+    for (const request of requests) {
+      if (request.state === 'withdrawn' || (request.state === 'timed-out' && !request.taskToken)) continue;
+      this.#violation(`request ${request.requestKey} left ${request.state} at the end`);
+    }
+  }
+
+  /** The tables through the real client, past the gate: for the checks' own reads. */
+  #realStore(): WaitingStore {
+    return {
       client: this.dynamodb,
       tableName: this.tableName,
       requestTableName: requestTableNameFor(this.tableName),
       clock: this.clock.now,
       logger: recordingLogger(),
     };
-    const { requests } = await readResource(store, this.resourceId);
-    for (const request of requests) {
-      if (request.state === 'withdrawn' || (request.state === 'timed-out' && !request.taskToken)) continue;
-      this.#violation(`request ${request.requestKey} left ${request.state} at the end`);
-    }
   }
 
   #violation(message: string): never {
@@ -364,7 +409,8 @@ export class World {
   #spawn(what: string, body: () => Promise<unknown>): void {
     this.#running++;
     this.trace.push(`${this.clock.now() - this.t0} ms: ${what}`);
-    void body()
+    void actor
+      .run(`${what} #${this.#spawned++}`, body)
       .catch(() => undefined)
       .finally(() => this.#running--);
   }
