@@ -13,6 +13,7 @@ import {
   sfnClient,
   startExecution,
   waitForExecution,
+  waitForExecutions,
 } from '../support/local-aws.js';
 
 let aws: LocalAws;
@@ -156,7 +157,7 @@ describe('fairness', () => {
       );
     }
     await holder.release();
-    const results = await Promise.all(executions.map((arn) => waitForExecution(arn, 60_000)));
+    const results = await waitForExecutions(executions, 60_000);
     expect(results.every((result) => result.status === 'SUCCEEDED')).toBe(true);
     expect(grantOrder.get(resourceId)).toEqual(names);
   }, 90_000);

@@ -9,7 +9,13 @@ import {
   type WorkRecord,
 } from '../safety/support/workflow-kit.js';
 import { uniqueResource } from '../support/dynamodb.js';
-import { createStateMachine, eventually, startExecution, waitForExecution } from '../support/local-aws.js';
+import {
+  createStateMachine,
+  eventually,
+  startExecution,
+  waitForExecution,
+  waitForExecutions,
+} from '../support/local-aws.js';
 
 /*
  * A waiter costs nothing while nothing can change for it: only the head of the queue takes
@@ -76,7 +82,7 @@ describe('waiters behind the head of the queue', () => {
       // Parked: the sweeper looks at it in 15 minutes, unless a hand-over comes first.
       expect(after[index]?.dueMs).toBeGreaterThan(Date.now() + 10 * 60_000);
     }
-    const results = await Promise.all(arns.map((arn) => waitForExecution(arn, 60_000)));
+    const results = await waitForExecutions(arns, 60_000);
     expect(results.map((result) => result.status)).toEqual([
       'SUCCEEDED',
       'SUCCEEDED',

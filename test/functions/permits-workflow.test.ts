@@ -12,6 +12,7 @@ import {
   localAws,
   startExecution,
   waitForExecution,
+  waitForExecutions,
 } from '../support/local-aws.js';
 
 /*
@@ -148,7 +149,7 @@ describe('weighted permits on the workflow acquire', () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
-    const results = await Promise.all(arns.map((arn) => waitForExecution(arn, 200_000)));
+    const results = await waitForExecutions(arns, 200_000);
     sampling = false;
     await sampler;
     const tookMs = Date.now() - startedMs;

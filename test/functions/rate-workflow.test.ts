@@ -8,7 +8,7 @@ import { countItemTraffic, countRequests, dynamoDbWriteCommands } from '../../lo
 import type { LocalAws } from '../../local/start-local-aws.js';
 import { restoreFunctionClients, tableStore } from '../safety/support/workflow-kit.js';
 import { uniqueResource } from '../support/dynamodb.js';
-import { createStateMachine, localAws, startExecution, waitForExecution } from '../support/local-aws.js';
+import { createStateMachine, localAws, startExecution, waitForExecutions } from '../support/local-aws.js';
 
 /*
  * Issue 20's figure on the local AWS: 200 executions of the example workflow on one resource
@@ -103,7 +103,7 @@ async function runExecutions(resourceId: string) {
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const results = await Promise.all(arns.map((arn) => waitForExecution(arn, 200_000)));
+  const results = await waitForExecutions(arns, 200_000);
   sampling = false;
   await sampler;
   const tookMs = Date.now() - startedMs;

@@ -12,6 +12,7 @@ import {
   localAws,
   startExecution,
   waitForExecution,
+  waitForExecutions,
 } from '../support/local-aws.js';
 
 let aws: LocalAws;
@@ -56,7 +57,7 @@ describe('the example workflow', () => {
         startExecution(exampleArn, { resourceId, concurrency: 3, workMs: 200, waitSeconds: 120 }),
       ),
     );
-    const results = await Promise.all(executions.map((arn) => waitForExecution(arn, 60_000)));
+    const results = await waitForExecutions(executions, 60_000);
     // Status with error and cause, so that a failure says why.
     expect(
       results.map((result) => [result.status, result.error, result.cause].filter(Boolean).join(' ')),

@@ -3,7 +3,7 @@ import { DynamoDbLock } from '../../core/dynamo-db-lock.js';
 import { readResource } from '../../core/waiting/read-resource.js';
 import type { LocalAws } from '../../local/start-local-aws.js';
 import { dynamoDbClient, uniqueResource } from '../support/dynamodb.js';
-import { eventually, startExecution, waitForExecution } from '../support/local-aws.js';
+import { eventually, startExecution, waitForExecution, waitForExecutions } from '../support/local-aws.js';
 import { chaosSettings, countFigure, figureLines, seededRandom } from './support/chaos-settings.js';
 import {
   counts,
@@ -76,7 +76,7 @@ async function contendedRun(label: string, executions: number, { heldForMs = 0 }
     await new Promise((resolve) => setTimeout(resolve, heldForMs));
     for (const holder of holders) await holder.release();
   }
-  const results = await Promise.all(started.map((arn) => waitForExecution(arn, 90_000)));
+  const results = await waitForExecutions(started, 90_000);
   countFigure('faults.workflow.executions', executions);
   return { resources, results };
 }

@@ -74,6 +74,23 @@ export async function waitForExecution(
   }
 }
 
+/**
+ * Waits for many executions, one poller for all (in order: by the time an early one ends, the
+ * later ones have mostly ended too), within one overall `timeoutMs`. A poller per execution
+ * asked the endpoint 20 times a second each: 200 of them made 4,000 DescribeExecution calls a
+ * second in the process that also runs the local AWS, and starved its functions into time-outs.
+ */
+export async function waitForExecutions(
+  executionArns: string[],
+  timeoutMs = 30_000,
+): Promise<DescribeExecutionCommandOutput[]> {
+  const deadline = Date.now() + timeoutMs;
+  const results: DescribeExecutionCommandOutput[] = [];
+  for (const executionArn of executionArns)
+    results.push(await waitForExecution(executionArn, Math.max(0, deadline - Date.now())));
+  return results;
+}
+
 /** Waits until `check` answers true, polling every 20 ms, or throws after `timeoutMs`. */
 export async function eventually(
   check: () => Promise<boolean> | boolean,
