@@ -249,7 +249,9 @@ function slotWrite(
  * extend: the grant's lease moves to `expiresAtMs`, on every slot of it and the record at once,
  * while each slot still holds it unexpired; never shorter: when the slots' lease already ends
  * later (its workflow extended it with the extend step, which the record does not hear of), that
- * end is the grant's, on the record too. Repeating it lands again (the slots are still held).
+ * end is the grant's, on the record too; when only some slots end later, every slot is moved to
+ * the latest of those ends first (once), so no slot ends before what the grant answers.
+ * Repeating it lands again (the slots are still held).
  * Answers the extended grant, or undefined when a slot or the record moved on. The slots of a
  * grant of several permits move together, in one transaction, so they always share one end.
  */
@@ -258,6 +260,7 @@ export async function extendGrant(
   request: StoredRequest,
   grant: RequestGrant,
   expiresAtMs: number,
+  attempt = 0,
 ): Promise<RequestGrant | undefined> {
   const nowMs = store.clock();
   const holds = slotsOf(grant);
@@ -318,6 +321,12 @@ export async function extendGrant(
       return stillOurs ? slotEndMs : undefined;
     });
     if (refused.length === 0 || laterEnds.some((end) => end === undefined)) return undefined;
+    // Only some slots end later (the extend step was given one slot of the lease): the others
+    // must reach that end too before the grant may be answered it, all in one transaction again.
+    if (refused.length < holds.length)
+      return attempt === 0
+        ? extendGrant(store, request, grant, Math.max(...(laterEnds as number[])), attempt + 1)
+        : undefined;
     const slotEndMs = Math.min(...(laterEnds as number[]));
     if (!(await sendConditional(store, new UpdateItemCommand(record(slotEndMs))))) return undefined;
     return { ...grant, expiresAtMs: slotEndMs };

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isHeld } from '../../core/item.js';
 import type { Lease } from '../../core/lease.js';
+import { extendSlot } from '../../core/operations/extend-slot.js';
 import { takeSlot } from '../../core/operations/take-slot.js';
 import { firstAttempt } from '../../core/waiting/first-attempt.js';
 import { grantWaiting } from '../../core/waiting/grant-waiting.js';
@@ -220,5 +221,37 @@ describe('permits on the waiting queue', () => {
     expect(await regrant(store, stored, extended ?? granted)).toBe(true);
     const again = await grantWaiting(store, resourceId);
     expect(again.grants[0]?.lease.slots).toHaveLength(3);
+  });
+
+  it('never answers a grant an end that some of its slots do not have (one slot extended alone)', async () => {
+    // Found by review: the workflow's extend step given one slot of a 3-permit lease moves only
+    // that slot; a later extension of the grant (its answer re-driven) was refused by that slot
+    // alone, and answered its later end while the two others still ended sooner.
+    const clock = new FakeClock(Date.now());
+    const store = storeAt(clock.now);
+    const resourceId = uniqueResource('permits-extend-one');
+    const request = await record(store, requestFor(store, resourceId, 'extend-one', 3));
+    await grantWaiting(store, resourceId);
+    const stored = (await readRequest(store, resourceId, request.requestKey)) as StoredRequest;
+    const granted = stored.granted;
+    if (!granted?.slots) throw new Error('should be granted 3');
+    clock.advanceBy(1_000);
+    await extendSlot(
+      store,
+      { resourceId, concurrencyId: granted.concurrencyId, releaseCode: request.releaseCode },
+      600_000,
+    );
+    clock.advanceBy(28_000);
+    const extended = await extendGrant(store, stored, granted, clock.now() + 30_000);
+    const { slots } = await readSlots(store, resourceId, concurrency);
+    const ends = [...slots.values()]
+      .filter((item) => item.release_code?.S === request.releaseCode)
+      .map((item) => Number(item.expires_ms?.N));
+    expect(ends).toHaveLength(3);
+    // Every slot holds the grant at least as long as it was answered.
+    expect(extended).toBeDefined();
+    for (const end of ends) expect(end).toBeGreaterThanOrEqual(extended?.expiresAtMs ?? Infinity);
+    const record_ = await readRequest(store, resourceId, request.requestKey);
+    expect(record_?.granted?.expiresAtMs).toBe(extended?.expiresAtMs);
   });
 });
