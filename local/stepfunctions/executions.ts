@@ -3,10 +3,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
 import { type ArnScope, assertArn, assertName, executionArn } from './arns.js';
+import { type JsonValue as EngineJson, type HistoryEvent, runExecution } from './engine/index.js';
 import { SfnError, UncatchableError } from './errors.js';
 import type { StateMachineRecord } from './state-machines.js';
 import type { ExecutionRecord } from './status-events.js';
-import { buildTaskHandlers } from './task-handlers.js';
+import { buildTaskHandlers, buildTaskRunner } from './task-handlers.js';
 import type { TaskTokens } from './task-tokens.js';
 import type { TimeoutErrors } from './timeout-errors.js';
 import type { ExecutionStatus, JsonValue, LambdaInvoker } from './types.js';
@@ -32,6 +33,8 @@ export interface ExecutionsDeps {
 
 interface Entry {
   record: ExecutionRecord;
+  // The own engine's history events, for GetExecutionHistory.
+  history: HistoryEvent[];
   // Aborted when the execution ends: closes its tokens and refuses new task invocations.
   closed: AbortController;
   abortRun: () => void;
@@ -94,14 +97,55 @@ export class Executions {
       input,
       startDate: Date.now(),
     };
-    const entry: Entry = { record, closed: new AbortController(), abortRun: () => {} };
+    const entry: Entry = { record, history: [], closed: new AbortController(), abortRun: () => {} };
     // Every waiting task listens on it: a wide Map legitimately exceeds the default of 10.
     setMaxListeners(0, entry.closed.signal);
     this.#byArn.set(arn, entry);
     if (this.#byArn.size > MAX_EXECUTIONS) this.#forgetOldestEnded();
     this.#deps.onStatusChange({ ...record });
-    this.#run(machine, entry, parsed);
+    if (machine.engine === 'own') this.#runOwn(machine, entry, parsed);
+    else this.#run(machine, entry, parsed);
     return record;
+  }
+
+  #finishWithOutput(entry: Entry, output: unknown): void {
+    const text = JSON.stringify(output ?? null);
+    if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
+      this.#finish(entry, 'FAILED', {
+        error: 'States.DataLimitExceeded',
+        cause:
+          'The state/task returned a result with a size exceeding the maximum number of bytes service limit.',
+      });
+    } else {
+      this.#finish(entry, 'SUCCEEDED', { output: text });
+    }
+  }
+
+  // The own engine: StopExecution aborts `closed`, which the run, its tasks and tokens share.
+  #runOwn(machine: StateMachineRecord, entry: Entry, input: JsonValue): void {
+    const { record } = entry;
+    const { lambda, tokens, timeouts, scope } = this.#deps;
+    const run = runExecution(machine.parsed, input as EngineJson, {
+      tasks: buildTaskRunner({ lambda, tokens, timeouts }),
+      execution: {
+        Id: record.executionArn,
+        Name: record.name,
+        RoleArn: machine.roleArn,
+        StartTime: new Date(record.startDate).toISOString(),
+        RedriveCount: 0,
+      },
+      stateMachine: { Id: machine.arn, Name: machine.name },
+      region: scope.region,
+      signal: entry.closed.signal,
+      onEvent: (event) => entry.history.push(event),
+    });
+    run.then((result) => {
+      if (result.status === 'SUCCEEDED') this.#finishWithOutput(entry, result.output);
+      else if (result.status === 'TIMED_OUT') this.#finish(entry, 'TIMED_OUT', { error: 'States.Timeout' });
+      else if (result.status === 'FAILED')
+        this.#finish(entry, 'FAILED', { error: result.error, cause: result.cause });
+      else this.#finish(entry, 'ABORTED', {});
+    });
   }
 
   #run(machine: StateMachineRecord, entry: Entry, input: JsonValue): void {
@@ -128,24 +172,13 @@ export class Executions {
       Task: { Token: sentinel },
     };
     // Handlers may run synchronously inside run(): the entry is registered before this call.
-    const run = machine.machine.run(input as never, {
+    const run = (machine.machine as NonNullable<StateMachineRecord['machine']>).run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers },
       context,
     });
     entry.abortRun = run.abort;
     run.result.then(
-      (output) => {
-        const text = JSON.stringify(output ?? null);
-        if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
-          this.#finish(entry, 'FAILED', {
-            error: 'States.DataLimitExceeded',
-            cause:
-              'The state/task returned a result with a size exceeding the maximum number of bytes service limit.',
-          });
-        } else {
-          this.#finish(entry, 'SUCCEEDED', { output: text });
-        }
-      },
+      (output) => this.#finishWithOutput(entry, output),
       (error: unknown) => {
         if (error instanceof ExecutionTimeoutError)
           this.#finish(entry, 'TIMED_OUT', { error: 'States.Timeout' });
@@ -177,6 +210,12 @@ export class Executions {
     const entry = this.#byArn.get(arn);
     if (!entry) throw new SfnError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
     return entry.record;
+  }
+
+  /** The history events of an execution (the own engine records them; the other none). */
+  history(arn: string): readonly HistoryEvent[] {
+    this.get(arn);
+    return (this.#byArn.get(arn) as Entry).history;
   }
 
   /** ListExecutions: newest first, optionally of one status. */

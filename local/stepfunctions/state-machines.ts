@@ -1,9 +1,9 @@
 import './polyfill.js';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type ArnScope, assertArn, assertName, stateMachineArn } from './arns.js';
-import { assertSupported } from './definition-check.js';
+import { assertRunsOnOwnEngine, assertSupported } from './definition-check.js';
 import { rewriteDefinition } from './definition-rewrite.js';
-import { isObject } from './definition-walk.js';
+import { isObject, type Json } from './definition-walk.js';
 import { SfnError } from './errors.js';
 import type { TaskSpec } from './types.js';
 
@@ -21,9 +21,21 @@ export interface StateMachineRecord {
   definition: string;
   roleArn: string;
   creationDate: number;
-  machine: StateMachine;
+  /** Which engine runs it; `parsed` is what the own engine runs, `machine` the other's. */
+  engine: EngineName;
+  parsed: Json;
+  machine?: StateMachine;
   tasks: ReadonlyMap<string, TaskSpec>;
 }
+
+/**
+ * The engines the endpoint can run state machines on: the project's own (`local/stepfunctions/engine`,
+ * JSONPath and JSONata) or `aws-local-stepfunctions` (JSONPath only).
+ *
+ * @example
+ * const engine: EngineName = 'own';
+ */
+export type EngineName = 'own' | 'aws-local-stepfunctions';
 
 /**
  * Arguments of CreateStateMachine the endpoint honours.
@@ -87,10 +99,12 @@ function validate(definition: Record<string, unknown>, text: string): void {
  */
 export class StateMachines {
   readonly #scope: ArnScope;
+  readonly #engine: EngineName;
   readonly #byArn = new Map<string, StateMachineRecord>();
 
-  constructor(scope: ArnScope) {
+  constructor(scope: ArnScope, engine: EngineName = 'aws-local-stepfunctions') {
     this.#scope = scope;
+    this.#engine = engine;
   }
 
   /** Validates, rewrites and registers a state machine; returns the existing one when identical. */
@@ -106,21 +120,27 @@ export class StateMachines {
       if (same) return existing;
       throw new SfnError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
     }
-    assertSupported(parsed);
-    validate(parsed, input.definition);
-    const { definition, tasks } = rewriteDefinition(parsed);
-    const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
-      validationOptions: { noValidate: true },
-    });
     const record: StateMachineRecord = {
       arn,
       name: input.name,
       definition: input.definition,
       roleArn: input.roleArn,
       creationDate: Date.now(),
-      machine,
-      tasks,
+      engine: this.#engine,
+      parsed,
+      tasks: new Map(),
     };
+    if (this.#engine === 'own') {
+      assertRunsOnOwnEngine(parsed);
+    } else {
+      assertSupported(parsed);
+      validate(parsed, input.definition);
+      const { definition, tasks } = rewriteDefinition(parsed);
+      record.machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+        validationOptions: { noValidate: true },
+      });
+      record.tasks = tasks;
+    }
     this.#byArn.set(arn, record);
     return record;
   }

@@ -15,6 +15,10 @@ const MAX_CLOSED = 100_000;
  */
 export interface IssueOptions {
   signal: AbortSignal;
+  /** A token made beforehand with {@link newTaskToken} (the own engine puts it in `$$.Task.Token` first). */
+  token?: string;
+  /** Arm the heartbeat clock later, with {@link TaskTokens.startHeartbeat} (AWS: when the invoke returns). */
+  deferHeartbeat?: boolean;
   heartbeatSeconds?: number;
   timeoutSeconds?: number;
   onHeartbeatLapse: () => Error;
@@ -54,7 +58,7 @@ export class TaskTokens {
 
   /** Registers a new waiting task; `result` settles when the task ends. */
   issue(options: IssueOptions): { token: string; result: Promise<unknown> } {
-    const token = `AQB${randomBytes(48).toString('base64url')}`;
+    const token = options.token ?? newTaskToken();
     const { signal } = options;
     let resolve!: (output: unknown) => void;
     let reject!: (error: Error) => void;
@@ -81,7 +85,7 @@ export class TaskTokens {
       return { token, result };
     }
     signal.addEventListener('abort', onAbort, { once: true });
-    this.#armHeartbeat(token, entry);
+    if (!options.deferHeartbeat) this.#armHeartbeat(token, entry);
     if (options.timeoutSeconds !== undefined) {
       entry.timeout = setTimeout(
         () => this.#close(token)?.reject(options.onTimeout()),
@@ -106,6 +110,12 @@ export class TaskTokens {
   /** SendTaskHeartbeat: restarts the heartbeat period. */
   heartbeat(token: string): void {
     this.#armHeartbeat(token, this.#find(token));
+  }
+
+  /** Starts the heartbeat clock of a task issued with `deferHeartbeat`; nothing once it has ended. */
+  startHeartbeat(token: string): void {
+    const entry = this.#pending.get(token);
+    if (entry) this.#armHeartbeat(token, entry);
   }
 
   /** Whether the task of `token` still waits. */
@@ -151,6 +161,16 @@ export class TaskTokens {
     }
     return entry;
   }
+}
+
+/**
+ * A fresh, unguessable task token in AWS's shape.
+ *
+ * @example
+ * const token = newTaskToken(); // 'AQB...'
+ */
+export function newTaskToken(): string {
+  return `AQB${randomBytes(48).toString('base64url')}`;
 }
 
 function toTimerMs(seconds: number): number {

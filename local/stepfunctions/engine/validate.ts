@@ -296,7 +296,12 @@ class Checker {
 
   target(where: string, field: string, next: unknown, states: Json): void {
     if (typeof next !== 'string' || !(next in states)) {
-      this.add(where, field, `${field} '${String(next)}' is not a state of this scope`);
+      // AWS's code for this refusal, so a message matches what CreateStateMachine says there.
+      this.add(
+        where,
+        field,
+        `MISSING_TRANSITION_TARGET: ${field} '${String(next)}' is not a state of this scope`,
+      );
     }
   }
 
@@ -357,7 +362,11 @@ class Checker {
       return;
     }
     if (typeof definition.StartAt !== 'string' || !(definition.StartAt in states)) {
-      this.add(where, 'StartAt', `StartAt '${String(definition.StartAt)}' is not a state of this scope`);
+      this.add(
+        where,
+        'StartAt',
+        `MISSING_TRANSITION_TARGET: StartAt '${String(definition.StartAt)}' is not a state of this scope`,
+      );
     }
     // Names assigned anywhere in this scope: inner scopes may not assign them.
     const own = new Set<string>();

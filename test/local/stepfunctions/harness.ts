@@ -6,6 +6,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import {
+  type EngineName,
   type ExecutionStatusChangeEvent,
   type LocalStepFunctions,
   startLocalStepFunctions,
@@ -53,6 +54,8 @@ function functionName(nameOrArn: string): string {
 export async function startHarness(functions: Record<string, TestFunction>): Promise<Harness> {
   const calls = new Map<string, unknown[]>();
   const sfn = await startLocalStepFunctions({
+    // LOCAL_SFN_ENGINE=own runs these same tests on the project's own engine.
+    engine: process.env.LOCAL_SFN_ENGINE as EngineName | undefined,
     lambda: {
       invoke: async (nameOrArn, payload) => {
         const name = functionName(nameOrArn);
