@@ -27,7 +27,11 @@ async function runJsonata(ctx: StateCtx): Promise<StateStep> {
       );
     }
     if (verdict) {
-      const step = await jsonataFinish(ctx, {}, ctx.input, rule);
+      // A rule without Output takes the state's; its Assign is its own.
+      const step = await jsonataFinish(ctx, {}, ctx.input, {
+        Output: rule.Output ?? ctx.state.Output,
+        Assign: rule.Assign,
+      });
       return { ...step, next: rule.Next as string };
     }
   }

@@ -1,5 +1,5 @@
 import { childScope, runChildren, type Tolerance } from '../children.js';
-import { runtimeError } from '../errors.js';
+import { runtimeError, StatesError } from '../errors.js';
 import { jsonataField, jsonataFinish, pathEnv, pathFinish } from '../io.js';
 import { evaluateTemplate, filterPath, readValue } from '../paths.js';
 import { withCatch, withRetry } from '../retry-catch.js';
@@ -29,9 +29,11 @@ function toleranceOf(count: number | undefined, percentage: number | undefined):
 }
 
 function asItems(value: JsonValue, field: string): JsonValue[] {
-  if (!Array.isArray(value))
-    throw runtimeError(`The ${field} of a Map state must select an array, got ${JSON.stringify(value)}`);
-  return value;
+  if (Array.isArray(value)) return value;
+  const message = `The ${field} of a Map state must give an array, got ${JSON.stringify(value)}`;
+  // A JSONata field that evaluates to the wrong type is a query evaluation error there.
+  if (field === 'Items') throw new StatesError('States.QueryEvaluationError', message);
+  throw runtimeError(message);
 }
 
 async function planJsonata(ctx: StateCtx): Promise<MapPlan> {

@@ -193,6 +193,13 @@ describe('Map', () => {
     expect(new Set(tokens).size).toBe(3);
   });
 
+  it('JSONata Items that are not an array fail with States.QueryEvaluationError', async () => {
+    expect((await run(mapOf({ Items: '{% 1 %}' }, 'JSONata'))).result).toMatchObject({
+      status: 'FAILED',
+      error: 'States.QueryEvaluationError',
+    });
+  });
+
   it('Items that are not an array fail with States.Runtime', async () => {
     expect((await run(mapOf({ ItemsPath: '$.x' }), { x: 1 })).result).toMatchObject({
       status: 'FAILED',

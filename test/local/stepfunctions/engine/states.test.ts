@@ -326,6 +326,28 @@ describe('Choice', () => {
     ).toBe('early');
   });
 
+  it("JSONata: a rule's Output wins; without one the state's Output applies", async () => {
+    const definition = {
+      QueryLanguage: 'JSONata',
+      StartAt: 'C',
+      States: {
+        C: {
+          Type: 'Choice',
+          Choices: [
+            { Condition: '{% $states.input.n = 1 %}', Output: 'rule', Next: 'E' },
+            { Condition: '{% $states.input.n = 2 %}', Next: 'E' },
+          ],
+          Output: 'state',
+          Default: 'E',
+        },
+        E: { Type: 'Succeed' },
+      },
+    };
+    expect(await output(definition, { n: 1 })).toBe('rule');
+    expect(await output(definition, { n: 2 })).toBe('state');
+    expect(await output(definition, { n: 3 })).toBe('state');
+  });
+
   it('JSONata: a Condition that is not a boolean is States.QueryEvaluationError', async () => {
     const definition = {
       QueryLanguage: 'JSONata',
