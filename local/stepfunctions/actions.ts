@@ -59,6 +59,31 @@ function parseOutput(text: string): unknown {
   }
 }
 
+function executionHistory(stores: ActionStores, body: Body) {
+  const arn = requiredString(body, 'executionArn', 256);
+  const events = stores.executions.history(arn);
+  if (!events) {
+    throw new SfnError(
+      'ValidationException',
+      "GetExecutionHistory needs the own engine: startLocalStepFunctions({ engine: 'own' })",
+    );
+  }
+  const maxResults = optionalInteger(body, 'maxResults', 0, 1000) || 100;
+  const nextToken = optionalString(body, 'nextToken', 1024);
+  const offset =
+    nextToken === undefined ? 0 : Number.parseInt(Buffer.from(nextToken, 'base64url').toString(), 10);
+  if (!Number.isInteger(offset) || offset < 0) throw new SfnError('ValidationException', 'Invalid nextToken');
+  const ordered = body.reverseOrder === true ? [...events].reverse() : events;
+  const page = ordered.slice(offset, offset + maxResults);
+  return {
+    events: page.map((event) => ({ ...event, timestamp: event.timestamp.getTime() / 1000 })),
+    nextToken:
+      offset + maxResults < ordered.length
+        ? Buffer.from(String(offset + maxResults)).toString('base64url')
+        : undefined,
+  };
+}
+
 function listExecutions(stores: ActionStores, body: Body) {
   const machine = stores.machines.get(requiredString(body, 'stateMachineArn', 256));
   const statusFilter = optionalString(body, 'statusFilter', 16) as ExecutionStatus | undefined;
@@ -143,6 +168,7 @@ export function createActions(stores: ActionStores): Record<string, Action> {
       return { stopDate: seconds(record.stopDate) };
     },
     ListExecutions: (body) => listExecutions(stores, body),
+    GetExecutionHistory: (body) => executionHistory(stores, body),
     SendTaskSuccess: (body) => {
       const token = requiredString(body, 'taskToken', 2048);
       const output = parseOutput(requiredString(body, 'output', MAX_PAYLOAD, true));

@@ -33,8 +33,8 @@ export interface ExecutionsDeps {
 
 interface Entry {
   record: ExecutionRecord;
-  // The own engine's history events, for GetExecutionHistory.
-  history: HistoryEvent[];
+  // The own engine's history events, for GetExecutionHistory; undefined on the other engine.
+  history: HistoryEvent[] | undefined;
   // Aborted when the execution ends: closes its tokens and refuses new task invocations.
   closed: AbortController;
   abortRun: () => void;
@@ -97,7 +97,8 @@ export class Executions {
       input,
       startDate: Date.now(),
     };
-    const entry: Entry = { record, history: [], closed: new AbortController(), abortRun: () => {} };
+    const history = machine.engine === 'own' ? [] : undefined;
+    const entry: Entry = { record, history, closed: new AbortController(), abortRun: () => {} };
     // Every waiting task listens on it: a wide Map legitimately exceeds the default of 10.
     setMaxListeners(0, entry.closed.signal);
     this.#byArn.set(arn, entry);
@@ -137,7 +138,7 @@ export class Executions {
       stateMachine: { Id: machine.arn, Name: machine.name },
       region: scope.region,
       signal: entry.closed.signal,
-      onEvent: (event) => entry.history.push(event),
+      onEvent: (event) => entry.history?.push(event),
     });
     run.then((result) => {
       if (result.status === 'SUCCEEDED') this.#finishWithOutput(entry, result.output);
@@ -212,8 +213,8 @@ export class Executions {
     return entry.record;
   }
 
-  /** The history events of an execution (the own engine records them; the other none). */
-  history(arn: string): readonly HistoryEvent[] {
+  /** The history events of an execution; `undefined` when it ran on the engine that keeps none. */
+  history(arn: string): readonly HistoryEvent[] | undefined {
     this.get(arn);
     return (this.#byArn.get(arn) as Entry).history;
   }
