@@ -13,6 +13,6 @@ export async function runPass(ctx: StateCtx): Promise<StateStep> {
   if (ctx.language === 'JSONata') return jsonataFinish(ctx, {}, ctx.input);
   const result: JsonValue =
     'Result' in ctx.state ? (ctx.state.Result as JsonValue) : pathParameters(ctx, ctx.state.Parameters);
-  // A Pass has no ResultSelector; its Assign reads the result just computed.
-  return pathFinish(ctx, result, undefined);
+  // Its Assign reads the result just computed (validate refuses a ResultSelector on a Pass).
+  return pathFinish(ctx, result);
 }

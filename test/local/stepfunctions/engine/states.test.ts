@@ -148,6 +148,29 @@ describe('Task', () => {
     });
   });
 
+  it('JSONPath: ResultSelector picks from the result (AWS "ResultSelector" example)', async () => {
+    // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-inputpath-params.html#input-output-resultselector
+    const result = {
+      resourceType: 'elasticmapreduce',
+      resource: 'createCluster.sync',
+      output: {
+        SdkHttpMetadata: { HttpStatusCode: 200 },
+        SdkResponseMetadata: {},
+        ClusterId: 'AKIAIOSFODNN7EXAMPLE',
+      },
+    };
+    const tasks = fakeTasks({ S: () => result });
+    const state = {
+      Type: 'Task',
+      Resource: 'arn:aws:lambda:us-east-1:000000000000:function:emr',
+      ResultSelector: { 'ClusterId.$': '$.output.ClusterId', 'ResourceType.$': '$.resourceType' },
+      ResultPath: '$.EMROutput',
+    };
+    expect(await output(single(state), {}, tasks)).toEqual({
+      EMROutput: { ClusterId: 'AKIAIOSFODNN7EXAMPLE', ResourceType: 'elasticmapreduce' },
+    });
+  });
+
   it('JSONata: Arguments reach the task and Output shapes $states.result', async () => {
     const tasks = fakeTasks({ S: (call) => ({ Payload: { echo: call.input } }) });
     const state = {
@@ -378,6 +401,13 @@ describe('Wait', () => {
     expect(
       await output(single({ Type: 'Wait', Timestamp: '2020-01-01T00:00:00Z', Output: 'done' }, 'JSONata')),
     ).toBe('done');
+  });
+
+  it('a wait past the setTimeout limit (24.8 days) waits, rather than firing at once', async () => {
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(Object.assign(new Error('stopped'), { isCatchable: false })), 50);
+    const { result } = await run(single({ Type: 'Wait', Seconds: 5_000_000 }), {}, undefined, stop.signal);
+    expect(result).toEqual({ status: 'ABORTED' });
   });
 
   it('a negative Seconds fails with States.Runtime', async () => {
