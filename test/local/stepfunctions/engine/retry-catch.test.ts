@@ -150,6 +150,36 @@ describe('Catch', () => {
     expect(matchesError(['States.ALL'], 'States.Timeout')).toBe(true);
   });
 
+  it('a heartbeat time-out from the runner is caught by States.Timeout and recorded as TaskTimedOut', async () => {
+    const tasks = fakeTasks({
+      S: () => Promise.reject(taskError('States.HeartbeatTimeout', 'no heartbeat')),
+    });
+    const definition = {
+      StartAt: 'S',
+      States: {
+        S: {
+          Type: 'Task',
+          Resource: `${LAMBDA}.waitForTaskToken`,
+          Parameters: { FunctionName: 'f', 'token.$': '$$.Task.Token' },
+          HeartbeatSeconds: 1,
+          Catch: [
+            { ErrorEquals: ['States.TaskFailed'], Next: 'Wrong' },
+            { ErrorEquals: ['States.Timeout'], Next: 'Lapsed' },
+          ],
+          End: true,
+        },
+        Wrong: { Type: 'Fail', Error: 'Wrong' },
+        Lapsed: { Type: 'Pass', Result: 'lapsed', End: true },
+      },
+    };
+    const { result, events } = await run(definition, {}, tasks);
+    expect(result).toEqual({ status: 'SUCCEEDED', output: 'lapsed' });
+    expect(tasks.calls[0]?.heartbeatSeconds).toBe(1);
+    expect(events.find((e) => e.type === 'TaskTimedOut')).toMatchObject({
+      taskTimedOutEventDetails: { error: 'States.HeartbeatTimeout', cause: 'no heartbeat' },
+    });
+  });
+
   it('States.Runtime is neither retried nor caught', async () => {
     const definition = {
       StartAt: 'S',
