@@ -191,7 +191,10 @@ function callbackAttempt(call: Parameters<TaskRunner['run']>[0], ctx: RunnerCont
     ctx.tokens.startHeartbeat(token);
   } else {
     invocation.then(
-      () => ctx.tokens.startHeartbeat(token),
+      (output) => {
+        call.submitted?.(output);
+        ctx.tokens.startHeartbeat(token);
+      },
       (error: Error) => {
         if (ctx.tokens.isPending(token)) ctx.tokens.fail(token, error);
       },

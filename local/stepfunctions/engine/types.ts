@@ -43,6 +43,8 @@ export interface TaskCall {
   timeoutSeconds?: number;
   /** Aborted when this attempt is abandoned: time-out, a failed sibling branch, execution end. */
   signal: AbortSignal;
+  /** A callback task's runner calls it when the invoke returns (history: TaskSubmitted). */
+  submitted?: (output: unknown) => void;
 }
 
 /**

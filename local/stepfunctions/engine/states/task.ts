@@ -115,6 +115,13 @@ async function attempt(ctx: StateCtx, retryCount: number): Promise<StateStep> {
       token,
       timeoutSeconds,
       heartbeatSeconds,
+      // Only a callback task is submitted before it ends; once ended, a late call says nothing.
+      submitted: (output: unknown) => {
+        if (!callback || controller.signal.aborted) return;
+        history.add(scope.thread, 'TaskSubmitted', {
+          taskSubmittedEventDetails: { ...names, output: asText(output) },
+        });
+      },
     };
     const raw = await untilAborted(scope.run.tasks.run(call), controller.signal);
     result = JSON.parse(JSON.stringify(raw ?? null)) as JsonValue;

@@ -110,6 +110,7 @@ describe("the endpoint on engine: 'own'", () => {
       'TaskStateEntered',
       'TaskScheduled',
       'TaskStarted',
+      'TaskSubmitted',
       'TaskSucceeded',
       'TaskStateExited',
       'ExecutionSucceeded',

@@ -64,6 +64,40 @@ describe('execution history', () => {
     expect(events.at(-1)).toMatchObject({ executionFailedEventDetails: { error: 'Final' } });
   });
 
+  it('a callback task: TaskSubmitted when the runner reports the invoke returned', async () => {
+    const tasks = fakeTasks({
+      T: async (call) => {
+        call.submitted?.({ StatusCode: 200 });
+        return { answered: true };
+      },
+    });
+    const definition = {
+      StartAt: 'T',
+      States: {
+        T: {
+          Type: 'Task',
+          Resource: `${LAMBDA}.waitForTaskToken`,
+          Parameters: { FunctionName: 'f', 'token.$': '$$.Task.Token' },
+          End: true,
+        },
+      },
+    };
+    const { events } = await run(definition, {}, tasks);
+    expect(events.map((e) => e.type).slice(2, 6)).toEqual([
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSubmitted',
+      'TaskSucceeded',
+    ]);
+    expect(events[4]).toMatchObject({
+      taskSubmittedEventDetails: {
+        resourceType: 'lambda',
+        resource: 'invoke.waitForTaskToken',
+        output: '{"StatusCode":200}',
+      },
+    });
+  });
+
   it('Map and Parallel events, Lambda function ARNs as LambdaFunction* events, assigned variables', async () => {
     const tasks = fakeTasks({ L: () => 1 });
     const definition = {
