@@ -8,7 +8,7 @@ import { serviceFunctions } from './functions.js';
 import { type LocalFunctionDefinition, LocalLambdaRuntime, type LocalLogger } from './lambda/index.js';
 import { everySeconds, scheduledEvent } from './schedule.js';
 import { startLocalSqs } from './sqs/index.js';
-import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions/index.js';
+import { type EngineName, type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions/index.js';
 
 /** Options of `startLocalAws`; all optional. */
 export interface LocalAwsOptions {
@@ -31,6 +31,8 @@ export interface LocalAwsOptions {
    * the start. `0` runs no sweeper (a test that wants to call it itself). Default 60.
    */
   sweepSeconds?: number;
+  /** Engine of the local Step Functions (see `startLocalStepFunctions`). Default `'aws-local-stepfunctions'`. */
+  stepFunctionsEngine?: EngineName;
 }
 
 /** The running local AWS. */
@@ -105,6 +107,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       port: options.ports?.stepfunctions ?? 0,
       region,
       accountId,
+      ...(options.stepFunctionsEngine ? { engine: options.stepFunctionsEngine } : {}),
     });
     stops.push(stepFunctions.stop);
     Object.assign(process.env, {

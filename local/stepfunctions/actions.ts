@@ -1,6 +1,6 @@
 import { SfnError, taskError } from './errors.js';
 import type { Executions } from './executions.js';
-import { detailsKey } from './history.js';
+import type { WireHistoryEvent } from './history.js';
 import { type Body, optionalInteger, optionalString, requiredString } from './params.js';
 import type { StateMachineRecord, StateMachines } from './state-machines.js';
 import type { ExecutionRecord } from './status-events.js';
@@ -100,24 +100,33 @@ function listExecutions(stores: ActionStores, body: Body) {
  * time; `includeExecutionData: false` leaves out inputs and outputs, as on AWS.
  */
 function executionHistory(executions: Executions, body: Body) {
-  const history = executions.history(requiredString(body, 'executionArn', 256)).events();
+  const history = executions.history(requiredString(body, 'executionArn', 256));
   if (body.reverseOrder === true) history.reverse();
   const { page, nextToken } = pageOf(history, body);
   const withData = body.includeExecutionData !== false;
   return {
-    events: page.map(({ type, timestamp, details, id, previousEventId }) => ({
-      type,
-      id,
-      previousEventId,
-      timestamp: seconds(timestamp),
-      ...(details ? { [detailsKey(type)]: withData ? details : withoutData(details) } : {}),
+    events: page.map((event) => ({
+      ...(withData ? event : withoutData(event)),
+      timestamp: seconds(event.timestamp),
     })),
     nextToken,
   };
 }
 
-const withoutData = (details: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(details).filter(([key]) => key !== 'input' && key !== 'output'));
+/** An event without the inputs and outputs in its details (`includeExecutionData: false`). */
+const withoutData = (event: WireHistoryEvent): WireHistoryEvent =>
+  Object.fromEntries(
+    Object.entries(event).map(([key, value]) =>
+      key.endsWith('EventDetails') && typeof value === 'object' && value !== null
+        ? [
+            key,
+            Object.fromEntries(
+              Object.entries(value).filter(([name]) => name !== 'input' && name !== 'output'),
+            ),
+          ]
+        : [key, value],
+    ),
+  ) as WireHistoryEvent;
 
 /** DescribeStateMachine's answer, also DescribeStateMachineForExecution's. */
 function describeMachine(record: StateMachineRecord) {

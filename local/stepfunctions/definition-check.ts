@@ -1,4 +1,5 @@
 import { forEachState, isObject, type Json } from './definition-walk.js';
+import { type DefinitionProblem, describeProblems, validate } from './engine/index.js';
 import { SfnError } from './errors.js';
 import type { TaskSpec } from './types.js';
 
@@ -105,4 +106,39 @@ export function assertSupported(definition: unknown): void {
     }
     if (state.Type === 'Task') checkTask(state, where);
   });
+}
+
+function resourceProblem(resource: string): string | undefined {
+  if (taskKind(resource)) return undefined;
+  return `Resource '${resource}' cannot run on the local endpoint (supported: ${INVOKE}, ${CALLBACK}, Lambda function ARNs)`;
+}
+
+/**
+ * The own engine's refusal at CreateStateMachine: whatever its `validate` finds, Task resources
+ * without a local handler, and `lambda:invoke` tasks without a FunctionName, in one
+ * `InvalidDefinition` naming each state and field.
+ *
+ * @example
+ * assertRunsOnOwnEngine({ StartAt: 'A', States: { A: { Type: 'Pass', ItemReader: {}, End: true } } });
+ * // throws SfnError InvalidDefinition
+ */
+export function assertRunsOnOwnEngine(definition: Json): void {
+  const problems: DefinitionProblem[] = validate(definition, { resource: resourceProblem });
+  forEachState(definition, ({ state, where }) => {
+    const kind = taskKind(state.Resource);
+    if (state.Type !== 'Task' || (kind !== 'invoke' && kind !== 'callback')) return;
+    const field = 'Arguments' in state ? 'Arguments' : 'Parameters';
+    const args = state[field];
+    // A JSONata Arguments that is one expression can only be checked when it runs.
+    if (typeof args === 'string' && args.startsWith('{%')) return;
+    if (!isObject(args) || !('FunctionName' in args || 'FunctionName.$' in args)) {
+      problems.push({ state: where, field, message: `the Task must set ${field}.FunctionName` });
+    }
+  });
+  if (problems.length > 0) {
+    throw new SfnError(
+      'InvalidDefinition',
+      `Invalid State Machine Definition: '${describeProblems(problems)}'`,
+    );
+  }
 }

@@ -3,11 +3,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
 import { type ArnScope, assertArn, assertName, executionArn } from './arns.js';
+import { type JsonValue as EngineJson, type HistoryEvent, runExecution } from './engine/index.js';
 import { SfnError, UncatchableError } from './errors.js';
-import { type EngineEvent, ExecutionHistory, historyTranslator } from './history.js';
+import {
+  detailsKey,
+  type EngineEvent,
+  ExecutionHistory,
+  historyTranslator,
+  type WireHistoryEvent,
+} from './history.js';
 import type { StateMachineRecord } from './state-machines.js';
 import type { ExecutionRecord } from './status-events.js';
-import { buildTaskHandlers } from './task-handlers.js';
+import { buildTaskHandlers, buildTaskRunner } from './task-handlers.js';
 import type { TaskTokens } from './task-tokens.js';
 import type { TimeoutErrors } from './timeout-errors.js';
 import type { ExecutionStatus, JsonValue, LambdaInvoker } from './types.js';
@@ -35,6 +42,9 @@ interface Entry {
   record: ExecutionRecord;
   /** The state machine as it was when the execution started (an update does not change it). */
   machine: StateMachineRecord;
+  // The own engine's history events, numbered by it; undefined on the other engine, whose log
+  // `history` translates.
+  ownHistory: HistoryEvent[] | undefined;
   // Aborted when the execution ends: closes its tokens and refuses new task invocations.
   closed: AbortController;
   abortRun: () => void;
@@ -104,14 +114,63 @@ export class Executions {
       timestamp: record.startDate,
       details: { input, inputDetails: { truncated: false }, roleArn: machine.roleArn },
     });
-    const entry: Entry = { record, machine, closed: new AbortController(), abortRun: () => {}, history };
+    const ownHistory = machine.engine === 'own' ? [] : undefined;
+    const entry: Entry = {
+      record,
+      machine,
+      ownHistory,
+      closed: new AbortController(),
+      abortRun: () => {},
+      history,
+    };
     // Every waiting task listens on it: a wide Map legitimately exceeds the default of 10.
     setMaxListeners(0, entry.closed.signal);
     this.#byArn.set(arn, entry);
     if (this.#byArn.size > MAX_EXECUTIONS) this.#forgetOldestEnded();
     this.#deps.onStatusChange({ ...record });
-    this.#run(machine, entry, parsed);
+    if (machine.engine === 'own') this.#runOwn(machine, entry, parsed);
+    else this.#run(machine, entry, parsed);
     return record;
+  }
+
+  #finishWithOutput(entry: Entry, output: unknown): void {
+    const text = JSON.stringify(output ?? null);
+    if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
+      this.#finish(entry, 'FAILED', {
+        error: 'States.DataLimitExceeded',
+        cause:
+          'The state/task returned a result with a size exceeding the maximum number of bytes service limit.',
+      });
+    } else {
+      this.#finish(entry, 'SUCCEEDED', { output: text });
+    }
+  }
+
+  // The own engine: StopExecution aborts `closed`, which the run, its tasks and tokens share.
+  #runOwn(machine: StateMachineRecord, entry: Entry, input: JsonValue): void {
+    const { record } = entry;
+    const { lambda, tokens, timeouts, scope } = this.#deps;
+    const run = runExecution(machine.parsed, input as EngineJson, {
+      tasks: buildTaskRunner({ lambda, tokens, timeouts }),
+      execution: {
+        Id: record.executionArn,
+        Name: record.name,
+        RoleArn: machine.roleArn,
+        StartTime: new Date(record.startDate).toISOString(),
+        RedriveCount: 0,
+      },
+      stateMachine: { Id: machine.arn, Name: machine.name },
+      region: scope.region,
+      signal: entry.closed.signal,
+      onEvent: (event) => entry.ownHistory?.push(event),
+    });
+    run.then((result) => {
+      if (result.status === 'SUCCEEDED') this.#finishWithOutput(entry, result.output);
+      else if (result.status === 'TIMED_OUT') this.#finish(entry, 'TIMED_OUT', { error: 'States.Timeout' });
+      else if (result.status === 'FAILED')
+        this.#finish(entry, 'FAILED', { error: result.error, cause: result.cause });
+      else this.#finish(entry, 'ABORTED', {});
+    });
   }
 
   #run(machine: StateMachineRecord, entry: Entry, input: JsonValue): void {
@@ -138,25 +197,14 @@ export class Executions {
       Task: { Token: sentinel },
     };
     // Handlers may run synchronously inside run(): the entry is registered before this call.
-    const run = machine.machine.run(input as never, {
+    const run = (machine.machine as NonNullable<StateMachineRecord['machine']>).run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers },
       context,
     });
     entry.abortRun = run.abort;
     void recordHistory(entry, run.eventLogs);
     run.result.then(
-      (output) => {
-        const text = JSON.stringify(output ?? null);
-        if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
-          this.#finish(entry, 'FAILED', {
-            error: 'States.DataLimitExceeded',
-            cause:
-              'The state/task returned a result with a size exceeding the maximum number of bytes service limit.',
-          });
-        } else {
-          this.#finish(entry, 'SUCCEEDED', { output: text });
-        }
-      },
+      (output) => this.#finishWithOutput(entry, output),
       (error: unknown) => {
         if (error instanceof ExecutionTimeoutError)
           this.#finish(entry, 'TIMED_OUT', { error: 'States.Timeout' });
@@ -170,7 +218,8 @@ export class Executions {
     const { record } = entry;
     if (record.status !== 'RUNNING') return;
     Object.assign(record, fields, { status, stopDate: Date.now() });
-    entry.history.end(endEvent(record));
+    // The own engine logs the end itself.
+    if (!entry.ownHistory) entry.history.end(endEvent(record));
     entry.closed.abort(new UncatchableError('States.Runtime', `The execution has ended (${status})`));
     if (notify) this.#deps.onStatusChange({ ...record });
   }
@@ -188,9 +237,21 @@ export class Executions {
     return this.#entry(arn).record;
   }
 
-  /** GetExecutionHistory: the execution's events so far. */
-  history(arn: string): ExecutionHistory {
-    return this.#entry(arn).history;
+  /**
+   * GetExecutionHistory: the execution's events so far, numbered, each with its details under
+   * AWS's field name (`taskScheduledEventDetails`, ...); `timestamp` in epoch ms.
+   */
+  history(arn: string): WireHistoryEvent[] {
+    const entry = this.#entry(arn);
+    if (entry.ownHistory)
+      return entry.ownHistory.map((event) => ({ ...event, timestamp: event.timestamp.getTime() }));
+    return entry.history.events().map(({ type, timestamp, details, id, previousEventId }) => ({
+      type,
+      id,
+      previousEventId,
+      timestamp,
+      ...(details ? { [detailsKey(type)]: details } : {}),
+    }));
   }
 
   /** DescribeStateMachineForExecution: the state machine the execution started with. */

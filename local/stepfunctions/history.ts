@@ -15,6 +15,15 @@ export interface HistoryEvent {
   details?: Record<string, unknown>;
 }
 
+/** A history event as GetExecutionHistory answers it (`timestamp` in epoch ms here). */
+export interface WireHistoryEvent {
+  id: number;
+  previousEventId: number;
+  timestamp: number;
+  type: string;
+  [details: string]: unknown;
+}
+
 /** AWS keeps at most 25,000 events per execution; so does the endpoint. */
 const MAX_EVENTS = 25_000;
 

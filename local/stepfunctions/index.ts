@@ -3,12 +3,13 @@ import { createActions } from './actions.js';
 import type { ArnScope } from './arns.js';
 import { Executions } from './executions.js';
 import { startJsonServer } from './http-server.js';
-import { StateMachines } from './state-machines.js';
+import { type EngineName, StateMachines } from './state-machines.js';
 import { type ExecutionStatusChangeEvent, StatusEventBus, toStatusChangeEvent } from './status-events.js';
 import { TaskTokens } from './task-tokens.js';
 import { loadTimeoutErrors } from './timeout-errors.js';
 import type { LambdaInvoker } from './types.js';
 
+export type { EngineName } from './state-machines.js';
 export type { ExecutionStatusChangeEvent } from './status-events.js';
 export type { LambdaInvoker } from './types.js';
 
@@ -46,6 +47,11 @@ export interface LocalStepFunctionsOptions {
   region?: string;
   /** Account in ARNs and events; default 000000000000. */
   accountId?: string;
+  /**
+   * Which engine runs state machines: `'aws-local-stepfunctions'` (default; JSONPath only) or
+   * `'own'`, the project's engine in `engine/` (JSONPath and JSONata, variables).
+   */
+  engine?: EngineName;
 }
 
 /**
@@ -69,7 +75,7 @@ export async function startLocalStepFunctions(
   const timeouts = await loadTimeoutErrors();
   const bus = new StatusEventBus();
   const tokens = new TaskTokens();
-  const machines = new StateMachines(scope);
+  const machines = new StateMachines(scope, options.engine);
   const executions = new Executions({
     scope,
     lambda: options.lambda,

@@ -1,9 +1,9 @@
 import './polyfill.js';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type ArnScope, assertArn, assertName, stateMachineArn } from './arns.js';
-import { assertSupported } from './definition-check.js';
+import { assertRunsOnOwnEngine, assertSupported } from './definition-check.js';
 import { rewriteDefinition } from './definition-rewrite.js';
-import { isObject } from './definition-walk.js';
+import { isObject, type Json } from './definition-walk.js';
 import { SfnError } from './errors.js';
 import type { TaskSpec } from './types.js';
 
@@ -23,9 +23,21 @@ export interface StateMachineRecord {
   creationDate: number;
   /** When UpdateStateMachine last changed it, if ever. */
   updateDate?: number;
-  machine: StateMachine;
+  /** Which engine runs it; `parsed` is what the own engine runs, `machine` the other's. */
+  engine: EngineName;
+  parsed: Json;
+  machine?: StateMachine;
   tasks: ReadonlyMap<string, TaskSpec>;
 }
+
+/**
+ * The engines the endpoint can run state machines on: the project's own (`local/stepfunctions/engine`,
+ * JSONPath and JSONata) or `aws-local-stepfunctions` (JSONPath only).
+ *
+ * @example
+ * const engine: EngineName = 'own';
+ */
+export type EngineName = 'own' | 'aws-local-stepfunctions';
 
 /**
  * Arguments of CreateStateMachine the endpoint honours.
@@ -89,10 +101,12 @@ function validate(definition: Record<string, unknown>, text: string): void {
  */
 export class StateMachines {
   readonly #scope: ArnScope;
+  readonly #engine: EngineName;
   readonly #byArn = new Map<string, StateMachineRecord>();
 
-  constructor(scope: ArnScope) {
+  constructor(scope: ArnScope, engine: EngineName = 'aws-local-stepfunctions') {
     this.#scope = scope;
+    this.#engine = engine;
   }
 
   /** Validates, rewrites and registers a state machine; returns the existing one when identical. */
@@ -108,7 +122,7 @@ export class StateMachines {
       if (same) return existing;
       throw new SfnError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
     }
-    const record = { arn, ...built(parsed, input), creationDate: Date.now() };
+    const record = { arn, ...built(this.#engine, parsed, input), creationDate: Date.now() };
     this.#byArn.set(arn, record);
     return record;
   }
@@ -119,7 +133,7 @@ export class StateMachines {
    */
   check(definition: string): SfnError | undefined {
     try {
-      built(parseDefinition(definition), { name: 'validated', definition, roleArn: '' });
+      built(this.#engine, parseDefinition(definition), { name: 'validated', definition, roleArn: '' });
       return undefined;
     } catch (error) {
       if (error instanceof SfnError) return error;
@@ -135,7 +149,11 @@ export class StateMachines {
     const current = this.get(arn);
     const definition = change.definition ?? current.definition;
     const input = { name: current.name, definition, roleArn: change.roleArn ?? current.roleArn };
-    const record = { ...current, ...built(parseDefinition(definition), input), updateDate: Date.now() };
+    const record = {
+      ...current,
+      ...built(this.#engine, parseDefinition(definition), input),
+      updateDate: Date.now(),
+    };
     this.#byArn.set(arn, record);
     return record;
   }
@@ -160,16 +178,25 @@ export class StateMachines {
   }
 }
 
-/** Checks a parsed definition as CreateStateMachine does and builds the engine's machine of it. */
+/**
+ * Checks a parsed definition as CreateStateMachine does for the endpoint's engine and builds what
+ * that engine runs: the definition itself for the own engine, the other's machine of its rewrite.
+ */
 function built(
+  engine: EngineName,
   parsed: Record<string, unknown>,
   input: CreateStateMachineInput,
 ): Omit<StateMachineRecord, 'arn' | 'creationDate'> {
+  const common = { name: input.name, definition: input.definition, roleArn: input.roleArn, engine, parsed };
+  if (engine === 'own') {
+    assertRunsOnOwnEngine(parsed);
+    return { ...common, tasks: new Map() };
+  }
   assertSupported(parsed);
   validate(parsed, input.definition);
   const { definition, tasks } = rewriteDefinition(parsed);
   const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
     validationOptions: { noValidate: true },
   });
-  return { name: input.name, definition: input.definition, roleArn: input.roleArn, machine, tasks };
+  return { ...common, machine, tasks };
 }

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { RunOptions } from 'aws-local-stepfunctions';
+import { taskKind } from './definition-check.js';
+import type { TaskRunner } from './engine/index.js';
 import { lambdaFailure, UncatchableError } from './errors.js';
 import { readPath } from './json-path.js';
-import type { TaskTokens } from './task-tokens.js';
+import { newTaskToken, type TaskTokens } from './task-tokens.js';
 import type { TimeoutErrors } from './timeout-errors.js';
 import type { JsonValue, LambdaInvoker, TaskSpec } from './types.js';
 
@@ -86,7 +88,11 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-async function invokeLambda(ctx: HandlerContext, functionName: string, payload: unknown): Promise<unknown> {
+async function invokeLambda(
+  ctx: { lambda: LambdaInvoker },
+  functionName: string,
+  payload: unknown,
+): Promise<unknown> {
   try {
     return await ctx.lambda.invoke(functionName, toJson(payload));
   } catch (error) {
@@ -157,4 +163,81 @@ export function buildTaskHandlers(tasks: ReadonlyMap<string, TaskSpec>, ctx: Han
   const handlers: LocalHandlers = {};
   for (const [name, spec] of tasks) handlers[name] = handlerFor(spec, ctx);
   return handlers;
+}
+
+/**
+ * What the own engine's task runner needs: the Lambda runner, the token registry and the
+ * time-out errors.
+ *
+ * @example
+ * const tasks = buildTaskRunner({ lambda, tokens, timeouts });
+ */
+export interface RunnerContext {
+  lambda: LambdaInvoker;
+  tokens: TaskTokens;
+  timeouts: TimeoutErrors;
+}
+
+// A callback task on the own engine: the token is the one already in $$.Task.Token, it closes
+// when the attempt's signal aborts (time-out, stop, failed sibling), and the heartbeat clock
+// starts when the invoke returns, as on AWS.
+function callbackAttempt(call: Parameters<TaskRunner['run']>[0], ctx: RunnerContext): Promise<unknown> {
+  const { heartbeatSeconds } = call;
+  const { token, result } = ctx.tokens.issue({
+    token: call.token,
+    signal: call.signal,
+    heartbeatSeconds,
+    onHeartbeatLapse: () => ctx.timeouts.heartbeat(heartbeatSeconds ?? 0),
+    onTimeout: () => ctx.timeouts.timeout(),
+  });
+  const { functionName, payload, async } = invokeParams(call.input);
+  const invocation = invokeLambda(ctx, functionName, payload);
+  if (async) {
+    invocation.catch(() => {}); // Event invocations never report function errors
+    ctx.tokens.startHeartbeat(token);
+  } else {
+    invocation.then(
+      (output) => {
+        call.submitted?.(output);
+        ctx.tokens.startHeartbeat(token);
+      },
+      (error: Error) => {
+        if (ctx.tokens.isPending(token)) ctx.tokens.fail(token, error);
+      },
+    );
+  }
+  return result;
+}
+
+/**
+ * The own engine's {@link TaskRunner}: the same three Lambda resources and result shapes as the
+ * handlers above, one call per Task attempt, bound to the attempt's abort signal.
+ *
+ * @example
+ * await runExecution(definition, input, { tasks: buildTaskRunner({ lambda, tokens, timeouts }), ... });
+ */
+export function buildTaskRunner(ctx: RunnerContext): TaskRunner {
+  return {
+    newToken: newTaskToken,
+    run: async (call) => {
+      if (call.signal.aborted) throw call.signal.reason;
+      switch (taskKind(call.resource)) {
+        case 'function':
+          return toJson(await untilAborted(invokeLambda(ctx, call.resource, call.input), call.signal));
+        case 'callback':
+          return toJson(await callbackAttempt(call, ctx));
+        case 'invoke': {
+          const { functionName, payload, async } = invokeParams(call.input);
+          const invocation = invokeLambda(ctx, functionName, payload);
+          if (async) {
+            invocation.catch(() => {});
+            return invokeResponse('', 202);
+          }
+          return invokeResponse(await untilAborted(invocation, call.signal), 200);
+        }
+        default:
+          throw new UncatchableError('States.Runtime', `No local handler for Resource '${call.resource}'`);
+      }
+    },
+  };
 }

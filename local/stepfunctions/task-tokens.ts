@@ -15,6 +15,8 @@ const MAX_CLOSED = 100_000;
  */
 export interface IssueOptions {
   signal: AbortSignal;
+  /** A token made beforehand with {@link newTaskToken} (the own engine puts it in `$$.Task.Token` first). */
+  token?: string;
   heartbeatSeconds?: number;
   timeoutSeconds?: number;
   onHeartbeatLapse: () => Error;
@@ -54,7 +56,7 @@ export class TaskTokens {
 
   /** Registers a new waiting task; `result` settles when the task ends. */
   issue(options: IssueOptions): { token: string; result: Promise<unknown> } {
-    const token = `AQB${randomBytes(48).toString('base64url')}`;
+    const token = options.token ?? newTaskToken();
     const { signal } = options;
     let resolve!: (output: unknown) => void;
     let reject!: (error: Error) => void;
@@ -160,6 +162,16 @@ export class TaskTokens {
     }
     return entry;
   }
+}
+
+/**
+ * A fresh, unguessable task token in AWS's shape.
+ *
+ * @example
+ * const token = newTaskToken(); // 'AQB...'
+ */
+export function newTaskToken(): string {
+  return `AQB${randomBytes(48).toString('base64url')}`;
 }
 
 function toTimerMs(seconds: number): number {

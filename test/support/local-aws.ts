@@ -8,6 +8,7 @@ import {
 import { inject } from 'vitest';
 import type { AslDefinition } from '../../core/steps/asl.js';
 import { type LocalAws, startLocalAws } from '../../local/start-local-aws.js';
+import type { EngineName } from '../../local/stepfunctions/index.js';
 
 let started: Promise<LocalAws> | undefined;
 
@@ -22,6 +23,8 @@ export function localAws(): Promise<LocalAws> {
     // Short back-off so the safety-net loop is visible within a test's time.
     retry: { baseSeconds: 1, capSeconds: 2 },
     logger: () => {},
+    // LOCAL_SFN_ENGINE=own runs the workflow tests on the project's own engine.
+    stepFunctionsEngine: process.env.LOCAL_SFN_ENGINE as EngineName | undefined,
   });
   return started;
 }

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { LambdaServiceError } from '../../../local/lambda/errors.js';
 import {
+  type EngineName,
   type ExecutionStatusChangeEvent,
   type LocalStepFunctions,
   startLocalStepFunctions,
@@ -54,6 +55,8 @@ function functionName(nameOrArn: string): string {
 export async function startHarness(functions: Record<string, TestFunction>): Promise<Harness> {
   const calls = new Map<string, unknown[]>();
   const sfn = await startLocalStepFunctions({
+    // LOCAL_SFN_ENGINE=own runs these same tests on the project's own engine.
+    engine: process.env.LOCAL_SFN_ENGINE as EngineName | undefined,
     lambda: {
       invoke: async (nameOrArn, payload) => {
         const name = functionName(nameOrArn);
