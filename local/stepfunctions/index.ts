@@ -48,8 +48,9 @@ export interface LocalStepFunctionsOptions {
   /** Account in ARNs and events; default 000000000000. */
   accountId?: string;
   /**
-   * Which engine runs state machines: `'aws-local-stepfunctions'` (default; JSONPath only) or
-   * `'own'`, the project's engine in `engine/` (JSONPath and JSONata, variables).
+   * Which engine runs state machines: `'own'` (default), the project's engine in `engine/`
+   * (JSONPath and JSONata, variables), or `'aws-local-stepfunctions'` (JSONPath only), the
+   * engine before it, kept for a release for comparison.
    */
   engine?: EngineName;
 }

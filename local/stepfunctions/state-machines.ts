@@ -104,7 +104,7 @@ export class StateMachines {
   readonly #engine: EngineName;
   readonly #byArn = new Map<string, StateMachineRecord>();
 
-  constructor(scope: ArnScope, engine: EngineName = 'aws-local-stepfunctions') {
+  constructor(scope: ArnScope, engine: EngineName = 'own') {
     this.#scope = scope;
     this.#engine = engine;
   }

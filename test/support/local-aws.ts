@@ -23,7 +23,7 @@ export function localAws(): Promise<LocalAws> {
     // Short back-off so the safety-net loop is visible within a test's time.
     retry: { baseSeconds: 1, capSeconds: 2 },
     logger: () => {},
-    // LOCAL_SFN_ENGINE=own runs the workflow tests on the project's own engine.
+    // LOCAL_SFN_ENGINE=aws-local-stepfunctions runs the workflow tests on the other engine.
     stepFunctionsEngine: process.env.LOCAL_SFN_ENGINE as EngineName | undefined,
   });
   return started;

@@ -55,7 +55,7 @@ function functionName(nameOrArn: string): string {
 export async function startHarness(functions: Record<string, TestFunction>): Promise<Harness> {
   const calls = new Map<string, unknown[]>();
   const sfn = await startLocalStepFunctions({
-    // LOCAL_SFN_ENGINE=own runs these same tests on the project's own engine.
+    // LOCAL_SFN_ENGINE=aws-local-stepfunctions runs these same tests on the other engine.
     engine: process.env.LOCAL_SFN_ENGINE as EngineName | undefined,
     lambda: {
       invoke: async (nameOrArn, payload) => {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces, userInfo } from 'node:os';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLock } from '../../../core/dynamo-db-lock.js';
 import { acquireState } from '../../../core/steps/states.js';
@@ -363,6 +363,15 @@ describe('attack 5: `dlm release --force` leaves no record of who forced it', ()
 
   beforeAll(async () => {
     tableName = await freshLockTable('attack_cli');
+    // A forced release leaves the item expired, and DynamoDB Local's TTL sweep deleted one
+    // before the test read who forced it (AWS deletes expired items within days, not seconds):
+    // here the record must stay to be read.
+    await dynamoDbClient().send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: 'expires', Enabled: false },
+      }),
+    );
   });
 
   async function forced(...extra: string[]) {
