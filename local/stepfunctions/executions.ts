@@ -42,13 +42,11 @@ interface Entry {
   record: ExecutionRecord;
   /** The state machine as it was when the execution started (an update does not change it). */
   machine: StateMachineRecord;
-  // The own engine's history events, numbered by it; undefined on the other engine, whose log
-  // `history` translates.
-  ownHistory: HistoryEvent[] | undefined;
   // Aborted when the execution ends: closes its tokens and refuses new task invocations.
   closed: AbortController;
   abortRun: () => void;
-  history: ExecutionHistory;
+  /** The own engine's events as it numbers them, or the other engine's log translated. */
+  history: HistoryEvent[] | ExecutionHistory;
 }
 
 const FAIL_STATE_DEFAULT_CAUSE = 'Execution failed because of a Fail state';
@@ -108,20 +106,13 @@ export class Executions {
       input,
       startDate: Date.now(),
     };
-    const history = new ExecutionHistory();
-    history.add({
-      type: 'ExecutionStarted',
-      timestamp: record.startDate,
-      details: { input, inputDetails: { truncated: false }, roleArn: machine.roleArn },
-    });
-    const ownHistory = machine.engine === 'own' ? [] : undefined;
     const entry: Entry = {
       record,
       machine,
-      ownHistory,
       closed: new AbortController(),
       abortRun: () => {},
-      history,
+      // The own engine logs its own start; the other's log starts with the first state.
+      history: machine.engine === 'own' ? [] : startedHistory(record, machine),
     };
     // Every waiting task listens on it: a wide Map legitimately exceeds the default of 10.
     setMaxListeners(0, entry.closed.signal);
@@ -162,7 +153,9 @@ export class Executions {
       stateMachine: { Id: machine.arn, Name: machine.name },
       region: scope.region,
       signal: entry.closed.signal,
-      onEvent: (event) => entry.ownHistory?.push(event),
+      onEvent: (event) => {
+        if (Array.isArray(entry.history)) entry.history.push(event);
+      },
     });
     run.then((result) => {
       if (result.status === 'SUCCEEDED') this.#finishWithOutput(entry, result.output);
@@ -202,7 +195,8 @@ export class Executions {
       context,
     });
     entry.abortRun = run.abort;
-    void recordHistory(entry, run.eventLogs);
+    if (entry.history instanceof ExecutionHistory)
+      void recordHistory(entry.history, machine.tasks, run.eventLogs);
     run.result.then(
       (output) => this.#finishWithOutput(entry, output),
       (error: unknown) => {
@@ -219,7 +213,7 @@ export class Executions {
     if (record.status !== 'RUNNING') return;
     Object.assign(record, fields, { status, stopDate: Date.now() });
     // The own engine logs the end itself.
-    if (!entry.ownHistory) entry.history.end(endEvent(record));
+    if (entry.history instanceof ExecutionHistory) entry.history.end(endEvent(record));
     entry.closed.abort(new UncatchableError('States.Runtime', `The execution has ended (${status})`));
     if (notify) this.#deps.onStatusChange({ ...record });
   }
@@ -243,8 +237,8 @@ export class Executions {
    */
   history(arn: string): WireHistoryEvent[] {
     const entry = this.#entry(arn);
-    if (entry.ownHistory)
-      return entry.ownHistory.map((event) => ({ ...event, timestamp: event.timestamp.getTime() }));
+    if (Array.isArray(entry.history))
+      return entry.history.map((event) => ({ ...event, timestamp: event.timestamp.getTime() }));
     return entry.history.events().map(({ type, timestamp, details, id, previousEventId }) => ({
       type,
       id,
@@ -295,8 +289,12 @@ export class Executions {
 }
 
 /** Copies the engine's log of a run into the execution's history, as AWS names its events. */
-async function recordHistory(entry: Entry, log: AsyncGenerator<EngineEvent>): Promise<void> {
-  const translate = historyTranslator(entry.machine.tasks);
+async function recordHistory(
+  history: ExecutionHistory,
+  tasks: StateMachineRecord['tasks'],
+  log: AsyncGenerator<EngineEvent>,
+): Promise<void> {
+  const translate = historyTranslator(tasks);
   for (;;) {
     let next: IteratorResult<EngineEvent>;
     try {
@@ -306,8 +304,19 @@ async function recordHistory(entry: Entry, log: AsyncGenerator<EngineEvent>): Pr
       return;
     }
     if (next.done) return;
-    for (const added of translate(next.value)) entry.history.add(added);
+    for (const added of translate(next.value)) history.add(added);
   }
+}
+
+/** The other engine's history of a run, opened by the endpoint with the execution's start. */
+function startedHistory(record: ExecutionRecord, machine: StateMachineRecord): ExecutionHistory {
+  const history = new ExecutionHistory();
+  history.add({
+    type: 'ExecutionStarted',
+    timestamp: record.startDate,
+    details: { input: record.input, inputDetails: { truncated: false }, roleArn: machine.roleArn },
+  });
+  return history;
 }
 
 /** The history event that records how an execution ended. */
