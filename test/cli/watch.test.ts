@@ -19,9 +19,15 @@ let endpoint: string;
 let store: WaitingStore;
 const quiet = recordingLogger();
 
-/** Runs the real `dlm` under a pseudo-terminal (util-linux `script`), so its stdout is a TTY. */
+/**
+ * Runs the real `dlm` under a pseudo-terminal (util-linux `script`), so its stdout is a TTY.
+ * One process (`node --import tsx`, exec'd by script's shell), not the `tsx` command: that one
+ * is a second process which, when the terminal's SIGINT reaches the CLI over 30 ms after it
+ * (a loaded machine), sends the CLI a second SIGINT, and the CLI ends with 130 as on a second
+ * Ctrl-C (seen in CI).
+ */
 function dlmInTerminal(args: string[]) {
-  const command = ['node_modules/.bin/tsx', 'cli/dlm.ts', ...args].join(' ');
+  const command = ['exec', process.execPath, '--import', 'tsx', 'cli/dlm.ts', ...args].join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: endpoint },
   });
