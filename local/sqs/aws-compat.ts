@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { createRequestHandler } from 'local-aws-sqs';
+import { emulatorModule } from './emulator-module.js';
 
 /**
  * Shims that make `local-aws-sqs@2.0.2` answer like SQS where the difference would change what a
@@ -18,6 +18,9 @@ import { createRequestHandler } from 'local-aws-sqs';
  *    stops at the end of the current slice: a message sent within those ~40 ms is still taken.
  * 3. `MessageSystemAttributeNames` (what the current SDK sends) is ignored by the emulator,
  *    which only knows the deprecated `AttributeNames`; the shim copies one into the other.
+ * 4. ChangeMessageVisibility counts as a receive in the emulator (a hidden message reaches the
+ *    dead-letter queue early); SQS counts receives only. Fixed in the emulator's source as it is
+ *    loaded: `emulator-module.ts`.
  */
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -40,10 +43,10 @@ const patched = Symbol.for('dynamo-dlm.local-sqs.receive-patched');
  * createServer(handler).listen(9324, '127.0.0.1');
  */
 export function createCompatRequestHandler(
-  options: Parameters<typeof createRequestHandler>[0],
+  options: Parameters<ReturnType<typeof emulatorModule>['createRequestHandler']>[0],
 ): RequestHandler {
   patchReceive();
-  const { requestHandler } = createRequestHandler(options);
+  const { requestHandler } = emulatorModule().createRequestHandler(options);
   return (req, res) => {
     const scope = { closed: false };
     res.on('close', () => {
@@ -94,7 +97,10 @@ async function replayWithSystemAttributeNames(
  * reached through a throw-away queue) once per process.
  */
 function patchReceive(): void {
-  const { service } = createRequestHandler({ port: 0, queues: [{ QueueName: 'compat-probe' }] });
+  const { service } = emulatorModule().createRequestHandler({
+    port: 0,
+    queues: [{ QueueName: 'compat-probe' }],
+  });
   const probe = service.Queues[0] as unknown as EmulatedQueue | undefined;
   service.resetAll();
   if (!probe) throw new Error('local-aws-sqs did not create its probe queue: cannot apply the SQS shims');

@@ -166,7 +166,7 @@ describe('limitConcurrency on the local AWS', () => {
   it('keeps FIFO order per group while groups compete for per-partner limits of 1', async () => {
     const partner = uniqueResource('partner');
     const seen = observer(() => 1);
-    // local-aws-sqs counts a visibility change as a receive (SQS does not): generous maxReceiveCount.
+    // Each throttle of a FIFO message counts as a receive: generous maxReceiveCount.
     // The local mapping holds received messages of a busy group (its stand-in for SQS's group
     // lock) and starts one with as little as 250 ms of its visibility timeout left: a long
     // timeout keeps a held message from coming back while its batch runs. For the same reason

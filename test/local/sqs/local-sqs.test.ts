@@ -27,6 +27,8 @@ beforeAll(async () => {
   ({ sqs, client } = await sharedSqs());
 });
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('startLocalSqs', () => {
   it('listens on 127.0.0.1 and puts its endpoint in queue URLs', async () => {
     expect(sqs.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -157,6 +159,32 @@ describe('startLocalSqs', () => {
     expect(moved[0]?.Body).toBe('poison');
     expect(moved[0]?.Attributes?.DeadLetterQueueSourceArn).toMatch(/:redrive-/);
     expect(await drain(client, url)).toHaveLength(0);
+  });
+
+  it('counts receives only, not visibility changes, toward the receive count and the redrive', async () => {
+    // SQS: ChangeMessageVisibility leaves ApproximateReceiveCount alone. The throttle hides FIFO
+    // messages that way and counts their failures from it.
+    // Two receives of a queue that moves a message after its third: with each hidden twice, the
+    // emulator counted 5 and moved it.
+    const { url, dlqUrl } = await createQueueWithDlq(client, 'cmv-count', 3, { VisibilityTimeout: '30' });
+    await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'hidden twice' }));
+    const counts: string[] = [];
+    for (let receive = 0; receive < 2; receive++) {
+      const [message] = await drain(client, url);
+      counts.push(message?.Attributes?.ApproximateReceiveCount ?? 'none');
+      for (const seconds of [5, 0]) {
+        await client.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: url,
+            ReceiptHandle: message?.ReceiptHandle,
+            VisibilityTimeout: seconds,
+          }),
+        );
+      }
+      await sleep(100);
+    }
+    expect(counts).toEqual(['1', '2']);
+    expect(await drain(client, dlqUrl)).toHaveLength(0);
   });
 
   it('keeps FIFO order within a group and numbers messages', async () => {
