@@ -1,4 +1,5 @@
 import {
+  type BatchWriteItemCommand,
   ConditionalCheckFailedException,
   type DeleteItemCommand,
   type GetItemCommand,
@@ -31,7 +32,8 @@ type Command =
   | DeleteItemCommand
   | GetItemCommand
   | QueryCommand
-  | TransactWriteItemsCommand;
+  | TransactWriteItemsCommand
+  | BatchWriteItemCommand;
 
 /**
  * Sends one conditional write or read, retrying throttling and answers that never came back.

@@ -10,7 +10,8 @@ import type { RecordOutcome } from './run-batch.js';
 /**
  * What a batch's records are before any slot is taken: `settled` holds the records already
  * decided (malformed: failed; a duplicate copy: dropped, reported done; exhausted: moved to the
- * dead-letter queue), `lineages` the line each other standard-queue record continues.
+ * dead-letter queue), `lineages` the line each other standard-queue record continues. A FIFO
+ * record is only checked against `maxAttempts`.
  *
  * @example
  * const { settled, lineages } = await admitBatch(event.Records, settings, queueUrls);
@@ -27,11 +28,11 @@ export async function admitBatch(
     records.map(async (record, index) => {
       try {
         checkRecord(record);
-        if (isFifo(record)) return;
         const factsOf = () => queueUrls.facts(record.eventSourceARN);
         const admission = await admit(record, settings, factsOf);
         if (admission.verdict === 'run') {
-          lineages.set(index, admission.lineage);
+          // A FIFO record's back-off counts its receives, whatever its failures.
+          if (!isFifo(record)) lineages.set(index, admission.lineage);
           return;
         }
         if (admission.verdict === 'busy') {

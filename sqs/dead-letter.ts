@@ -39,6 +39,13 @@ export async function moveToDeadLetter(
         QueueUrl: url,
         MessageBody: record.body,
         ...(Object.keys(attributes).length > 0 && { MessageAttributes: attributes }),
+        // A FIFO dead-letter queue takes the message in its group; the message id as the
+        // deduplication id makes a repeated move (the delete's answer lost) one message within
+        // SQS's 5 minutes.
+        ...(facts.deadLetterArn.endsWith('.fifo') && {
+          MessageGroupId: record.attributes.MessageGroupId,
+          MessageDeduplicationId: record.messageId,
+        }),
       }),
     );
     await sqs.send(new DeleteMessageCommand({ QueueUrl: facts.url, ReceiptHandle: record.receiptHandle }));

@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import type { LockStore } from '../core/store.js';
-import type { ThrottleSqsClient } from './options.js';
+import type { ThrottleSettings } from './options.js';
+import { recordReturns } from './return-ledger.js';
 
 /**
  * A FIFO record to hide again: a throttled one, or one behind it in its message group.
@@ -21,17 +21,22 @@ export interface Deferral {
  * the queue's visibility timeout, SQS would keep the group locked until then.
  *
  * The records are reported in `batchItemFailures` whatever happens here: a failed change only
- * means they come back after the queue's own visibility timeout.
+ * means they come back after the queue's own visibility timeout. Each return is recorded first
+ * (`recordReturns`), so that it does not count toward `maxAttempts`: SQS counts it as a receive.
  *
  * @example
- * await deferFifo(sqs, queueUrl, [{ record, visibilitySeconds: 4 }], store.logger);
+ * await deferFifo(settings, queueUrl, [{ record, visibilitySeconds: 4 }]);
  */
 export async function deferFifo(
-  sqs: ThrottleSqsClient,
+  { sqs, store }: Pick<ThrottleSettings, 'sqs' | 'store'>,
   queueUrl: string,
   deferrals: Deferral[],
-  logger: LockStore['logger'],
 ): Promise<void> {
+  const { logger } = store;
+  await recordReturns(
+    store,
+    deferrals.map(({ record }) => record),
+  );
   for (let start = 0; start < deferrals.length; start += 10) {
     const chunk = deferrals.slice(start, start + 10);
     try {

@@ -93,29 +93,27 @@ export function limitRecordConcurrency(
     const { pool, clock, heldBack } = invocation;
     const { logger } = settings.store;
     const factsOf = () => queueUrls.facts(record.eventSourceARN);
-    let lineage = lineageOf(record);
-    if (!isFifo(record)) {
-      const admission = await admit(record, settings, factsOf);
-      if (admission.verdict === 'busy') throw new Error('its parked twin is running; asks again');
-      if (admission.verdict === 'duplicate') {
-        logger.warn(
-          'SQS throttle: dropped a copy whose twin already ran (a holder ran it parked, or a repeated send made two)',
-          {
-            messageId: record.messageId,
-          },
-        );
+    const admission = await admit(record, settings, factsOf);
+    if (admission.verdict === 'busy') throw new Error('its parked twin is running; asks again');
+    if (admission.verdict === 'duplicate') {
+      logger.warn(
+        'SQS throttle: dropped a copy whose twin already ran (a holder ran it parked, or a repeated send made two)',
+        {
+          messageId: record.messageId,
+        },
+      );
+      return undefined;
+    }
+    if (admission.verdict === 'exhausted') {
+      if (
+        await moveToDeadLetter(settings.sqs, queueUrls, await factsOf(), record, admission.lineage, logger)
+      ) {
         return undefined;
       }
-      if (admission.verdict === 'exhausted') {
-        if (
-          await moveToDeadLetter(settings.sqs, queueUrls, await factsOf(), record, admission.lineage, logger)
-        ) {
-          return undefined;
-        }
-        throw new Error(`maxAttempts reached for ${record.messageId}; not moved`);
-      }
-      lineage = admission.lineage;
+      throw new Error(`maxAttempts reached for ${record.messageId}; not moved`);
     }
+    // A FIFO record's back-off counts its receives, whatever its failures.
+    const lineage = isFifo(record) ? lineageOf(record) : admission.lineage;
     let outOfTime = !clock.canStart();
     let retryAfterMs: number | undefined;
     let rateNotBeforeMs: number | undefined;
@@ -167,10 +165,10 @@ export function limitRecordConcurrency(
           );
     const facts = await factsOf();
     if (isFifo(record)) {
-      await deferFifo(settings.sqs, facts.url, [{ record, visibilitySeconds: delaySeconds }], logger);
+      await deferFifo(settings, facts.url, [{ record, visibilitySeconds: delaySeconds }]);
       throw new ConcurrencyLimitedError(key, delaySeconds);
     }
-    const { notSent } = await requeue(settings.sqs, facts, [{ record, delaySeconds, lineage }], logger);
+    const { notSent } = await requeue(settings, facts, [{ record, delaySeconds, lineage }]);
     if (notSent.size > 0) throw new ConcurrencyLimitedError(key, delaySeconds);
     return undefined;
   };

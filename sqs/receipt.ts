@@ -3,9 +3,10 @@ import { isFifo, type Lineage, lineageOf } from './attempts.js';
 import { claimCopy } from './copy-claims.js';
 import type { ThrottleSettings } from './options.js';
 import type { QueueFacts } from './queue-url.js';
+import { receiveCountOf, returnsBefore } from './return-ledger.js';
 
 /**
- * What the throttle does with a standard-queue record before it looks for a slot.
+ * What the throttle does with a record before it looks for a slot.
  *
  * @example
  * if (admission.verdict === 'run') console.log('next copy', admission.lineage.requeues + 1);
@@ -28,6 +29,11 @@ export type Admission =
  * copy's earlier receives included, against `maxAttempts` (default: the queue's
  * maxReceiveCount). A first delivery of an original costs nothing; each claim one write.
  *
+ * A FIFO record, and a standard one hidden in the queue for want of room for the attribute, is
+ * the same message on every receive: its earlier receives that ended with a return (throttled,
+ * or held back in its group) are recorded (`return-ledger.ts`) and are not failures. They are
+ * read (one Query) only when the receive count alone would reach `maxAttempts`.
+ *
  * @example
  * const admission = await admit(record, settings, () => queueUrls.facts(record.eventSourceARN));
  */
@@ -37,13 +43,13 @@ export async function admit(
   factsOf: () => Promise<QueueFacts>,
 ): Promise<Admission> {
   const lineage = lineageOf(record);
-  if (isFifo(record)) return { verdict: 'run', lineage };
+  if (isFifo(record)) return checkFailures(record, lineage, settings, factsOf);
   const { store } = settings;
   if (lineage.isCopy) {
     const claim = await claimCopy(store, lineage.origin, lineage.requeues, record.messageId);
     if (claim !== 'mine') return { verdict: claim === 'busy' ? 'busy' : 'duplicate' };
   }
-  const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? 1);
+  const receiveCount = receiveCountOf(record);
   let admitted = lineage;
   if (receiveCount > 1) {
     // Each earlier delivery of this message may have sent copies of the next generation whose
@@ -54,11 +60,25 @@ export async function admit(
     if (claim !== 'mine') return { verdict: claim === 'busy' ? 'busy' : 'duplicate' };
     admitted = { ...lineage, requeues: generation };
   }
+  return checkFailures(record, admitted, settings, factsOf);
+}
+
+/**
+ * The line's failures against `maxAttempts`. `lineage.failures` counts every earlier receive of
+ * this message as a failure; the returns recorded among them are taken off, read only when
+ * that count reaches `maxAttempts`.
+ */
+async function checkFailures(
+  record: SQSRecord,
+  lineage: Lineage,
+  settings: ThrottleSettings,
+  factsOf: () => Promise<QueueFacts>,
+): Promise<Admission> {
   // A message that never failed is not asked about: the queue is read only when it matters.
-  if (admitted.failures === 0) return { verdict: 'run', lineage: admitted };
+  if (lineage.failures === 0) return { verdict: 'run', lineage };
   const maxAttempts = settings.maxAttempts ?? (await factsOf()).maxReceiveCount;
-  if (maxAttempts !== undefined && admitted.failures >= maxAttempts) {
-    return { verdict: 'exhausted', lineage: admitted };
-  }
-  return { verdict: 'run', lineage: admitted };
+  if (maxAttempts === undefined || lineage.failures < maxAttempts) return { verdict: 'run', lineage };
+  const failures = lineage.failures - (await returnsBefore(settings.store, record));
+  const counted = { ...lineage, failures };
+  return { verdict: failures >= maxAttempts ? 'exhausted' : 'run', lineage: counted };
 }

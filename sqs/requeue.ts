@@ -7,7 +7,7 @@ import type { SQSRecord } from 'aws-lambda';
 import type { LockLogger } from '../core/store.js';
 import { copyAttributes, type Lineage, messageBytes } from './attempts.js';
 import { type Deferral, deferFifo } from './defer-fifo.js';
-import type { ThrottleSqsClient } from './options.js';
+import type { ThrottleSettings, ThrottleSqsClient } from './options.js';
 import { type QueueFacts, sqsMaxMessageBytes } from './queue-url.js';
 
 /**
@@ -35,21 +35,23 @@ const batchLimit = 10;
  *
  * A message with no room for the attribute (10 attributes of its own, or a size within the
  * attribute's few dozen bytes of the queue's `MaximumMessageSize`) is not copied: it is hidden
- * for its delay, as on FIFO, and each such return counts as a receive.
+ * for its delay, as on FIFO: SQS counts each such return as a receive, the throttle records it
+ * as a return (`deferFifo`), so it does not count toward `maxAttempts`.
  *
  * Returns the message ids that must be reported as failures (hidden, or not sent): they come
  * back through the visibility timeout instead of being lost. A lost answer the SDK repeats may
  * leave two copies with one identity: `admit` runs only one.
  *
  * @example
- * const { notSent, copies } = await requeue(sqs, facts, [{ record, delaySeconds: 3, lineage }], logger);
+ * const { notSent, copies } = await requeue(settings, facts, [{ record, delaySeconds: 3, lineage }]);
  */
 export async function requeue(
-  sqs: ThrottleSqsClient,
+  settings: Pick<ThrottleSettings, 'sqs' | 'store'>,
   facts: QueueFacts,
   items: Requeue[],
-  logger: LockLogger,
 ): Promise<{ notSent: Set<string>; copies: SentCopy[] }> {
+  const { sqs } = settings;
+  const { logger } = settings.store;
   const notSent = new Set<string>();
   const copies: SentCopy[] = [];
   const hidden: Deferral[] = [];
@@ -80,13 +82,13 @@ export async function requeue(
   }
   if (hidden.length > 0) {
     logger.warn(
-      'SQS throttle: no room for the attempt attribute; hiding the message instead (counts as a receive)',
+      'SQS throttle: no room for the attempt attribute; hiding the message instead (SQS counts a receive)',
       {
         messages: hidden.length,
         messageId: hidden[0]?.record.messageId,
       },
     );
-    await deferFifo(sqs, facts.url, hidden, logger);
+    await deferFifo(settings, facts.url, hidden);
     for (const { record } of hidden) notSent.add(record.messageId);
   }
   return { notSent, copies };

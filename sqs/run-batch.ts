@@ -119,17 +119,24 @@ export async function runBatch(
 
   const standard: number[] = [];
   const groups = new Map<string, number[]>();
+  // FIFO groups with a record already failed (not moved to the dead-letter queue): the rest waits.
+  const stopped = new Set<string>();
   for (const [index, record] of records.entries()) {
     const outcome = settled.get(index);
+    const group = isFifo(record) ? (record.attributes?.MessageGroupId ?? '') : undefined;
     if (outcome) {
       outcomes[index] = outcome;
+      if (group !== undefined && outcome.status === 'failed') stopped.add(group);
       continue;
     }
-    if (!isFifo(record)) {
+    if (group === undefined) {
       standard.push(index);
       continue;
     }
-    const group = record.attributes.MessageGroupId ?? '';
+    if (stopped.has(group)) {
+      outcomes[index] = { status: 'skipped' };
+      continue;
+    }
     groups.set(group, [...(groups.get(group) ?? []), index]);
   }
 

@@ -7,13 +7,15 @@ import type { ThrottleSettings } from './options.js';
 import { parkCopies } from './park-copies.js';
 import type { QueueUrls } from './queue-url.js';
 import { type Requeue, requeue } from './requeue.js';
+import { recordReturns } from './return-ledger.js';
 import type { RecordOutcome } from './run-batch.js';
 
 /**
  * Sends the throttled and unstarted records of a batch on their way back: standard-queue records
  * re-queued (throttled: with a back-off timer; unstarted at the deadline: at once), FIFO records
  * (and the rest of their group) hidden for the same delay. One SendMessageBatch and one
- * DeleteMessageBatch, or one ChangeMessageVisibilityBatch, per 10 records. Returns the ids of
+ * DeleteMessageBatch, or one ChangeMessageVisibilityBatch, per 10 records. FIFO records held
+ * back behind a failed record of their group are returns too: recorded, not counted as failures. Returns the ids of
  * standard-queue records that must be reported as failures (not re-queued, or hidden instead):
  * the queue then hands them out again.
  *
@@ -72,7 +74,11 @@ export async function settleThrottled(
       })
       .map((record) => record.messageId),
   );
+  const skippedFifo = records.filter(
+    (record, index) => isFifo(record) && outcomes[index]?.status === 'skipped',
+  );
   await Promise.all([
+    recordReturns(settings.store, skippedFifo),
     ...[...requeues].map(async ([queueArn, items]) => {
       const facts = await queueUrls.facts(queueArn).catch((error: unknown) => {
         logger.warn(
@@ -88,7 +94,7 @@ export async function settleThrottled(
         for (const item of items) notSettled.add(item.record.messageId);
         return;
       }
-      const { notSent, copies } = await requeue(settings.sqs, facts, items, logger);
+      const { notSent, copies } = await requeue(settings, facts, items);
       for (const id of notSent) notSettled.add(id);
       const throttled = copies.filter(({ item }) => slotThrottledIds.has(item.record.messageId));
       await parkCopies(settings, throttled);
@@ -96,7 +102,7 @@ export async function settleThrottled(
     ...[...deferrals].map(async ([queueArn, items]) => {
       const url = await queueUrls.of(queueArn).catch(() => undefined);
       // Without a URL the records still come back, after the queue's visibility timeout.
-      if (url) await deferFifo(settings.sqs, url, items, logger);
+      if (url) await deferFifo(settings, url, items);
       else
         logger.warn(
           'SQS throttle: cannot find the queue URL; FIFO records return after the visibility timeout',
