@@ -13,6 +13,7 @@ import { type ConcurrencyLimitOptions, keyOf, type RateLimitOptions, resolveOpti
 import { QueueUrls } from './queue-url.js';
 import { admit } from './receipt.js';
 import { checkRecord } from './record-check.js';
+import { adviseOnFifoRedrive } from './redrive-advice.js';
 import { requeue } from './requeue.js';
 import type { RateLimitedRecordHandler, ThrottledRecordHandler } from './run-batch.js';
 
@@ -165,6 +166,7 @@ export function limitRecordConcurrency(
           );
     const facts = await factsOf();
     if (isFifo(record)) {
+      adviseOnFifoRedrive(settings, record.eventSourceARN, facts);
       await deferFifo(settings, facts.url, [{ record, visibilitySeconds: delaySeconds }]);
       throw new ConcurrencyLimitedError(key, delaySeconds);
     }

@@ -6,6 +6,7 @@ import { type Deferral, deferFifo } from './defer-fifo.js';
 import type { ThrottleSettings } from './options.js';
 import { parkCopies } from './park-copies.js';
 import type { QueueUrls } from './queue-url.js';
+import { adviseOnFifoRedrive } from './redrive-advice.js';
 import { type Requeue, requeue } from './requeue.js';
 import { recordReturns } from './return-ledger.js';
 import type { RecordOutcome } from './run-batch.js';
@@ -100,12 +101,14 @@ export async function settleThrottled(
       await parkCopies(settings, throttled);
     }),
     ...[...deferrals].map(async ([queueArn, items]) => {
-      const url = await queueUrls.of(queueArn).catch(() => undefined);
+      const facts = await queueUrls.facts(queueArn).catch(() => undefined);
       // Without a URL the records still come back, after the queue's visibility timeout.
-      if (url) await deferFifo(settings, url, items);
-      else
+      if (facts) {
+        adviseOnFifoRedrive(settings, queueArn, facts);
+        await deferFifo(settings, facts.url, items);
+      } else
         logger.warn(
-          'SQS throttle: cannot find the queue URL; FIFO records return after the visibility timeout',
+          'SQS throttle: cannot read the queue (URL, redrive); FIFO records return after the visibility timeout',
           { queueArn },
         );
     }),

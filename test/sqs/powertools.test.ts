@@ -120,4 +120,36 @@ describe('limitRecordConcurrency inside Powertools', () => {
     );
     await holder.release();
   });
+
+  it('with skipGroupOnError, fails a throttled FIFO record and the rest of its group only: the other groups run', async () => {
+    const busy = uniqueResource('busy');
+    const free = uniqueResource('free');
+    const holder = new DynamoDbLock(busy, { tableName, duration: 30 });
+    await holder.acquire();
+    const { records } = await queueWith(
+      [
+        [`${free}#1`, 'a'],
+        [`${busy}#2`, 'b'],
+        [`${free}#3`, 'a'],
+        [`${free}#4`, 'b'],
+      ],
+      true,
+    );
+    const done: string[] = [];
+    const recordHandler = limitRecordConcurrency(async (record) => {
+      done.push(record.body);
+    }, options());
+    const response = await processPartialResponse(
+      { Records: records },
+      recordHandler,
+      new SqsFifoPartialProcessorAsync(),
+      { context: lambdaContext(), skipGroupOnError: true },
+    );
+    expect(done).toEqual([`${free}#1`, `${free}#3`]);
+    expect(response.batchItemFailures.map((item) => item.itemIdentifier)).toEqual([
+      records[1]?.messageId,
+      records[3]?.messageId,
+    ]);
+    await holder.release();
+  });
 });
