@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { isFifo, type Lineage } from './attempts.js';
+import type { Lineage } from './attempts.js';
 import { moveToDeadLetter } from './dead-letter.js';
 import type { ThrottleSettings } from './options.js';
 import type { QueueUrls } from './queue-url.js';
@@ -10,8 +10,8 @@ import type { RecordOutcome } from './run-batch.js';
 /**
  * What a batch's records are before any slot is taken: `settled` holds the records already
  * decided (malformed: failed; a duplicate copy: dropped, reported done; exhausted: moved to the
- * dead-letter queue), `lineages` the line each other standard-queue record continues. A FIFO
- * record is only checked against `maxAttempts`.
+ * dead-letter queue), `lineages` the line each other record continues (a FIFO record is only
+ * checked against `maxAttempts`).
  *
  * @example
  * const { settled, lineages } = await admitBatch(event.Records, settings, queueUrls);
@@ -31,8 +31,7 @@ export async function admitBatch(
         const factsOf = () => queueUrls.facts(record.eventSourceARN);
         const admission = await admit(record, settings, factsOf);
         if (admission.verdict === 'run') {
-          // A FIFO record's back-off counts its receives, whatever its failures.
-          if (!isFifo(record)) lineages.set(index, admission.lineage);
+          lineages.set(index, admission.lineage);
           return;
         }
         if (admission.verdict === 'busy') {

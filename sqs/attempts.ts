@@ -41,7 +41,7 @@ export interface Lineage {
  * lineageOf(record).failures; // 2 when the handler failed twice for this message
  */
 export function lineageOf(record: SQSRecord): Lineage {
-  const ownFailures = Math.max(0, Number(record.attributes?.ApproximateReceiveCount ?? 1) - 1);
+  const ownFailures = receiveCountOf(record) - 1;
   const value = record.messageAttributes?.[attemptAttribute]?.stringValue;
   if (value === undefined)
     return { requeues: 0, failures: ownFailures, origin: record.messageId, isCopy: false };
@@ -75,8 +75,18 @@ export function lineageOf(record: SQSRecord): Lineage {
  * }, { key: () => 'partner-api', concurrency: 2 });
  */
 export function throttleAttempts(record: SQSRecord): number {
-  if (isFifo(record)) return Math.max(0, Number(record.attributes?.ApproximateReceiveCount ?? 1) - 1);
+  if (isFifo(record)) return receiveCountOf(record) - 1;
   return lineageOf(record).requeues;
+}
+
+/**
+ * The record's receive count (1 for its first delivery).
+ *
+ * @example
+ * receiveCountOf(record); // 3 on its third delivery
+ */
+export function receiveCountOf(record: SQSRecord): number {
+  return Math.max(1, Number(record.attributes?.ApproximateReceiveCount ?? 1) || 1);
 }
 
 /**

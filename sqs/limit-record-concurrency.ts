@@ -3,7 +3,7 @@ import { InvalidLockOptionError } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
 import { rateDelaySeconds, throttleDelaySeconds } from '../core/throttle/backoff.js';
 import type { SlotPool } from '../core/throttle/slot-pool.js';
-import { isFifo, lineageOf } from './attempts.js';
+import { isFifo } from './attempts.js';
 import { moveToDeadLetter } from './dead-letter.js';
 import { InvocationClock } from './deadline.js';
 import { deferFifo } from './defer-fifo.js';
@@ -113,8 +113,7 @@ export function limitRecordConcurrency(
       }
       throw new Error(`maxAttempts reached for ${record.messageId}; not moved`);
     }
-    // A FIFO record's back-off counts its receives, whatever its failures.
-    const lineage = isFifo(record) ? lineageOf(record) : admission.lineage;
+    const { lineage } = admission;
     let outOfTime = !clock.canStart();
     let retryAfterMs: number | undefined;
     let rateNotBeforeMs: number | undefined;

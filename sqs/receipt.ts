@@ -1,9 +1,9 @@
 import type { SQSRecord } from 'aws-lambda';
-import { isFifo, type Lineage, lineageOf } from './attempts.js';
+import { isFifo, type Lineage, lineageOf, receiveCountOf } from './attempts.js';
 import { claimCopy } from './copy-claims.js';
 import type { ThrottleSettings } from './options.js';
 import type { QueueFacts } from './queue-url.js';
-import { receiveCountOf, returnsBefore } from './return-ledger.js';
+import { returnsBefore } from './return-ledger.js';
 
 /**
  * What the throttle does with a record before it looks for a slot.
@@ -66,7 +66,8 @@ export async function admit(
 /**
  * The line's failures against `maxAttempts`. `lineage.failures` counts every earlier receive of
  * this message as a failure; the returns recorded among them are taken off, read only when
- * that count reaches `maxAttempts`.
+ * that count reaches `maxAttempts`. A record that runs keeps its lineage as it was (a FIFO
+ * record's back-off counts its receives); an exhausted one carries its counted failures.
  */
 async function checkFailures(
   record: SQSRecord,
@@ -79,6 +80,6 @@ async function checkFailures(
   const maxAttempts = settings.maxAttempts ?? (await factsOf()).maxReceiveCount;
   if (maxAttempts === undefined || lineage.failures < maxAttempts) return { verdict: 'run', lineage };
   const failures = lineage.failures - (await returnsBefore(settings.store, record));
-  const counted = { ...lineage, failures };
-  return { verdict: failures >= maxAttempts ? 'exhausted' : 'run', lineage: counted };
+  if (failures < maxAttempts) return { verdict: 'run', lineage };
+  return { verdict: 'exhausted', lineage: { ...lineage, failures } };
 }

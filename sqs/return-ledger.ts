@@ -8,6 +8,7 @@ import { slotKey } from '../core/item.js';
 import { sendWithRetry } from '../core/send.js';
 import type { LockStore } from '../core/store.js';
 import { attribute } from '../core/table.js';
+import { receiveCountOf } from './attempts.js';
 
 /**
  * The returns of a message kept in the queue (a FIFO message, or one with no room for the
@@ -92,14 +93,4 @@ export async function returnsBefore(store: LockStore, record: SQSRecord): Promis
     }),
   );
   return output.Count ?? 0;
-}
-
-/**
- * The record's receive count (1 for its first delivery).
- *
- * @example
- * receiveCountOf(record); // 3 on its third delivery
- */
-export function receiveCountOf(record: SQSRecord): number {
-  return Math.max(1, Number(record.attributes?.ApproximateReceiveCount ?? 1) || 1);
 }

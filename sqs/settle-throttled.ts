@@ -16,9 +16,9 @@ import type { RecordOutcome } from './run-batch.js';
  * re-queued (throttled: with a back-off timer; unstarted at the deadline: at once), FIFO records
  * (and the rest of their group) hidden for the same delay. One SendMessageBatch and one
  * DeleteMessageBatch, or one ChangeMessageVisibilityBatch, per 10 records. FIFO records held
- * back behind a failed record of their group are returns too: recorded, not counted as failures. Returns the ids of
- * standard-queue records that must be reported as failures (not re-queued, or hidden instead):
- * the queue then hands them out again.
+ * back behind a failed record of their group are returns too: recorded, not counted as
+ * failures. Returns the ids of standard-queue records that must be reported as failures (not
+ * re-queued, or hidden instead): the queue then hands them out again.
  *
  * @example
  * const notSettled = await settleThrottled(event.Records, outcomes, lineages, settings, queueUrls);
