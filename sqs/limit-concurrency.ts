@@ -19,6 +19,7 @@ import {
   type ThrottledRecordHandler,
 } from './run-batch.js';
 import { settleThrottled } from './settle-throttled.js';
+import { takeOverParked } from './take-over-parked.js';
 
 /**
  * An SQS-triggered Lambda handler with partial batch responses; assignable to `SQSHandler`.
@@ -96,8 +97,15 @@ export function limitConcurrency(
     };
     const parked = new ParkedRunner(settings, handler, context, clock, holder, chainEndMs);
     const outcomes = await runBatch(records, handler, context, settings, pool, clock, settled, parked);
+    const { notSettled, parkedKeys } = await settleThrottled(
+      records,
+      outcomes,
+      lineages,
+      settings,
+      queueUrls,
+    );
+    await takeOverParked(parkedKeys, pool, clock, parked, settings.parallelism);
     await parked.settled();
-    const notSettled = await settleThrottled(records, outcomes, lineages, settings, queueUrls);
     const failures = records.filter((record, index) => {
       const outcome = outcomes[index];
       if (outcome?.status === 'done') return false;

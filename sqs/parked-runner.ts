@@ -1,5 +1,7 @@
 import type { Context } from 'aws-lambda';
 import type { Lease } from '../core/lease.js';
+import type { SlotPool } from '../core/throttle/slot-pool.js';
+import { recentContention } from './contention.js';
 import { claimParked, settleParkedClaim } from './copy-claims.js';
 import type { InvocationClock } from './deadline.js';
 import type { ThrottleSettings } from './options.js';
@@ -35,6 +37,12 @@ export class ParkedRunner {
   ran = 0;
   /** The settle writes of runs done, not yet waited for. */
   readonly #settling: Promise<void>[] = [];
+  /**
+   * Parked records this runner has taken (`<key> <concurrency id>`), and how many of their
+   * removals are in flight: a query may return them until then (or, read before, even after).
+   */
+  readonly #taken = new Set<string>();
+  #removing = 0;
 
   constructor(
     settings: ThrottleSettings,
@@ -77,9 +85,12 @@ export class ParkedRunner {
       ).catch(() => false);
       if (!claimed) {
         // Its copy came back and claimed it, or another holder has it: not ours to run.
-        await unpark(store, key, parked.concurrencyId).catch(() => {});
+        await this.#unpark(key, parked.concurrencyId);
         continue;
       }
+      // Claimed, the parked item has served: removed while the record runs, and skipped by this
+      // runner's next queries until then.
+      this.#settling.push(this.#unpark(key, parked.concurrencyId));
       let done = false;
       try {
         await this.#clock.timed(async () => this.#handler(parked.record, this.#context, lease));
@@ -95,13 +106,42 @@ export class ParkedRunner {
       // invocation ends). A copy that comes back before the claim is settled finds it running
       // (`busy`) and asks again later, so nothing runs twice.
       this.#settling.push(
-        Promise.all([
-          settleParkedClaim(store, parked.origin, parked.generation, this.#holder, done).catch(() => {}),
-          unpark(store, key, parked.concurrencyId).catch(() => {}),
-        ]).then(() => {}),
+        settleParkedClaim(store, parked.origin, parked.generation, this.#holder, done).catch(() => {}),
       );
       return true;
     }
+  }
+
+  /**
+   * Runs the records parked for `key` under `lease`, one after another, while any are left and
+   * the key was found full lately (no query for an uncontended key). Returns the lease still
+   * held, to give back (undefined: lost meanwhile).
+   */
+  async runWhileParked(key: string, lease: Lease, pool: SlotPool): Promise<Lease | undefined> {
+    let held: Lease | undefined = lease;
+    while (held && recentContention.recent(key)) {
+      const current: Lease = held;
+      let lost = false;
+      const ran = await this.runNext(key, async () => {
+        const start = await pool.startRecord(current).catch(() => undefined);
+        // A failed extend leaves the lease as it was; a start the rate did not count runs nothing.
+        if (start === undefined) return pool.countsStarts ? undefined : current;
+        if (start.kind === 'lost') lost = true;
+        if (start.kind !== 'ready') return undefined;
+        held = start.lease;
+        return start.lease;
+      });
+      if (lost) held = undefined;
+      if (!ran) break;
+    }
+    return held;
+  }
+
+  /** Removes a parked record this runner took; its later queries skip it. */
+  async #unpark(key: string, concurrencyId: number): Promise<void> {
+    this.#removing++;
+    await unpark(this.#settings.store, key, concurrencyId).catch(() => {});
+    this.#removing--;
   }
 
   /** Waits for every run's claim to be settled and its parked record removed: before the invocation ends. */
@@ -114,12 +154,16 @@ export class ParkedRunner {
     let page = this.#pages.get(key);
     if (page && (await page).length === 0) page = undefined;
     if (!page) {
-      page = parkedRecords(this.#settings.store, key, pageSize).catch(() => []);
+      // Records this runner is removing may still be read: asked for on top of the page, and skipped.
+      page = parkedRecords(this.#settings.store, key, pageSize + this.#removing)
+        .then((records) => records.filter(({ concurrencyId }) => !this.#taken.has(`${key} ${concurrencyId}`)))
+        .catch(() => []);
       this.#pages.set(key, page);
     }
     const records = await page;
     const next = records.shift();
     if (!next) this.#pages.delete(key);
+    else this.#taken.add(`${key} ${next.concurrencyId}`);
     return next;
   }
 }

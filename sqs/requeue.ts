@@ -4,7 +4,7 @@ import {
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import type { LockLogger } from '../core/store.js';
+import type { LockLogger, LockStore } from '../core/store.js';
 import { copyAttributes, type Lineage, messageBytes } from './attempts.js';
 import { type Deferral, deferFifo } from './defer-fifo.js';
 import type { ThrottleSettings, ThrottleSqsClient } from './options.js';
@@ -74,7 +74,7 @@ export async function requeue(
   }
   if (chunk.length > 0) chunks.push(chunk);
   for (const part of chunks) {
-    const sent = await send(sqs, facts.url, part, logger);
+    const sent = await send(sqs, facts.url, part, settings.store);
     const sentRecords = sent.map(({ item }) => item.record);
     for (const { item } of part) if (!sentRecords.includes(item.record)) notSent.add(item.record.messageId);
     copies.push(...sent);
@@ -95,15 +95,18 @@ export async function requeue(
 }
 
 /**
- * A copy SQS took: its message id, and the attributes it carries (for parking it).
+ * A copy SQS took: its message id, the attributes it carries (for parking it), and the earliest
+ * moment it can be received (its delay counted from before the send: SQS may start it sooner
+ * than the answer arrives).
  *
  * @example
- * const { messageId, item } = copies[0];
+ * const { messageId, item, visibleFromMs } = copies[0];
  */
 export interface SentCopy {
   item: Requeue;
   messageId: string;
   attributes: Record<string, MessageAttributeValue>;
+  visibleFromMs: number;
 }
 
 interface Entry {
@@ -137,8 +140,10 @@ async function send(
   sqs: ThrottleSqsClient,
   queueUrl: string,
   chunk: Array<{ item: Requeue; entry: Entry }>,
-  logger: LockLogger,
+  store: Pick<LockStore, 'clock' | 'logger'>,
 ): Promise<SentCopy[]> {
+  const { logger } = store;
+  const sentAtMs = store.clock();
   try {
     const { Successful = [], Failed = [] } = await sqs.send(
       new SendMessageBatchCommand({
@@ -157,7 +162,12 @@ async function send(
     for (const entry of Successful) {
       const part = chunk[Number(entry.Id)];
       if (part)
-        copies.push({ item: part.item, messageId: entry.MessageId ?? '', attributes: part.entry.attributes });
+        copies.push({
+          item: part.item,
+          messageId: entry.MessageId ?? '',
+          attributes: part.entry.attributes,
+          visibleFromMs: sentAtMs + part.item.delaySeconds * 1000,
+        });
     }
     return copies;
   } catch (error) {

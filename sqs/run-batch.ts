@@ -264,21 +264,7 @@ async function drainLane(
     }
     // The batch's own records are done: records other invocations parked for the key get the
     // slot next, before it is given back.
-    while (parked && lease && recentContention.recent(lane.key)) {
-      const held: Lease = lease;
-      let lost = false;
-      const ran = await parked.runNext(lane.key, async () => {
-        const start = await pool.startRecord(held).catch(() => undefined);
-        // A failed extend leaves the lease as it was; a start the rate did not count runs nothing.
-        if (start === undefined) return pool.countsStarts ? undefined : held;
-        if (start.kind === 'lost') lost = true;
-        if (start.kind !== 'ready') return undefined;
-        lease = start.lease;
-        return start.lease;
-      });
-      if (lost) lease = undefined;
-      if (!ran) break;
-    }
+    if (parked && lease) lease = await parked.runWhileParked(lane.key, lease, pool);
   } finally {
     if (lease) await pool.giveBack(lease);
   }

@@ -18,10 +18,11 @@ import type { RecordOutcome } from './run-batch.js';
  * DeleteMessageBatch, or one ChangeMessageVisibilityBatch, per 10 records. FIFO records held
  * back behind a failed record of their group are returns too: recorded, not counted as
  * failures. Returns the ids of standard-queue records that must be reported as failures (not
- * re-queued, or hidden instead): the queue then hands them out again.
+ * re-queued, or hidden instead): the queue then hands them out again; and the keys whose
+ * throttled copies were parked, with their concurrency.
  *
  * @example
- * const notSettled = await settleThrottled(event.Records, outcomes, lineages, settings, queueUrls);
+ * const { notSettled, parkedKeys } = await settleThrottled(event.Records, outcomes, lineages, settings, queueUrls);
  */
 export async function settleThrottled(
   records: SQSRecord[],
@@ -29,7 +30,7 @@ export async function settleThrottled(
   lineages: ReadonlyMap<number, Lineage>,
   settings: ThrottleSettings,
   queueUrls: QueueUrls,
-): Promise<Set<string>> {
+): Promise<{ notSettled: Set<string>; parkedKeys: Map<string, number> }> {
   const requeues = new Map<string, Requeue[]>();
   const deferrals = new Map<string, Deferral[]>();
   // A group's throttled record comes before the records it holds back: they share its delay.
@@ -64,6 +65,7 @@ export async function settleThrottled(
   const throttled = outcomes.filter((outcome) => outcome?.status === 'throttled').length;
   if (throttled > 0) emitMetric(metricName.throttledRecords, throttled);
   const notSettled = new Set<string>();
+  const parkedKeys = new Map<string, number>();
   const { logger } = settings.store;
   // Parked for a holder to run when a slot frees; not those the rate held back: their timers
   // are set to the rate's moment, and a holder running them sooner would only be refused.
@@ -98,7 +100,8 @@ export async function settleThrottled(
       const { notSent, copies } = await requeue(settings, facts, items);
       for (const id of notSent) notSettled.add(id);
       const throttled = copies.filter(({ item }) => slotThrottledIds.has(item.record.messageId));
-      await parkCopies(settings, throttled);
+      for (const [key, concurrency] of await parkCopies(settings, throttled))
+        parkedKeys.set(key, concurrency);
     }),
     ...[...deferrals].map(async ([queueArn, items]) => {
       const facts = await queueUrls.facts(queueArn).catch(() => undefined);
@@ -113,5 +116,5 @@ export async function settleThrottled(
         );
     }),
   ]);
-  return notSettled;
+  return { notSettled, parkedKeys };
 }

@@ -101,14 +101,19 @@ export class SlotPool {
   /**
    * Takes a slot of `resourceId`. With `wait`, a resource that is full while a worker of this
    * pool holds one of its slots waits for that worker to give it back (no process ever waits
-   * on another one); otherwise it answers at once with no lease. Throws
+   * on another one); otherwise it answers at once with no lease. A resource this pool found full
+   * is not asked again until the pool frees one of its slots, unless `recheck`. Throws
    * `ResourceLimitMismatchError` when `concurrency` is not the resource's limit.
    */
-  async take(resourceId: string, concurrency: number, { wait }: { wait: boolean }): Promise<SlotTake> {
+  async take(
+    resourceId: string,
+    concurrency: number,
+    { wait, recheck = false }: { wait: boolean; recheck?: boolean },
+  ): Promise<SlotTake> {
     // Before anything of the resource is counted or written: a refused take holds nothing.
     await this.#options.limits.verify(this.#store, resourceId, concurrency);
     const state = this.#state(resourceId);
-    if (!state.full) {
+    if (!state.full || recheck) {
       // Counted while in flight: a worker that finds the resource full meanwhile waits for it.
       state.busy++;
       let taken: SlotTake;
