@@ -1,3 +1,4 @@
+import type { Lease } from '../core/lease.js';
 import type { SlotPool, SlotTake } from '../core/throttle/slot-pool.js';
 import type { InvocationClock } from './deadline.js';
 import type { ParkedRunner } from './parked-runner.js';
@@ -34,19 +35,24 @@ export async function takeOverParked(
           .take(key, concurrency, { wait: false, recheck: worker === 0 })
           .catch(() => ({}));
         if (!taken.lease) break;
-        const lease = taken.lease;
-        workers.push(
-          (async () => {
-            let held = lease as typeof lease | undefined;
-            try {
-              held = await parked.runWhileParked(key, lease, pool);
-            } finally {
-              if (held) await pool.giveBack(held);
-            }
-          })(),
-        );
+        workers.push(runAndGiveBack(key, taken.lease, pool, parked));
       }
       await Promise.all(workers);
     }),
   );
+}
+
+/** One take-over worker: the key's parked records under `lease`, then the lease given back. */
+async function runAndGiveBack(
+  key: string,
+  lease: Lease,
+  pool: SlotPool,
+  parked: ParkedRunner,
+): Promise<void> {
+  let held: Lease | undefined = lease;
+  try {
+    held = await parked.runWhileParked(key, lease, pool);
+  } finally {
+    if (held) await pool.giveBack(held);
+  }
 }

@@ -27,6 +27,19 @@ beforeAll(async () => {
 
 afterAll(() => client.destroy());
 
+/** An SQS client for the throttle that runs `before` as each re-queue (`SendMessageBatch`) is handed to it. */
+function clientBeforeRequeue(before: () => Promise<unknown>): SQSClient {
+  const requeueClient = sqsClient(sqs.endpoint);
+  requeueClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'SendMessageBatchCommand') await before();
+      return next(args);
+    },
+    { step: 'initialize', name: 'beforeRequeue' },
+  );
+  return requeueClient;
+}
+
 describe('a freed slot and the records waiting for it', () => {
   it('the holder runs a parked record right after its own, long before the copy; the copy is dropped later', async () => {
     const key = uniqueResource('parked');
@@ -161,14 +174,7 @@ describe('a freed slot and the records waiting for it', () => {
     // is being re-queued (its copy sent, its parking not yet written) and looks for nothing.
     const holder = new DynamoDbLock(key, { tableName, duration: 30 });
     await holder.acquire();
-    const requeueClient = sqsClient(sqs.endpoint);
-    requeueClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'SendMessageBatchCommand') await holder.release();
-        return next(args);
-      },
-      { step: 'initialize', name: 'releaseDuringRequeue' },
-    );
+    const requeueClient = clientBeforeRequeue(() => holder.release());
     const ran: Array<{ body: string; atMs: number }> = [];
     const handler = limitConcurrency(
       async (record) => {
@@ -210,15 +216,10 @@ describe('a freed slot and the records waiting for it', () => {
     const holder = new DynamoDbLock(key, { tableName, duration: 30 });
     await holder.acquire();
     // When the re-queue was handed to the SDK: SQS starts the copy's 1 s timer no sooner.
-    const requeueClient = sqsClient(sqs.endpoint);
     let sentAtMs = Number.NaN;
-    requeueClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'SendMessageBatchCommand') sentAtMs = Date.now();
-        return next(args);
-      },
-      { step: 'initialize', name: 'sendTime' },
-    );
+    const requeueClient = clientBeforeRequeue(async () => {
+      sentAtMs = Date.now();
+    });
     const handler = limitConcurrency(async () => {}, {
       key: (record) => record.body.split('#')[0] ?? '',
       concurrency: 1,
